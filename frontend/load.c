@@ -1,0 +1,2 @@
+/* load.c - placeholder, being written. */
+typedef int effc_placeholder_load;

@@ -1,0 +1,2 @@
+/* parse.c - placeholder, being written. */
+typedef int effc_placeholder_parse;

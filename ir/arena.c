@@ -1,0 +1,2 @@
+/* arena.c - placeholder, being written. */
+typedef int effc_placeholder_arena;

@@ -1,0 +1,2 @@
+/* diag.c - placeholder, being written. */
+typedef int effc_placeholder_diag;

@@ -1,0 +1,2 @@
+/* dot.c - placeholder, being written. */
+typedef int effc_placeholder_dot;

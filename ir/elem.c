@@ -1,0 +1,2 @@
+/* elem.c - placeholder, being written. */
+typedef int effc_placeholder_elem;

@@ -1,0 +1,2 @@
+/* fileio.c - placeholder, being written. */
+typedef int effc_placeholder_fileio;

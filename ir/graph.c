@@ -1,0 +1,2 @@
+/* graph.c - placeholder, being written. */
+typedef int effc_placeholder_graph;

@@ -1,0 +1,2 @@
+/* print.c - placeholder, being written. */
+typedef int effc_placeholder_print;

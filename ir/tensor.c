@@ -1,0 +1,2 @@
+/* tensor.c - placeholder, being written. */
+typedef int effc_placeholder_tensor;

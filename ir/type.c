@@ -1,0 +1,2 @@
+/* type.c - placeholder, being written. */
+typedef int effc_placeholder_type;

@@ -1,0 +1,2 @@
+/* verify.c - placeholder, being written. */
+typedef int effc_placeholder_verify;
