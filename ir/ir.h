@@ -79,10 +79,14 @@ void ir_diag_init(Diag *d, FILE *out, const char *file, const char *src, size_t 
 void ir_diag_report(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void ir_diag_vreport(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap);
-#define ir_error(d, loc, ...) ir_diag_report((d), DIAG_ERROR, (loc), __VA_ARGS__)
-#define ir_warning(d, loc, ...) ir_diag_report((d), DIAG_WARNING, (loc), __VA_ARGS__)
-#define ir_note(d, loc, ...) ir_diag_report((d), DIAG_NOTE, (loc), __VA_ARGS__)
+void ir_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ir_warning(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ir_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 extern const SrcLoc ir_noloc;
+static inline SrcLoc ir_loc(int line, int col) {
+  SrcLoc l = {line, col};
+  return l;
+}
 
 /* ------------------------------------------------------------------ elem.c */
 /* Element types, numbered as ONNX's TensorProto.DataType. */
