@@ -11,7 +11,10 @@ struct ArenaChunk {
   max_align_t data[];
 };
 
-#define ARENA_CHUNK (64 * 1024)
+/* Chunks start at 64 KB and double up to 4 MB, so big graphs make few, large, lazily
+ * zeroed (calloc'd) chunks; the first chunks stay small for small models. */
+#define ARENA_CHUNK_MIN (64 * 1024)
+#define ARENA_CHUNK_MAX (4 * 1024 * 1024)
 
 static void *oom(void) {
   fputs("effc: out of memory\n", stderr);
@@ -33,7 +36,7 @@ void ir_arena_free(Arena *a) {
 }
 
 static ArenaChunk *new_chunk(size_t size) {
-  ArenaChunk *c = malloc(sizeof *c + size);
+  ArenaChunk *c = calloc(1, sizeof *c + size);
   if (!c) oom();
   c->size = size;
   return c;
@@ -43,7 +46,8 @@ void *ir_arena_alloc(Arena *a, size_t n) {
   n = (n + 15) & ~(size_t)15;
   if (n == 0) n = 16;
   if ((size_t)(a->end - a->cur) < n) {
-    if (n > ARENA_CHUNK / 4) {
+    size_t chunk = a->chunk ? a->chunk : ARENA_CHUNK_MIN;
+    if (n > chunk / 4) {
       /* big block: its own chunk, linked behind the current one so the bump region stays */
       ArenaChunk *c = new_chunk(n);
       if (a->head) {
@@ -54,19 +58,18 @@ void *ir_arena_alloc(Arena *a, size_t n) {
         a->head = c;
       }
       a->total += n;
-      memset(c->data, 0, n);
       return c->data;
     }
-    ArenaChunk *c = new_chunk(ARENA_CHUNK);
+    ArenaChunk *c = new_chunk(chunk);
     c->next = a->head;
     a->head = c;
     a->cur = (char *)c->data;
-    a->end = a->cur + ARENA_CHUNK;
+    a->end = a->cur + chunk;
+    a->chunk = chunk < ARENA_CHUNK_MAX ? chunk * 2 : chunk;
   }
-  void *p = a->cur;
+  void *p = a->cur; /* chunks are zeroed when made and never reused */
   a->cur += n;
   a->total += n;
-  memset(p, 0, n);
   return p;
 }
 

@@ -99,6 +99,17 @@ bool ir_atomic_open(AtomicFile *f, const char *path, char *err, size_t errlen) {
     f->fp = stdout;
     return true;
   }
+  /* Devices, pipes and other special files (/dev/null, a FIFO) are written in place:
+   * renaming over them would replace the device with a regular file. */
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    f->fp = fopen(path, "wb");
+    if (!f->fp) {
+      snprintf(err, errlen, "%s: %s", path, strerror(errno));
+      return false;
+    }
+    return true;
+  }
   size_t n = strlen(path);
   f->path = malloc(n + 1);
   f->tmp = malloc(n + 16);
@@ -134,9 +145,11 @@ bool ir_atomic_open(AtomicFile *f, const char *path, char *err, size_t errlen) {
 }
 
 bool ir_atomic_commit(AtomicFile *f, char *err, size_t errlen) {
-  if (f->fp == stdout) {
-    bool ok = fflush(stdout) == 0 && !ferror(stdout);
-    if (!ok) snprintf(err, errlen, "<stdout>: write error");
+  if (f->fp == stdout || !f->tmp) { /* stdout or a special file: written in place */
+    bool is_stdout = f->fp == stdout;
+    bool ok = fflush(f->fp) == 0 && !ferror(f->fp);
+    if (!is_stdout && fclose(f->fp) != 0) ok = false;
+    if (!ok) snprintf(err, errlen, "%s: write error", is_stdout ? "<stdout>" : "output");
     f->fp = NULL;
     return ok;
   }
@@ -163,7 +176,9 @@ bool ir_atomic_commit(AtomicFile *f, char *err, size_t errlen) {
 
 void ir_atomic_abort(AtomicFile *f) {
   if (!f->fp) return;
-  if (f->fp != stdout) {
+  if (f->fp != stdout && !f->tmp) {
+    fclose(f->fp);
+  } else if (f->fp != stdout) {
     fclose(f->fp);
     unlink(f->tmp);
     free(f->path);

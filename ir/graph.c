@@ -42,8 +42,16 @@ void ir_model_free(Model *m) {
   if (!m) return;
   GraphStack st = {0};
   push_graph(&st, m->graph);
-  for (int i = 0; i < m->n_functions; i++)
-    if (m->functions[i]) push_graph(&st, m->functions[i]->body);
+  for (int i = 0; i < m->n_functions; i++) {
+    Function *f = m->functions[i];
+    if (!f) continue;
+    push_graph(&st, f->body);
+    for (int k = 0; k < f->n_attr_defaults; k++) {
+      push_graph(&st, f->attr_defaults[k].g);
+      for (size_t j = 0; f->attr_defaults[k].graphs && j < f->attr_defaults[k].n; j++)
+        push_graph(&st, f->attr_defaults[k].graphs[j]);
+    }
+  }
   while (st.n) {
     Graph *g = st.v[--st.n];
     for (size_t i = 0; i < g->nodes.n; i++) {
@@ -89,12 +97,14 @@ int64_t ir_model_opset(const Model *m, const char *domain) {
   return -1;
 }
 
-/* ---- symbol tables: open addressing, FNV-1a ---- */
+/* ---- symbol tables: open addressing, FNV-1a ----
+ * An entry is 16 bytes: the hash and the value (whose name is compared on a hash match).
+ * Big tables are mapped with transparent huge pages: a definition probes one random slot,
+ * and on a million-value graph a TLB miss per probe dominated the parse. */
 
 struct SymEntry {
-  const char *name;
   uint64_t hash;
-  Value *v;
+  Value *v; /* NULL = empty */
 };
 
 static uint64_t hash_str(const char *s) {
@@ -103,12 +113,41 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
+#define SYM_HUGE ((size_t)2 << 20)
+
+static struct SymEntry *sym_alloc(size_t cap) {
+  size_t bytes = cap * sizeof(struct SymEntry);
+  if (bytes >= SYM_HUGE) {
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+      madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+      return p;
+    }
+    fputs("effc: out of memory\n", stderr);
+    abort();
+  }
+  struct SymEntry *e = calloc(cap, sizeof *e);
+  if (!e) {
+    fputs("effc: out of memory\n", stderr);
+    abort();
+  }
+  return e;
+}
+
+static void sym_release(struct SymEntry *e, size_t cap) {
+  if (!e) return;
+  if (cap * sizeof *e >= SYM_HUGE) munmap(e, cap * sizeof *e);
+  else free(e);
+}
+
 void ir_symtab_init(SymTab *t) {
   memset(t, 0, sizeof *t);
 }
 
 void ir_symtab_free(SymTab *t) {
-  free(t->slots);
+  sym_release(t->slots, t->cap);
   memset(t, 0, sizeof *t);
 }
 
@@ -116,38 +155,55 @@ static struct SymEntry *sym_slot(const SymTab *t, const char *name, uint64_t h) 
   size_t mask = t->cap - 1, i = (size_t)h & mask;
   for (;;) {
     struct SymEntry *e = &t->slots[i];
-    if (!e->name || (e->hash == h && !strcmp(e->name, name))) return e;
+    if (!e->v || (e->hash == h && !strcmp(e->v->name, name))) return e;
     i = (i + 1) & mask;
   }
 }
 
-Value *ir_symtab_get(const SymTab *t, const char *name) {
+static Value *sym_get_h(const SymTab *t, const char *name, uint64_t h) {
   if (!t->n) return NULL;
-  struct SymEntry *e = sym_slot(t, name, hash_str(name));
-  return e->name ? e->v : NULL;
+  return sym_slot(t, name, h)->v;
 }
 
-bool ir_symtab_put(SymTab *t, const char *name, Value *v) {
-  if ((t->n + 1) * 4 > t->cap * 3) {
-    size_t ncap = t->cap ? t->cap * 2 : 16;
-    SymTab nt = {calloc(ncap, sizeof(struct SymEntry)), ncap, 0};
-    if (!nt.slots) {
-      fputs("effc: out of memory\n", stderr);
-      abort();
-    }
-    for (size_t i = 0; i < t->cap; i++)
-      if (t->slots[i].name) *sym_slot(&nt, t->slots[i].name, t->slots[i].hash) = t->slots[i];
-    nt.n = t->n;
-    free(t->slots);
-    *t = nt;
+Value *ir_symtab_get(const SymTab *t, const char *name) {
+  return sym_get_h(t, name, hash_str(name));
+}
+
+/* Grow at 75% load. */
+static void sym_reserve(SymTab *t) {
+  if ((t->n + 1) * 4 <= t->cap * 3) return;
+  size_t ncap = t->cap ? t->cap * 2 : 16;
+  SymTab nt = {sym_alloc(ncap), ncap, 0};
+  for (size_t i = 0; i < t->cap; i++) {
+    struct SymEntry *e = &t->slots[i];
+    if (!e->v) continue;
+    size_t j = (size_t)e->hash & (ncap - 1);
+    while (nt.slots[j].v) j = (j + 1) & (ncap - 1);
+    nt.slots[j] = *e;
   }
-  uint64_t h = hash_str(name);
-  struct SymEntry *e = sym_slot(t, name, h);
-  if (e->name) return false;
-  e->name = name;
+  nt.n = t->n;
+  sym_release(t->slots, t->cap);
+  *t = nt;
+}
+
+/* The slot for name: its entry if present, else the empty slot where it would go (after
+ * making room). */
+static struct SymEntry *sym_claim(SymTab *t, const char *name, uint64_t h) {
+  sym_reserve(t);
+  return sym_slot(t, name, h);
+}
+
+static void sym_fill(SymTab *t, struct SymEntry *e, uint64_t h, Value *v) {
   e->hash = h;
   e->v = v;
   t->n++;
+}
+
+bool ir_symtab_put(SymTab *t, const char *name, Value *v) {
+  uint64_t h = hash_str(name);
+  struct SymEntry *e = sym_claim(t, name, h);
+  if (e->v) return false;
+  sym_fill(t, e, h, v);
   return true;
 }
 
@@ -166,12 +222,16 @@ Value *ir_graph_lookup_local(const Graph *g, const char *name) {
   return ir_symtab_get(&g->scope, name);
 }
 
-Value *ir_graph_lookup(const Graph *g, const char *name) {
+static Value *lookup_h(const Graph *g, const char *name, uint64_t h) {
   for (; g; g = g->parent) {
-    Value *v = ir_symtab_get(&g->scope, name);
+    Value *v = sym_get_h(&g->scope, name, h);
     if (v) return v;
   }
   return NULL;
+}
+
+Value *ir_graph_lookup(const Graph *g, const char *name) {
+  return lookup_h(g, name, hash_str(name));
 }
 
 Value *ir_value_new_anon(Graph *g, const char *name, Type *type) {
@@ -184,30 +244,37 @@ Value *ir_value_new_anon(Graph *g, const char *name, Type *type) {
 }
 
 Value *ir_value_new(Graph *g, const char *name, Type *type) {
-  if (ir_symtab_get(&g->scope, name)) return NULL;
+  uint64_t h = hash_str(name);
+  struct SymEntry *e = sym_claim(&g->scope, name, h);
+  if (e->v) return NULL;
   Value *v = ir_value_new_anon(g, name, type);
-  ir_symtab_put(&g->scope, v->name, v);
+  sym_fill(&g->scope, e, h, v);
   return v;
 }
 
 Value *ir_graph_use(Graph *g, const char *name, SrcLoc loc) {
-  Value *v = ir_graph_lookup(g, name);
+  uint64_t h = hash_str(name);
+  Value *v = lookup_h(g, name, h);
   if (v) return v;
-  v = ir_value_new(g, name, NULL);
+  v = ir_value_new_anon(g, name, NULL);
+  sym_fill(&g->scope, sym_claim(&g->scope, name, h), h, v);
   v->undefined = true;
   v->loc = loc;
   return v;
 }
 
 Value *ir_graph_def(Graph *g, const char *name, SrcLoc loc) {
-  Value *v = ir_symtab_get(&g->scope, name);
-  if (v) {
+  uint64_t h = hash_str(name);
+  struct SymEntry *e = sym_claim(&g->scope, name, h);
+  Value *v;
+  if (e->v) {
+    v = e->v;
     if (!v->undefined) return NULL;
     v->undefined = false;
-    v->loc = loc;
-    return v;
+  } else {
+    v = ir_value_new_anon(g, name, NULL);
+    sym_fill(&g->scope, e, h, v);
   }
-  v = ir_value_new(g, name, NULL);
   v->loc = loc;
   return v;
 }

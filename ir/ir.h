@@ -21,6 +21,7 @@ typedef struct Arena {
   ArenaChunk *head;
   char *cur, *end;
   size_t total; /* bytes handed out, for stats */
+  size_t chunk; /* size of the next chunk */
 } Arena;
 
 void ir_arena_init(Arena *a);
@@ -399,6 +400,7 @@ struct Model {
   /* payload buffers owned by the model (malloc'd blocks and mmaps), freed with it */
   struct Payload *payloads;
   const char *base_dir;   /* directory external data locations are relative to; may be NULL */
+  struct ExtCache *ext_cache; /* io_external.c: files mapped for external data (NULL = none) */
   uint32_t next_value_id, next_node_id;
 };
 
@@ -459,6 +461,9 @@ int ir_print_model(FILE *out, const Model *m, Diag *d);
 int ir_print_graph(FILE *out, const Graph *g, int indent);
 int ir_print_type(FILE *out, const Type *t);
 int ir_print_tensor_data(FILE *out, const Tensor *t); /* the "{...}" or "[...]" part */
+/* The type's text into buf (NUL-terminated, truncated to len); returns the full length,
+ * as snprintf does. A NULL type is "?". */
+size_t ir_type_to_str(const Type *t, char *buf, size_t len);
 /* Shortest text that reads back to the same value with strtof / strtod. Writes at most
  * 32 bytes; returns the length. */
 int ir_format_f32(char *buf, float f);
@@ -519,6 +524,8 @@ typedef struct SafeTensors {
   int n_entries;
   StrPair *metadata;
   int n_metadata;
+  const StEntry **by_name; /* entries sorted by name, for ir_st_find */
+  bool owns_file;          /* ir_st_open mapped `file`; ir_st_parse only borrows the buffer */
 } SafeTensors;
 
 /* Parse a whole safetensors image (fuzzable); `path` names it in errors. Takes no ownership
@@ -528,6 +535,9 @@ bool ir_st_parse(SafeTensors *st, const uint8_t *buf, size_t len, const char *pa
 bool ir_st_open(SafeTensors *st, const char *path, Diag *d); /* mmap + parse */
 void ir_st_close(SafeTensors *st);
 const StEntry *ir_st_find(const SafeTensors *st, const char *name);
+/* The tensor an entry describes, its bytes copied into `a` (strings decoded from effc's
+ * layout: u64 LE lengths, then the bytes). `e->name` becomes the tensor's name. */
+Tensor *ir_st_tensor(Arena *a, const SafeTensors *st, const StEntry *e, const char *path, Diag *d);
 /* Write tensors (all with data) to `path` atomically: header padded with spaces so the data
  * section starts on a 4096-byte boundary; types safetensors cannot name are stored as U8
  * with their ONNX type in __metadata__. On success, if ext_offsets is not NULL, stores each
@@ -543,6 +553,8 @@ bool ir_external_load(Model *m, Tensor *t, Diag *d);
 /* Load every externally stored tensor in the model (initializers and attribute tensors,
  * subgraphs and functions included). */
 bool ir_external_load_all(Model *m, Diag *d);
+/* Load every externally stored tensor and drop the references: the data becomes inline. */
+bool ir_external_inline_all(Model *m, Diag *d);
 /* Move every tensor above `threshold` bytes (the inline limit, 64) to a new safetensors
  * file at st_path and make it an external reference with location `location` (the name
  * to write in the text, usually st_path's basename). */
@@ -582,5 +594,31 @@ Tensor *ir_tensor_from_proto(Arena *a, const struct Onnx__TensorProto *p, const 
 Datum *ir_pb_parse(Arena *a, const uint8_t *buf, size_t len, const Type *declared,
                    const char *path, Diag *d);
 Datum *ir_pb_read(Arena *a, const char *path, const Type *declared, Diag *d);
+/* Unpacking for the .onnx importer (and ir_pb_parse): ir_pb_unpack pre-scans the depth, then
+ * unpacks with protobuf-c into arenas: allocations of 4 KB and more (tensor payloads) come
+ * from `dst`, where the *_u conversions below adopt them without a copy; the rest from a
+ * scratch arena released by ir_pb_unpack_free. Errors name `path`. */
+struct ProtobufCMessage;
+struct Onnx__SparseTensorProto;
+typedef struct IrPbUnpack IrPbUnpack;
+IrPbUnpack *ir_pb_unpack_new(Arena *dst);
+struct ProtobufCMessage *ir_pb_unpack(IrPbUnpack *u, const struct ProtobufCMessageDescriptor *desc,
+                                      const uint8_t *buf, size_t len, const char *path, Diag *d);
+void ir_pb_unpack_free(IrPbUnpack *u);
+Tensor *ir_tensor_from_proto_u(IrPbUnpack *u, Arena *a, const struct Onnx__TensorProto *p,
+                               const char *what, Diag *d);
+SparseTensor *ir_sparse_from_proto_u(IrPbUnpack *u, Arena *a,
+                                     const struct Onnx__SparseTensorProto *p, const char *what,
+                                     Diag *d);
+/* Tensor -> TensorProto (raw_data, or string_data for strings; external references as
+ * external_data with data_location EXTERNAL). The proto points into t; arrays it needs come
+ * from `scratch`. */
+bool ir_tensor_to_proto(Arena *scratch, const Tensor *t, struct Onnx__TensorProto *p, Diag *d);
+bool ir_sparse_to_proto(Arena *scratch, const SparseTensor *t, struct Onnx__SparseTensorProto *p,
+                        Diag *d);
+/* Unmodelled fields: the wire bytes of msg's message-typed fields listed in ids, then of its
+ * unknown fields (what IrBytes extra holds); and back, as unknown fields for packing. */
+IrBytes ir_pb_extra(Arena *a, const struct ProtobufCMessage *msg, const uint32_t *ids, int n_ids);
+bool ir_pb_attach_extra(Arena *scratch, struct ProtobufCMessage *msg, IrBytes extra);
 
 #endif

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ir.h"
@@ -202,6 +203,13 @@ static void test_atomic(void **state) {
   assert_non_null(strstr(err, "is a directory"));
   unlink(path);
   rmdir(dir);
+  /* special files are written in place, never replaced by a rename */
+  assert_true(ir_atomic_open(&af, "/dev/null", err, sizeof err));
+  fputs("x", af.fp);
+  assert_true(ir_atomic_commit(&af, err, sizeof err));
+  struct stat st;
+  assert_int_equal(stat("/dev/null", &st), 0);
+  assert_true(S_ISCHR(st.st_mode));
 }
 
 int main(void) {
