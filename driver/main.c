@@ -40,7 +40,7 @@ int drv_usage_error(const char *cmd, const char *fmt, ...) {
   fprintf(stderr, "%s%s%s: error: ", drv_prog, cmd ? " " : "", cmd ? cmd : "");
   vfprintf(stderr, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "\n(try '%s %s--help')\n", drv_prog, cmd ? cmd : "");
+  fprintf(stderr, "\n(try '%s%s%s --help')\n", drv_prog, cmd ? " " : "", cmd ? cmd : "");
   return EXIT_USAGE;
 }
 
@@ -62,8 +62,8 @@ int drv_parse_args(const Command *c, unsigned allowed, int argc, char **argv, Dr
   memset(a, 0, sizeof *a);
   optind = 1;
   opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+  int ch, li;
+  while ((li = -1, ch = getopt_long(argc, argv, ":ho:", longopts, &li)) != -1) {
     if (ch == '?') {
       if (optopt) return drv_usage_error(c->name, "unknown option '-%c'", optopt);
       return drv_usage_error(c->name, "unknown option '%s'", argv[optind - 1]);
@@ -74,8 +74,12 @@ int drv_parse_args(const Command *c, unsigned allowed, int argc, char **argv, Dr
       a->help = true;
       return EXIT_OK;
     }
-    if (!(allowed & need[ch]))
-      return drv_usage_error(c->name, "option '%s' does not apply to '%s'", argv[optind - 1], c->name);
+    if (!(allowed & need[ch])) {
+      char opt[40];
+      if (li >= 0) snprintf(opt, sizeof opt, "--%s", longopts[li].name);
+      else snprintf(opt, sizeof opt, "-%c", ch);
+      return drv_usage_error(c->name, "option '%s' does not apply to '%s'", opt, c->name);
+    }
     switch (ch) {
     case 'o': a->out = optarg; break;
     case 'w': a->weights = optarg; break;
@@ -98,16 +102,23 @@ int drv_parse_args(const Command *c, unsigned allowed, int argc, char **argv, Dr
 }
 
 Model *drv_load(const char *path) {
-  Diag d;
-  ir_diag_init(&d, stderr, path, NULL, 0);
-  Model *m = fe_load(path, &d);
-  if (!m) return NULL;
-  Diag dv;
-  ir_diag_init(&dv, stderr, strcmp(path, "-") ? path : "<stdin>", NULL, 0);
-  if (ir_verify(m, &dv) > 0) {
-    ir_model_free(m);
+  MappedFile f;
+  char err[1024];
+  if (!ir_file_map(path, &f, err, sizeof err)) {
+    fprintf(stderr, "%s: error: %s\n", drv_prog, err);
     return NULL;
   }
+  /* one Diag for loading and verifying, quoting the source text while it is mapped */
+  Diag d;
+  bool text = fe_sniff_text(f.data, f.len);
+  ir_diag_init(&d, stderr, strcmp(path, "-") ? path : "<stdin>", text ? (const char *)f.data : NULL,
+               text ? f.len : 0);
+  Model *m = fe_load_mapped(path, &f, &d);
+  if (m && ir_verify(m, &d) > 0) {
+    ir_model_free(m);
+    m = NULL;
+  }
+  ir_file_unmap(&f);
   return m;
 }
 

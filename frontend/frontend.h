@@ -30,6 +30,9 @@ bool fe_onnx_export(const Model *m, const ExportOptions *opt, uint8_t **out, siz
 /* Read a model file: "-" is stdin; the format is sniffed (protobuf or text), not taken from
  * the extension. m->base_dir is set to the file's directory. */
 Model *fe_load(const char *path, Diag *d);
+/* The same for bytes the caller has mapped (so diagnostics after loading, e.g. from the
+ * verifier, can still quote the source): sniffs, parses or imports, sets base_dir from path. */
+Model *fe_load_mapped(const char *path, const MappedFile *f, Diag *d);
 /* True if the bytes look like ONNX text rather than a ModelProto. */
 bool fe_sniff_text(const uint8_t *buf, size_t len);
 

@@ -26,30 +26,34 @@ static const char *dir_of(Arena *a, const char *path) {
   return ir_arena_strndup(a, path, (size_t)(slash - path));
 }
 
+Model *fe_load_mapped(const char *path, const MappedFile *f, Diag *d) {
+  Model *m = fe_sniff_text(f->data, f->len) ? fe_parse(path, (const char *)f->data, f->len, d)
+                                            : fe_onnx_import(f->data, f->len, path, d);
+  if (m) m->base_dir = strcmp(path, "-") ? dir_of(&m->arena, path) : NULL;
+  return m;
+}
+
 Model *fe_load(const char *path, Diag *d) {
   MappedFile f;
   char err[1024];
   if (!ir_file_map(path, &f, err, sizeof err)) {
+    const char *file = d->file;
+    d->file = NULL; /* err already names the file */
     ir_error(d, ir_noloc, "%s", err);
+    d->file = file;
     return NULL;
   }
-  Model *m;
-  if (fe_sniff_text(f.data, f.len)) {
-    /* caret lines point into the text while it is mapped */
-    bool set_src = d->src == NULL;
-    if (set_src) {
-      d->src = (const char *)f.data;
-      d->src_len = f.len;
-    }
-    m = fe_parse(path, (const char *)f.data, f.len, d);
-    if (set_src) {
-      d->src = NULL;
-      d->src_len = 0;
-    }
-  } else {
-    m = fe_onnx_import(f.data, f.len, path, d);
+  /* caret lines point into the text while it is mapped */
+  bool set_src = d->src == NULL;
+  if (set_src) {
+    d->src = (const char *)f.data;
+    d->src_len = f.len;
+  }
+  Model *m = fe_load_mapped(path, &f, d);
+  if (set_src) {
+    d->src = NULL;
+    d->src_len = 0;
   }
   ir_file_unmap(&f);
-  if (m) m->base_dir = strcmp(path, "-") ? dir_of(&m->arena, path) : NULL;
   return m;
 }

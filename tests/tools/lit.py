@@ -2,8 +2,9 @@
 """A small lit + FileCheck for effc's golden and diagnostic tests.
 
 Each test file carries its own commands and expectations in comments:
-  # RUN: effc opt %s            a shell command; %s = this file, %t = a scratch path,
-                                %S = this file's directory; `effc` is the built driver.
+  # RUN: effc opt %s            a shell command (bash, pipefail) run in a scratch directory;
+                                %s = this file, %t = a scratch path, %S = this file's
+                                directory; the built driver is first on PATH as `effc`.
                                 Prefix `not` when the command must fail (non-zero exit);
                                 `not-usage` when it must exit 2.
   # CHECK: text                 stdout must contain text, after the previous match
@@ -55,8 +56,8 @@ def run_file(effc, path):
                 want, cmd = 'usage', cmd[len('not-usage '):]
             elif cmd.startswith('not '):
                 want, cmd = 'fail', cmd[4:]
-            cmd = re.sub(r'(^|[|;&(]\s*)effc\b', lambda m: m.group(1) + effc, cmd)
-            p = subprocess.run(['bash', '-o', 'pipefail', '-c', cmd], capture_output=True, cwd=tmp)
+            env = dict(os.environ, PATH=os.path.dirname(effc) + os.pathsep + os.environ.get('PATH', ''))
+            p = subprocess.run(['bash', '-o', 'pipefail', '-c', cmd], capture_output=True, cwd=tmp, env=env)
             o, e = p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
             out += o
             err += e

@@ -30,8 +30,23 @@ def tensors(m):
     return out
 
 
+def fix_112_floats(parsed, exported):
+    """onnx 1.12's parser ignores the `: float` annotation on an integral literal
+    (`alpha: float = 1` becomes INT 1; current ONNX and effc read FLOAT 1.0). Where the export
+    has FLOAT and the parse has INT with the same value, take the export's reading."""
+    for pn, en in zip(parsed.graph.node, exported.graph.node):
+        for pa, ea in zip(pn.attribute, en.attribute):
+            if (pa.name == ea.name and pa.type == onnx.AttributeProto.INT
+                    and ea.type == onnx.AttributeProto.FLOAT and float(pa.i) == ea.f):
+                pa.type, pa.f = onnx.AttributeProto.FLOAT, ea.f
+                pa.ClearField('i')
+
+
 def strip_tensors(m):
     m = onnx.ModelProto.FromString(m.SerializeToString())
+    for n in m.graph.node:
+        if n.domain == '':
+            n.ClearField('domain')  # "" and absent both mean the default domain
     for t in m.graph.initializer:
         arr = numpy_helper.to_array(t)
         t.ClearField('raw_data')
@@ -53,6 +68,7 @@ def main():
     parsed = onnx.parser.parse_model(text)
     exported = onnx.load(sys.argv[2])
     onnx.checker.check_model(exported)
+    fix_112_floats(parsed, exported)
     a, b = norm(strip_tensors(parsed)), norm(strip_tensors(exported))
     if a != b:
         import difflib
