@@ -268,7 +268,10 @@ static Onnx__NodeProto *node_out(Exp *E, const Node *n, int depth) {
   if (deep(E, depth)) return NULL;
   Onnx__NodeProto *p = NEW(E, Onnx__NodeProto);
   onnx__node_proto__init(p);
-  p->n_input = n->n_inputs > 0 ? (size_t)n->n_inputs : 0;
+  /* trailing missing inputs are dropped, as the printer does, so both forms agree */
+  int last = n->n_inputs;
+  while (last > 0 && !n->inputs[last - 1]) last--;
+  p->n_input = (size_t)last;
   p->input = ARR(E, char *, p->n_input);
   for (size_t i = 0; i < p->n_input; i++) p->input[i] = value_name(n->inputs[i]);
   p->n_output = n->n_outputs > 0 ? (size_t)n->n_outputs : 0;
