@@ -66,8 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (size_t i = 0; i < g->nodes.n; i++)
         for (int k = 0; k < g->nodes.v[i]->n_attrs; k++) {
           const Attr *a = &g->nodes.v[i]->attrs[k];
-          if (a->g && sp < 4096) stack[sp++] = a->g;
-          for (size_t j = 0; a->graphs && j < a->n && sp < 4096; j++) stack[sp++] = a->graphs[j];
+          if (a->ref_attr_name) continue; /* value members share storage: test the type */
+          if (a->type == ATTR_GRAPH && a->g && sp < 4096) stack[sp++] = a->g;
+          if (a->type == ATTR_GRAPHS)
+            for (size_t j = 0; a->graphs && j < a->n && sp < 4096; j++) stack[sp++] = a->graphs[j];
         }
     }
   } else if (!d.errors) {

@@ -161,8 +161,8 @@ static void expected_values(Expect *e, int *n) {
 
 static const char *const STRINGS[] = {"h\xc3\xa9llo",
                                       "",
-                                      "a\xe2\x98\x83"
-                                      "b",
+                                      ("a\xe2\x98\x83"
+                                       "b"),
                                       "\xf0\x9d\x84\x9ex",
                                       "plain",
                                       "tab\there"};
