@@ -1,74 +1,16 @@
 /* test_dot.c - the Graphviz writer: escaping of odd names (quotes, backslashes, newlines,
  * unicode, invalid UTF-8), shapes for inputs/initializers/outputs, subgraph clusters, and
  * Graphviz's own `dot -Tsvg` accepting the output. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ir.h"
-
-static Value *add_input(Graph *g, const char *name, Type *t) {
-  Value *v = ir_graph_def(g, name, ir_noloc);
-  assert_non_null(v);
-  v->type = t;
-  Value **in = ir_arena_alloc(&g->model->arena, sizeof *in * (size_t)(g->n_inputs + 1));
-  if (g->n_inputs) memcpy(in, g->inputs, sizeof *in * (size_t)g->n_inputs);
-  in[g->n_inputs++] = v;
-  g->inputs = in;
-  return v;
-}
-
-static void add_output(Graph *g, const char *name) {
-  Value *v = ir_graph_use(g, name, ir_noloc);
-  Value **out = ir_arena_alloc(&g->model->arena, sizeof *out * (size_t)(g->n_outputs + 1));
-  if (g->n_outputs) memcpy(out, g->outputs, sizeof *out * (size_t)g->n_outputs);
-  out[g->n_outputs++] = v;
-  g->outputs = out;
-}
-
-#define NAMES(...) ((const char *[]){__VA_ARGS__, NULL})
-
-static Node *add_node(Graph *g, const char *dom, const char *op, const char **in,
-                      const char **out) {
-  int ni = 0, no = 0;
-  while (in[ni]) ni++;
-  while (out[no]) no++;
-  Node *n = ir_node_new(g, dom, op, ni, no);
-  for (int i = 0; i < ni; i++)
-    ir_node_set_input(n, i, in[i][0] ? ir_graph_use(g, in[i], ir_noloc) : NULL);
-  for (int i = 0; i < no; i++) ir_node_set_output(n, i, ir_graph_def(g, out[i], ir_noloc));
-  ir_node_append(g, n);
-  return n;
-}
-
-static Graph *sub_graph(Node *holder, const char *attr, const char *name) {
-  Arena *a = &holder->graph->model->arena;
-  Attr *at = ir_arena_alloc(a, sizeof *at * (size_t)(holder->n_attrs + 1));
-  if (holder->n_attrs) memcpy(at, holder->attrs, sizeof *at * (size_t)holder->n_attrs);
-  holder->attrs = at;
-  Attr *r = &at[holder->n_attrs++];
-  r->name = attr;
-  r->type = ATTR_GRAPH;
-  r->g = ir_graph_new(holder->graph->model, holder->graph, name);
-  r->g->parent_node = holder;
-  return r->g;
-}
+#include "testutil.h"
 
 static char *dot_text(const Model *m) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  assert_non_null(f);
-  assert_int_equal(ir_dot_model(f, m), 0);
-  fclose(f);
-  return buf;
+  Cap c;
+  cap_init(&c);
+  assert_int_equal(ir_dot_model(c.fp, m), 0);
+  return cap_take(&c);
 }
 
 static int count(const char *s, const char *sub) {
@@ -129,13 +71,13 @@ static Model *odd_model(void) {
   Node *inner = add_node(then, "", "Loop", NAMES("t"), NAMES("u"));
   Graph *body = sub_graph(inner, "body", "body");
   add_node(body, "", "Neg", NAMES("s"), NAMES("v"));
-  add_output(body, "v");
-  add_output(then, "u");
+  add_output(body, "v", NULL);
+  add_output(then, "u", NULL);
   Graph *els = sub_graph(iff, "else_branch", "else");
-  add_output(els, "t");
+  add_output(els, "t", NULL);
   add_node(g, "", "Identity", NAMES("ghost"), NAMES("y")); /* undefined use */
-  add_output(g, "r");
-  add_output(g, "y");
+  add_output(g, "r", NULL);
+  add_output(g, "y", NULL);
   return m;
 }
 
@@ -188,7 +130,7 @@ static void test_dot_empty_and_plain(void **state) {
   m->graph = ir_graph_new(m, NULL, "g");
   add_input(m->graph, "x", NULL);
   add_node(m->graph, "", "Relu", NAMES("x"), NAMES("y"));
-  add_output(m->graph, "y");
+  add_output(m->graph, "y", NULL);
   txt = dot_text(m);
   assert_non_null(
       strstr(txt, "  v0 [shape=ellipse, style=\"filled\", fillcolor=lightblue, label=\"x\"];\n"));

@@ -1,41 +1,10 @@
 /* test_external.c - ONNX external data: externalizing a model's large tensors (initializers,
  * sparse parts, attribute tensors, subgraphs, function bodies) into one safetensors file,
  * loading them back by location/offset/length, and refusing bad references. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "frontend.h"
-#include "ir.h"
-
-typedef struct Cap {
-  Diag d;
-  FILE *fp;
-  char *buf;
-  size_t n;
-} Cap;
-
-static void cap_init(Cap *c) {
-  c->buf = NULL;
-  c->n = 0;
-  c->fp = open_memstream(&c->buf, &c->n);
-  ir_diag_init(&c->d, c->fp, "m.onnxtxt", NULL, 0);
-}
-static const char *cap_text(Cap *c) {
-  fflush(c->fp);
-  return c->buf ? c->buf : "";
-}
-static void cap_free(Cap *c) {
-  fclose(c->fp);
-  free(c->buf);
-}
+#include "testutil.h"
 
 static char g_dir[64];
 
@@ -61,7 +30,8 @@ static Value *add_init(Graph *g, const char *name, Tensor *t) {
   return v;
 }
 
-static Node *add_node(Graph *g, const char *op, const char *name, int n_attrs) {
+/* A node op named `name` with room for n_attrs attributes (no inputs or outputs). */
+static Node *add_attr_node(Graph *g, const char *op, const char *name, int n_attrs) {
   Node *n = ir_node_new(g, "", op, 0, 0);
   n->name = name;
   n->attrs = ir_arena_alloc(&g->model->arena, (size_t)n_attrs * sizeof(Attr));
@@ -99,11 +69,11 @@ static void build(Fixture *f) {
   f->spi = sp->sparse_init->indices = filled(a, ELEM_INT64, 2, d1_20, 5);
   ir_vec_push(g->initializers, sp);
   /* Constant without a node name; a named node with a list of tensors */
-  Node *c = add_node(g, "Constant", NULL, 1);
+  Node *c = add_attr_node(g, "Constant", NULL, 1);
   c->attrs[0].name = "value";
   c->attrs[0].type = ATTR_TENSOR;
   f->cst = c->attrs[0].t = filled(a, ELEM_FLOAT, 1, d32, 6);
-  Node *n1 = add_node(g, "Custom", "n1", 1);
+  Node *n1 = add_attr_node(g, "Custom", "n1", 1);
   n1->attrs[0].name = "tensors";
   n1->attrs[0].type = ATTR_TENSORS;
   n1->attrs[0].n = 2;
@@ -111,11 +81,10 @@ static void build(Fixture *f) {
   f->l0 = n1->attrs[0].tensors[0] = filled(a, ELEM_INT32, 1, d25, 7);
   f->l1 = n1->attrs[0].tensors[1] = filled(a, ELEM_INT32, 1, d25, 8);
   /* a subgraph whose initializer reuses the name "w" */
-  Node *iff = add_node(g, "If", NULL, 1);
+  Node *iff = add_attr_node(g, "If", NULL, 1);
   iff->attrs[0].name = "then_branch";
   iff->attrs[0].type = ATTR_GRAPH;
-  Graph *sub = iff->attrs[0].g = ir_graph_new(m, g, "then");
-  sub->parent_node = iff;
+  Graph *sub = iff->attrs[0].g = sub_graph(iff, NULL, "then");
   f->sub_w = filled(a, ELEM_FLOAT, 1, d30, 9);
   add_init(sub, "w", f->sub_w);
   /* a function body with another unnamed Constant */
@@ -126,7 +95,7 @@ static void build(Fixture *f) {
   fn->domain = "local";
   fn->body = ir_graph_new(m, NULL, "fn");
   fn->body->function = fn;
-  Node *fc = add_node(fn->body, "Constant", NULL, 1);
+  Node *fc = add_attr_node(fn->body, "Constant", NULL, 1);
   fc->attrs[0].name = "value";
   fc->attrs[0].type = ATTR_TENSOR;
   f->fn_c = fc->attrs[0].t = filled(a, ELEM_FLOAT, 1, d20, 10);
@@ -157,7 +126,7 @@ static void test_externalize(void **state) {
   Fixture f;
   build(&f);
   Cap c;
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   char path[128];
   snprintf(path, sizeof path, "%s/m.safetensors", g_dir);
   bool ok = ir_external_externalize(f.m, path, "m.safetensors", 64, &c.d);
@@ -221,7 +190,7 @@ static void test_reexternalize(void **state) {
   Fixture f;
   build(&f);
   Cap c;
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   char p1[128], p2[128];
   snprintf(p1, sizeof p1, "%s/m.safetensors", g_dir);
   snprintf(p2, sizeof p2, "%s/sub/n.safetensors", g_dir);
@@ -290,7 +259,7 @@ static Tensor *ref(Model *m, const char *loc, const char *off, const char *len) 
 
 static void load_fail(Model *m, Tensor *t, const char *msg) {
   Cap c;
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   assert_false(ir_external_load(m, t, &c.d));
   if (!strstr(cap_text(&c), msg)) fprintf(stderr, "expected '%s' in: %s\n", msg, cap_text(&c));
   assert_non_null(strstr(cap_text(&c), msg));
@@ -301,7 +270,7 @@ static void load_fail(Model *m, Tensor *t, const char *msg) {
 
 static Tensor *load_ok(Model *m, Tensor *t) {
   Cap c;
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   bool ok = ir_external_load(m, t, &c.d);
   if (!ok) fprintf(stderr, "%s\n", cap_text(&c));
   assert_true(ok);
@@ -363,12 +332,12 @@ static void test_bad_references(void **state) {
   ir_vec_push(m->graph->initializers, v1);
   ir_vec_push(m->graph->initializers, v2);
   Cap c;
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   assert_false(ir_external_load_all(m, &c.d));
   assert_int_equal(c.d.errors, 2);
   cap_free(&c);
   /* externalize refuses a bad location before writing anything */
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   assert_false(ir_external_externalize(m, "/tmp/x.safetensors", "../x.safetensors", 64, &c.d));
   assert_non_null(strstr(cap_text(&c), "leaves the model's directory"));
   cap_free(&c);
@@ -383,7 +352,7 @@ static void test_deep_nesting(void **state) {
   Graph *g = m->graph = ir_graph_new(m, NULL, "g");
   const int64_t d20[] = {20};
   for (int i = 0; i < 20000; i++) {
-    Node *n = add_node(g, "If", NULL, 1);
+    Node *n = add_attr_node(g, "If", NULL, 1);
     n->attrs[0].name = "then_branch";
     n->attrs[0].type = ATTR_GRAPH;
     n->attrs[0].g = ir_graph_new(m, g, "sub");
@@ -394,7 +363,7 @@ static void test_deep_nesting(void **state) {
   char path[128];
   snprintf(path, sizeof path, "%s/deep.safetensors", g_dir);
   Cap c;
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   assert_true(ir_external_externalize(m, path, "deep.safetensors", 64, &c.d));
   assert_int_equal(t->n_external, 3);
   t->has_data = false;
@@ -422,7 +391,7 @@ static void test_text_roundtrip(void **state) {
   fputs("}, float[2] b = {1, 2}>\n{\n  y = Add(x, w)\n}\n", fp);
   fclose(fp);
   Cap c;
-  cap_init(&c);
+  cap_init_file(&c, "m.onnxtxt");
   Model *m = fe_load(path, &c.d);
   if (!m) fprintf(stderr, "%s\n", cap_text(&c));
   assert_non_null(m);
@@ -450,14 +419,11 @@ static void test_text_roundtrip(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/effc-ext-XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  return tmpdir_make(g_dir, sizeof g_dir, "/tmp/effc-ext-XXXXXX");
 }
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-  return system(cmd);
+  return tmpdir_remove(g_dir);
 }
 
 int main(void) {

@@ -1,44 +1,14 @@
 /* test_npy.c - the .npy reader and writer against files numpy wrote (tests/data/npy/gen.py:
  * every dtype, both byte orders, Fortran order, header versions 2 and 3, strings, 0-d and empty
  * arrays), hand-made broken headers, and numpy reading back what we write (check_written.py). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "ir.h"
+#include "testutil.h"
 
 #define DATA EFFC_SOURCE_DIR "/tests/data/npy/"
 
 /* ------------------------------------------------------------------ helpers */
-
-typedef struct Cap {
-  Diag d;
-  FILE *fp;
-  char *buf;
-  size_t n;
-} Cap;
-
-static void cap_init(Cap *c) {
-  c->buf = NULL;
-  c->n = 0;
-  c->fp = open_memstream(&c->buf, &c->n);
-  ir_diag_init(&c->d, c->fp, NULL, NULL, 0);
-}
-static const char *cap_text(Cap *c) {
-  fflush(c->fp);
-  return c->buf ? c->buf : "";
-}
-static void cap_free(Cap *c) {
-  fclose(c->fp);
-  free(c->buf);
-}
 
 static Tensor *rd(Arena *a, const char *name, ElemType want, Cap *c) {
   char path[1024];
@@ -78,10 +48,6 @@ static void rd_fail(const char *name, ElemType want, const char *msg) {
   ir_arena_free(&a);
 }
 
-/* Little-endian bytes of v in n bytes. */
-static void le(uint8_t *p, uint64_t v, int n) {
-  for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
 static uint64_t f32bits(float f) {
   uint32_t u;
   memcpy(&u, &f, 4);
@@ -175,19 +141,6 @@ static void check_strings(const Tensor *t, const char *const *want, const size_t
     assert_int_equal(s[i].len, l);
     assert_memory_equal(s[i].s, want[i], l);
   }
-}
-
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long l = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)l + 1);
-  assert_int_equal(fread(b, 1, (size_t)l, f), (size_t)l);
-  fclose(f);
-  *n = (size_t)l;
-  return b;
 }
 
 /* Our bytes for t (ir_npy_write_fp). */
@@ -725,8 +678,7 @@ static void test_numpy_reads_ours(void **state) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 %scheck_written.py %s 1>&2", DATA, dir);
   int rc = system(cmd);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tmpdir_remove(dir), 0);
   assert_int_equal(rc, 0);
   ir_arena_free(&a);
 }

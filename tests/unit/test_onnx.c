@@ -2,57 +2,14 @@
  * python3-onnx (tests/data/onnx/gen_fixtures.py, whose literals are the golden values), the
  * import -> export -> import fixed point compared field by field, export options, models made
  * with the builder API, the depth limit, truncated and malformed input, sniffing and loading. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "frontend.h"
 #include "onnx.pb-c.h"
+#include "testutil.h"
 
 #define DATA EFFC_SOURCE_DIR "/tests/data/onnx/"
 
 /* ------------------------------------------------------------------ helpers */
-
-typedef struct Cap {
-  Diag d;
-  FILE *fp;
-  char *buf;
-  size_t n;
-} Cap;
-
-static void cap_init(Cap *c) {
-  c->buf = NULL;
-  c->n = 0;
-  c->fp = open_memstream(&c->buf, &c->n);
-  ir_diag_init(&c->d, c->fp, NULL, NULL, 0);
-}
-static const char *cap_text(Cap *c) {
-  fflush(c->fp);
-  return c->buf ? c->buf : "";
-}
-static void cap_free(Cap *c) {
-  fclose(c->fp);
-  free(c->buf);
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc((size_t)n + 1);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
 
 static Model *import_file(const char *name, Cap *c) {
   char path[4096];

@@ -1,57 +1,14 @@
 /* test_pb.c - TensorProto/SequenceProto/OptionalProto/MapProto .pb reading (fixtures written by
  * python3-onnx: tests/data/pb/gen_pb.py), the TensorProto <-> Tensor conversion (typed fields,
  * sub-byte packing, size checks), the depth pre-scan and hostile wire data. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "ir.h"
 #include "onnx.pb-c.h"
+#include "testutil.h"
 
 #define DATA EFFC_SOURCE_DIR "/tests/data/pb/"
 
 /* ------------------------------------------------------------------ helpers */
-
-typedef struct Cap {
-  Diag d;
-  FILE *fp;
-  char *buf;
-  size_t n;
-} Cap;
-
-static void cap_init(Cap *c) {
-  c->buf = NULL;
-  c->n = 0;
-  c->fp = open_memstream(&c->buf, &c->n);
-  ir_diag_init(&c->d, c->fp, NULL, NULL, 0);
-}
-static const char *cap_text(Cap *c) {
-  fflush(c->fp);
-  return c->buf ? c->buf : "";
-}
-static void cap_free(Cap *c) {
-  fclose(c->fp);
-  free(c->buf);
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc((size_t)n + 1);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
 
 static Type *tensor_t(Arena *a, ElemType e) {
   return ir_type_tensor(a, e, -1, NULL);

@@ -1,59 +1,32 @@
 /* test_print.c - the canonical text printer: float formatting against numpy's shortest
  * round-trip digits, exact text of small hand-built models (layout checked by hand against
  * ONNX's printer.cc), every element type's data, warnings for fields text cannot hold. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <float.h>
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "frontend.h"
-#include "ir.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ helpers */
 
-typedef struct Cap {
-  char *buf;
-  size_t len;
-  FILE *f;
-} Cap;
-
-static void cap_open(Cap *c) {
-  c->buf = NULL;
-  c->len = 0;
-  c->f = open_memstream(&c->buf, &c->len);
-  assert_non_null(c->f);
-}
-
-static char *cap_close(Cap *c) {
-  fclose(c->f);
-  return c->buf;
-}
-
 static char *print_model(const Model *m, Diag *d) {
   Cap c;
-  cap_open(&c);
-  assert_int_equal(ir_print_model(c.f, m, d), 0);
-  return cap_close(&c);
+  cap_init(&c);
+  assert_int_equal(ir_print_model(c.fp, m, d), 0);
+  return cap_take(&c);
 }
 
 static char *print_type(const Type *t) {
   Cap c;
-  cap_open(&c);
-  assert_int_equal(ir_print_type(c.f, t), 0);
-  return cap_close(&c);
+  cap_init(&c);
+  assert_int_equal(ir_print_type(c.fp, t), 0);
+  return cap_take(&c);
 }
 
 static char *print_data(const Tensor *t) {
   Cap c;
-  cap_open(&c);
-  assert_int_equal(ir_print_tensor_data(c.f, t), 0);
-  return cap_close(&c);
+  cap_init(&c);
+  assert_int_equal(ir_print_tensor_data(c.fp, t), 0);
+  return cap_take(&c);
 }
 
 static void expect_text(char *got, const char *want) {
@@ -103,66 +76,6 @@ static Type *ty(Model *m, ElemType e, const char *dims) {
     p = q ? q + 1 : p + n;
   }
   return t;
-}
-
-static Value *add_input(Graph *g, const char *name, Type *t) {
-  Value *v = ir_graph_def(g, name, ir_noloc);
-  assert_non_null(v);
-  v->type = t;
-  Value **in = ir_arena_alloc(&g->model->arena, sizeof *in * (size_t)(g->n_inputs + 1));
-  if (g->n_inputs) memcpy(in, g->inputs, sizeof *in * (size_t)g->n_inputs);
-  in[g->n_inputs++] = v;
-  g->inputs = in;
-  return v;
-}
-
-static void add_output(Graph *g, const char *name, Type *t) {
-  Value *v = ir_graph_lookup(g, name);
-  assert_non_null(v);
-  if (t) v->type = t;
-  Value **out = ir_arena_alloc(&g->model->arena, sizeof *out * (size_t)(g->n_outputs + 1));
-  if (g->n_outputs) memcpy(out, g->outputs, sizeof *out * (size_t)g->n_outputs);
-  out[g->n_outputs++] = v;
-  g->outputs = out;
-}
-
-#define NAMES(...) ((const char *[]){__VA_ARGS__, NULL})
-#define NONE ((const char *[]){NULL})
-
-/* A node; "" in a name list is a missing input/output. */
-static Node *add_node(Graph *g, const char *dom, const char *op, const char **in,
-                      const char **out) {
-  int ni = 0, no = 0;
-  while (in[ni]) ni++;
-  while (out[no]) no++;
-  Node *n = ir_node_new(g, dom, op, ni, no);
-  for (int i = 0; i < ni; i++)
-    ir_node_set_input(n, i, in[i][0] ? ir_graph_use(g, in[i], ir_noloc) : NULL);
-  for (int i = 0; i < no; i++) {
-    if (!out[i][0]) continue;
-    Value *v = ir_graph_def(g, out[i], ir_noloc);
-    assert_non_null(v);
-    ir_node_set_output(n, i, v);
-  }
-  ir_node_append(g, n);
-  return n;
-}
-
-static Attr *add_attr(Node *n, const char *name, AttrType t) {
-  Arena *a = &n->graph->model->arena;
-  Attr *at = ir_arena_alloc(a, sizeof *at * (size_t)(n->n_attrs + 1));
-  if (n->n_attrs) memcpy(at, n->attrs, sizeof *at * (size_t)n->n_attrs);
-  n->attrs = at;
-  Attr *r = &at[n->n_attrs++];
-  r->name = name;
-  r->type = t;
-  return r;
-}
-
-static Graph *sub_graph(Node *holder, const char *name) {
-  Graph *g = ir_graph_new(holder->graph->model, holder->graph, name);
-  g->parent_node = holder;
-  return g;
 }
 
 static Tensor *tensor(Model *m, ElemType e, int rank, const int64_t *dims, const void *data,
@@ -428,29 +341,26 @@ static void test_print_subgraphs(void **state) {
   add_input(g, "c", ty(m, ELEM_BOOL, ""));
   add_input(g, "a", ty(m, ELEM_FLOAT, "2"));
   Node *n = add_node(g, "", "If", NAMES("c"), NAMES("r"));
-  Attr *at = add_attr(n, "then_branch", ATTR_GRAPH);
-  Graph *t = at->g = sub_graph(n, "t");
+  Graph *t = sub_graph(n, "then_branch", "t");
   add_node(t, "", "Identity", NAMES("a"), NAMES("to"));
   add_output(t, "to", ty(m, ELEM_FLOAT, "2"));
-  at = add_attr(n, "else_branch", ATTR_GRAPH);
-  Graph *e = at->g = sub_graph(n, "e");
+  Graph *e = sub_graph(n, "else_branch", "e");
   Node *k = add_node(e, "", "Constant", NONE, NAMES("k"));
   Attr *kv = add_attr(k, "value", ATTR_TENSOR);
   kv->t = tensor(m, ELEM_FLOAT, 1, (int64_t[]){2}, (float[]){1, 2}, 8);
   Node *inner = add_node(e, "", "If", NAMES("c"), NAMES("eo"));
-  Attr *ia = add_attr(inner, "then_branch", ATTR_GRAPH);
-  Graph *t2 = ia->g = sub_graph(inner, "t2");
+  Graph *t2 = sub_graph(inner, "then_branch", "t2");
   add_node(t2, "", "Neg", NAMES("k"), NAMES("x2"));
   add_output(t2, "x2", NULL);
-  ia = add_attr(inner, "axis", ATTR_INT);
+  Attr *ia = add_attr(inner, "axis", ATTR_INT);
   ia->i = 0;
   add_output(e, "eo", ty(m, ELEM_FLOAT, "2"));
   Node *s = add_node(g, "x", "Scan", NAMES("a"), NAMES("s"));
-  at = add_attr(s, "bodies", ATTR_GRAPHS);
+  Attr *at = add_attr(s, "bodies", ATTR_GRAPHS);
   at->n = 2;
   at->graphs = ir_arena_alloc(&m->arena, 2 * sizeof(Graph *));
-  at->graphs[0] = sub_graph(s, "g1");
-  at->graphs[1] = sub_graph(s, "g2");
+  at->graphs[0] = sub_graph(s, NULL, "g1");
+  at->graphs[1] = sub_graph(s, NULL, "g2");
   add_node(at->graphs[1], "", "Abs", NAMES("a"), NAMES("z"));
   add_output(g, "r", ty(m, ELEM_FLOAT, "2"));
   expect_text(print_model(m, NULL), "<\n"
@@ -720,9 +630,6 @@ static void test_print_header_variants(void **state) {
   ir_model_free(m);
 }
 
-static char *diag_text;
-static size_t diag_len;
-
 static void test_print_lost_fields(void **state) {
   (void)state;
   Model *m = new_model(9, 1, "", 21);
@@ -742,17 +649,16 @@ static void test_print_lost_fields(void **state) {
   (void)sp;
   add_output(g, "z", NULL);
   m->extra = (IrBytes){extra, 2};
-  FILE *df = open_memstream(&diag_text, &diag_len);
-  Diag d;
-  ir_diag_init(&d, df, "t.onnx", NULL, 0);
-  char *txt = print_model(m, &d);
-  fclose(df);
+  Cap c;
+  cap_init_file(&c, "t.onnx");
+  char *txt = print_model(m, &c.d);
+  const char *diag_text = cap_text(&c);
   /* the sparse attribute is left out entirely, the rest prints */
   expect_text(txt, "<\n   ir_version: 9,\n   opset_import: [\"\" : 21]\n>\n"
                    "g (float x) => (z) {\n   y = Relu (x)\n   [second] z = Relu (y)\n}\n");
   /* model extra, graph doc, node doc (x2, one warning), node extra, sparse attr, value doc,
    * denotation */
-  assert_int_equal(d.warnings, 7);
+  assert_int_equal(c.d.warnings, 7);
   assert_non_null(strstr(
       diag_text,
       "a node doc_string cannot be written as ONNX text and is dropped (node 'Relu', and 1 more)"));
@@ -764,7 +670,7 @@ static void test_print_lost_fields(void **state) {
   assert_non_null(strstr(
       diag_text,
       "a type or dimension denotation cannot be written as ONNX text and is dropped (value 'x')"));
-  free(diag_text);
+  cap_free(&c);
   ir_model_free(m);
 }
 
@@ -778,10 +684,9 @@ static void test_print_deep_and_long(void **state) {
   const int depth = 1000;
   for (int i = 0; i < depth; i++) {
     Node *n = add_node(cur, "", "If", NAMES("c"), NAMES(i == 0 ? "r" : "o"));
-    Attr *a = add_attr(n, "then_branch", ATTR_GRAPH);
-    a->g = sub_graph(n, "b");
+    Graph *b = sub_graph(n, "then_branch", "b");
     if (i) add_output(cur, "o", NULL);
-    cur = a->g;
+    cur = b;
   }
   add_node(cur, "", "Identity", NAMES("c"), NAMES("o"));
   add_output(cur, "o", NULL);
@@ -835,9 +740,9 @@ static void test_print_graph_alone(void **state) {
   add_node(g, "", "Neg", NAMES("x"), NAMES("y"));
   add_output(g, "y", NULL);
   Cap c;
-  cap_open(&c);
-  assert_int_equal(ir_print_graph(c.f, g, 6), 0);
-  expect_text(cap_close(&c), "g (float[3] x) => (y) {\n      y = Neg (x)\n   }");
+  cap_init(&c);
+  assert_int_equal(ir_print_graph(c.fp, g, 6), 0);
+  expect_text(cap_take(&c), "g (float[3] x) => (y) {\n      y = Neg (x)\n   }");
   ir_model_free(m);
 }
 

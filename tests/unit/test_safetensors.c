@@ -1,46 +1,12 @@
 /* test_safetensors.c - the safetensors reader on files a plain Python writer made
  * (tests/data/safetensors/gen.py), on hand-made broken headers, and the writer checked by an
  * independent Python reader (check_written.py: Hugging Face's layout rules, alignment, values). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "ir.h"
+#include "testutil.h"
 
 #define DATA EFFC_SOURCE_DIR "/tests/data/safetensors/"
-
-typedef struct Cap {
-  Diag d;
-  FILE *fp;
-  char *buf;
-  size_t n;
-} Cap;
-
-static void cap_init(Cap *c) {
-  c->buf = NULL;
-  c->n = 0;
-  c->fp = open_memstream(&c->buf, &c->n);
-  ir_diag_init(&c->d, c->fp, NULL, NULL, 0);
-}
-static const char *cap_text(Cap *c) {
-  fflush(c->fp);
-  return c->buf ? c->buf : "";
-}
-static void cap_free(Cap *c) {
-  fclose(c->fp);
-  free(c->buf);
-}
-
-static void le(uint8_t *p, uint64_t v, int n) {
-  for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static const StEntry *must_find(const SafeTensors *st, const char *name, ElemType e, int rank,
                                 const int64_t *dims) {
@@ -513,14 +479,11 @@ static void test_write_errors(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/effc-st-XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  return tmpdir_make(g_dir, sizeof g_dir, "/tmp/effc-st-XXXXXX");
 }
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-  return system(cmd);
+  return tmpdir_remove(g_dir);
 }
 
 int main(void) {

@@ -1,16 +1,7 @@
 /* test_verify.c - the structural verifier: clean models pass; each broken rule (undefined
  * values, order, scopes, bookkeeping, attributes, opsets, functions, tensor sizes, types)
  * is reported with its message; deep nesting and long graphs are handled without recursion. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdlib.h>
-#include <string.h>
-
-#include "ir.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -30,65 +21,6 @@ static Type *fty(Model *m, int64_t n) {
   return ir_type_tensor(&m->arena, ELEM_FLOAT, 1, &n);
 }
 
-static Value *add_input(Graph *g, const char *name, Type *t) {
-  Value *v = ir_graph_def(g, name, ir_noloc);
-  assert_non_null(v);
-  v->type = t;
-  Value **in = ir_arena_alloc(&g->model->arena, sizeof *in * (size_t)(g->n_inputs + 1));
-  if (g->n_inputs) memcpy(in, g->inputs, sizeof *in * (size_t)g->n_inputs);
-  in[g->n_inputs++] = v;
-  g->inputs = in;
-  return v;
-}
-
-static void add_output(Graph *g, const char *name) {
-  Value *v = ir_graph_use(g, name, ir_noloc);
-  Value **out = ir_arena_alloc(&g->model->arena, sizeof *out * (size_t)(g->n_outputs + 1));
-  if (g->n_outputs) memcpy(out, g->outputs, sizeof *out * (size_t)g->n_outputs);
-  out[g->n_outputs++] = v;
-  g->outputs = out;
-}
-
-#define NAMES(...) ((const char *[]){__VA_ARGS__, NULL})
-#define NONE ((const char *[]){NULL})
-
-static Node *add_node(Graph *g, const char *dom, const char *op, const char **in,
-                      const char **out) {
-  int ni = 0, no = 0;
-  while (in[ni]) ni++;
-  while (out[no]) no++;
-  Node *n = ir_node_new(g, dom, op, ni, no);
-  for (int i = 0; i < ni; i++)
-    ir_node_set_input(n, i, in[i][0] ? ir_graph_use(g, in[i], ir_noloc) : NULL);
-  for (int i = 0; i < no; i++) {
-    if (!out[i][0]) continue;
-    Value *v = ir_graph_def(g, out[i], ir_noloc);
-    assert_non_null(v);
-    ir_node_set_output(n, i, v);
-  }
-  ir_node_append(g, n);
-  return n;
-}
-
-static Attr *add_attr(Node *n, const char *name, AttrType t) {
-  Arena *a = &n->graph->model->arena;
-  Attr *at = ir_arena_alloc(a, sizeof *at * (size_t)(n->n_attrs + 1));
-  if (n->n_attrs) memcpy(at, n->attrs, sizeof *at * (size_t)n->n_attrs);
-  n->attrs = at;
-  Attr *r = &at[n->n_attrs++];
-  r->name = name;
-  r->type = t;
-  return r;
-}
-
-static Graph *sub_graph(Node *holder, const char *name) {
-  Graph *g = ir_graph_new(holder->graph->model, holder->graph, name);
-  g->parent_node = holder;
-  Attr *a = add_attr(holder, "body", ATTR_GRAPH);
-  a->g = g;
-  return g;
-}
-
 /* A clean base: x -> Relu -> y -> Neg -> z. */
 static Model *base(void) {
   Model *m = new_model();
@@ -96,7 +28,17 @@ static Model *base(void) {
   add_input(g, "x", fty(m, 4));
   add_node(g, "", "Relu", NAMES("x"), NAMES("y"));
   add_node(g, "", "Neg", NAMES("y"), NAMES("z"));
-  add_output(g, "z");
+  add_output(g, "z", NULL);
+  return m;
+}
+
+/* base() with an If on a new input c (output r); its subgraph 'then' (attribute 'body') is
+ * returned in *then, empty. */
+static Model *base_with_if(Graph **then) {
+  Model *m = base();
+  add_input(m->graph, "c", NULL);
+  Node *iff = add_node(m->graph, "", "If", NAMES("c"), NAMES("r"));
+  *then = sub_graph(iff, "body", "then");
   return m;
 }
 
@@ -180,24 +122,21 @@ static void test_topological_order(void **state) {
 
 static void test_outer_order(void **state) {
   (void)state;
-  Model *m = base();
-  Graph *g = m->graph;
-  add_input(g, "c", NULL);
-  Node *iff = add_node(g, "", "If", NAMES("c"), NAMES("r"));
-  Graph *b = sub_graph(iff, "then");
+  Graph *b;
+  Model *m = base_with_if(&b);
   add_node(b, "", "Identity", NAMES("late"), NAMES("o"));
-  add_output(b, "o");
+  add_output(b, "o", NULL);
   /* 'late' is defined in the outer graph after the If */
   Value *late_in_sub = ir_graph_lookup_local(b, "late");
   assert_non_null(late_in_sub); /* the builder made an undefined placeholder in b */
   expect_error(m, 1, "use of undefined value 'late'");
 
   m = base();
-  g = m->graph;
+  Graph *g = m->graph;
   add_input(g, "c", NULL);
-  iff = ir_node_new(g, "", "If", 1, 1);
+  Node *iff = ir_node_new(g, "", "If", 1, 1);
   ir_node_set_input(iff, 0, ir_graph_lookup(g, "c"));
-  b = sub_graph(iff, "then");
+  b = sub_graph(iff, "body", "then");
   ir_node_append(g, iff);
   add_node(g, "", "Abs", NAMES("z"), NAMES("late"));
   ir_node_set_output(iff, 0, ir_graph_def(g, "r", ir_noloc));
@@ -206,43 +145,36 @@ static void test_outer_order(void **state) {
   ir_node_set_input(id, 0, ir_graph_lookup(g, "late"));
   ir_node_set_output(id, 0, ir_graph_def(b, "o", ir_noloc));
   ir_node_append(b, id);
-  add_output(b, "o");
+  add_output(b, "o", NULL);
   expect_error(
       m, 1,
       "value 'late' of graph 'g' is used in a subgraph of node 2, but is produced later (node 3)");
 
   /* the subgraph uses the output of its own node */
-  m = base();
-  g = m->graph;
-  add_input(g, "c", NULL);
-  iff = add_node(g, "", "If", NAMES("c"), NAMES("r"));
-  b = sub_graph(iff, "then");
+  m = base_with_if(&b);
   add_node(b, "", "Identity", NAMES("r"), NAMES("o"));
-  add_output(b, "o");
+  add_output(b, "o", NULL);
   expect_error(m, 1, "is produced by that node");
 }
 
 static void test_ssa_across_scopes(void **state) {
   (void)state;
-  Model *m = base();
-  Graph *g = m->graph;
-  add_input(g, "c", NULL);
-  Node *iff = add_node(g, "", "If", NAMES("c"), NAMES("r"));
-  Graph *b = sub_graph(iff, "then");
+  Graph *b;
+  Model *m = base_with_if(&b);
   add_node(b, "", "Neg", NAMES("x"), NAMES("y")); /* y is defined outside */
-  add_output(b, "y");
+  add_output(b, "y", NULL);
   expect_error(
       m, 1, "'y' is already defined in an enclosing graph: a subgraph may not redefine it (SSA)");
 
   /* a subgraph input may shadow an outer name (ONNX's checker allows it) */
   m = base();
-  g = m->graph;
+  Graph *g = m->graph;
   add_input(g, "c", NULL);
-  iff = add_node(g, "", "Loop", NAMES("c"), NAMES("r"));
-  b = sub_graph(iff, "body");
+  Node *iff = add_node(g, "", "Loop", NAMES("c"), NAMES("r"));
+  b = sub_graph(iff, "body", "body");
   add_input(b, "x", fty(m, 4));
   add_node(b, "", "Neg", NAMES("x"), NAMES("o"));
-  add_output(b, "o");
+  add_output(b, "o", NULL);
   assert_int_equal(verify(m), 0);
   ir_model_free(m);
 }
@@ -264,14 +196,11 @@ static void test_bookkeeping(void **state) {
       strstr(dtext, "use list of value 'y' names a node input that does not refer to it"));
   ir_model_free(m);
 
-  m = base();
-  Graph *g = m->graph;
-  add_input(g, "c", NULL);
-  Node *iff = add_node(g, "", "If", NAMES("c"), NAMES("r"));
-  Graph *b = sub_graph(iff, "then");
+  Graph *b;
+  m = base_with_if(&b);
   b->parent_node = NULL;
   add_node(b, "", "Identity", NAMES("x"), NAMES("o"));
-  add_output(b, "o");
+  add_output(b, "o", NULL);
   expect_error(m, 1,
                "subgraph 'then' of attribute 'body' does not link back to its node and graph");
 }
@@ -345,7 +274,7 @@ static Function *add_function(Model *m, const char *name, const char *param) {
   Attr *ka = add_attr(k, "value_float", ATTR_FLOAT);
   ka->ref_attr_name = "alpha";
   add_node(b, "", "Mul", NAMES("k", "a"), NAMES("c"));
-  add_output(b, "c");
+  add_output(b, "c", NULL);
   Function **fs = ir_arena_alloc(&m->arena, sizeof *fs * (size_t)(m->n_functions + 1));
   if (m->n_functions) memcpy(fs, m->functions, sizeof *fs * (size_t)m->n_functions);
   fs[m->n_functions++] = f;
@@ -465,12 +394,12 @@ static void test_deep_and_long(void **state) {
     ir_node_set_input(n, 0, c);
     ir_node_set_output(n, 0, ir_graph_def(cur, lvl, ir_noloc));
     ir_node_append(cur, n);
-    if (i) add_output(cur, lvl);
+    if (i) add_output(cur, lvl, NULL);
     if (i == 100000) break;
-    cur = sub_graph(n, "b");
+    cur = sub_graph(n, "body", "b");
     lvl = ir_arena_printf(&m->arena, "o%d", i);
   }
-  add_output(g, "r");
+  add_output(g, "r", NULL);
   assert_int_equal(verify(m), 0);
   /* the innermost graph redefines a name of a graph 99990 levels up */
   Node *bad = ir_node_new(cur, "", "Identity", 1, 1);
