@@ -42,6 +42,6 @@ static int run(int argc, char **argv) {
     fprintf(stderr, "%s: error: %s\n", drv_prog, err);
     rc = EXIT_USER;
   }
-  ir_model_free(m);
+  drv_model_done(m);
   return rc;
 }

@@ -36,6 +36,6 @@ static int run(int argc, char **argv) {
   if (!m) return EXIT_USER;
   ExportOptions xo = {a.ir_version, a.strip_effc};
   rc = drv_write_model(m, a.out ? a.out : "-", a.weights, true, &xo);
-  ir_model_free(m);
+  drv_model_done(m);
   return rc;
 }

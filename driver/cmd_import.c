@@ -33,6 +33,6 @@ static int run(int argc, char **argv) {
   Model *m = drv_load(a.model);
   if (!m) return EXIT_USER;
   rc = drv_write_model(m, a.out ? a.out : "-", a.weights, false, NULL);
-  ir_model_free(m);
+  drv_model_done(m);
   return rc;
 }

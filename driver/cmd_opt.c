@@ -35,6 +35,6 @@ static int run(int argc, char **argv) {
   if (!m) return EXIT_USER;
   const char *out = a.out ? a.out : "-";
   rc = drv_write_model(m, out, a.weights, drv_is_onnx_path(out), NULL);
-  ir_model_free(m);
+  drv_model_done(m);
   return rc;
 }

@@ -43,6 +43,9 @@ Model *drv_load(const char *path);
 int drv_write_model(Model *m, const char *out, const char *weights, bool binary,
                     const ExportOptions *xo);
 bool drv_is_onnx_path(const char *path); /* ends in .onnx: -o picks the binary format */
+/* The command is done with m and about to exit: free it, or (outside sanitizer builds)
+ * leave it to the exit. */
+void drv_model_done(Model *m);
 
 /* one descriptor per command file */
 extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot;

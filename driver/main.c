@@ -122,6 +122,31 @@ Model *drv_load(const char *path) {
   return m;
 }
 
+/* Freeing a big model block by block right before exit only costs time; the kernel takes
+ * the address space back at once. So, like clang's -disable-free, commands hand their model
+ * here when done: sanitizer builds free it (LeakSanitizer keeps checking that everything a
+ * model owns is freed with it); other builds keep it referenced from a static (valgrind sees
+ * it as reachable, not lost) and let exit reclaim it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DRV_FREE_AT_EXIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define DRV_FREE_AT_EXIT 1
+#endif
+#endif
+#ifndef DRV_FREE_AT_EXIT
+#define DRV_FREE_AT_EXIT 0
+#endif
+
+void drv_model_done(Model *m) {
+  static Model *kept;
+  if (DRV_FREE_AT_EXIT || kept) {
+    ir_model_free(m);
+    return;
+  }
+  kept = m;
+}
+
 static bool has_ext(const char *path, const char *ext) {
   size_t n = strlen(path), e = strlen(ext);
   return n > e && !strcmp(path + n - e, ext);

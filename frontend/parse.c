@@ -1,6 +1,7 @@
 /* parse.c - fe_parse: ONNX text into the IR. Runs the flex scanner and bison parser (lexer.l,
- * parser.y) over a private copy of the text, and implements the builder their actions call:
- * names and scopes, types, tensor data, attributes, nodes, graphs, functions, diagnostics.
+ * parser.y) over the caller's text (read in pieces, never copied whole), and implements the
+ * builder their actions call: names and scopes, types, tensor data, attributes, nodes,
+ * graphs, functions, diagnostics.
  * Partial results live on LIFO scratch stacks and in the model's arena, so every error path
  * frees everything at once. */
 #include "frontend.h"
@@ -11,6 +12,7 @@
 #include "lexer.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -26,6 +28,8 @@ typedef struct FeItem {
   SrcLoc loc;
   SrcLoc at;
   Type *type;
+  uint64_t hash; /* ir_name_hash(s, len) when `hashed` */
+  bool hashed;
 } FeItem;
 
 /* One attribute (or header) value on the value stack. A list's elements lie below it. */
@@ -102,8 +106,8 @@ struct FeParser {
   /* interned strings (op types, domains, attribute names, dim params) */
   InternSlot *intern;
   size_t icap, in;
-  const char *icache[64];
-  size_t icache_len[64];
+  const char *icache[256];
+  size_t icache_len[256];
   yyscan_t scanner;
   jmp_buf jb;
 };
@@ -202,9 +206,9 @@ static uint64_t hash_bytes(const char *s, size_t n) {
 static const char *intern_slow(FeParser *P, const char *s, size_t len);
 static const char *intern(FeParser *P, const char *s, size_t len) {
   if (!len) return "";
-  unsigned k = (unsigned)len;
+  uint32_t k = (uint32_t)len;
   for (size_t i = 0; i < len && i < 8; i++) k = k * 31 + (unsigned char)s[i];
-  k = (k ^ (k >> 7)) & 63;
+  k = (k * 2654435761u) >> 24; /* 0..255 */
   const char *c = P->icache[k];
   if (c && P->icache_len[k] == len && !memcmp(c, s, len)) return c;
   c = intern_slow(P, s, len);
@@ -342,9 +346,62 @@ static bool parse_i64(const char *s, size_t len, int64_t *out) {
   return true;
 }
 
+/* The common short literal ("0.01", "-1.5", "3e-4") exactly, without strtof: when its digits
+ * form an integer m <= 2^24 and its decimal exponent k is within [-10, 10], both m and 10^|k|
+ * are exact floats (5^10 < 2^24), so one float multiplication or division rounds once,
+ * correctly, giving strtof's result (Clinger's fast path). Needs float arithmetic done in
+ * float (FLT_EVAL_METHOD 0, as on x86-64 and AArch64). Returns false when it does not apply. */
+static bool fast_f32(const char *s, size_t len, float *out) {
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+  static const float pow10f[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
+                                 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+  size_t i = 0;
+  bool neg = len > 0 && s[0] == '-';
+  if (neg) i++;
+  uint32_t m = 0;
+  int k = 0, nd = 0;
+  bool digit = false;
+  for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digit = true) {
+    if (m || s[i] != '0') nd++;
+    if (nd > 8) return false;
+    m = m * 10 + (uint32_t)(s[i] - '0');
+  }
+  if (i < len && s[i] == '.') {
+    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digit = true) {
+      if (m || s[i] != '0') nd++;
+      if (nd > 8) return false;
+      m = m * 10 + (uint32_t)(s[i] - '0');
+      k--;
+    }
+  }
+  if (!digit) return false;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    bool eneg = i < len && s[i] == '-';
+    if (i < len && (s[i] == '-' || s[i] == '+')) i++;
+    if (i >= len) return false;
+    int e = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+      if (e > 1000) return false;
+      e = e * 10 + (s[i] - '0');
+    }
+    k += eneg ? -e : e;
+  }
+  if (i != len || m > (1u << 24) || k < -10 || k > 10) return false;
+  float f = (float)m;
+  f = k < 0 ? f / pow10f[-k] : f * pow10f[k];
+  *out = neg ? -f : f;
+  return true;
+#else
+  (void)s, (void)len, (void)out;
+  return false;
+#endif
+}
+
 /* float32 with strtof (never via double: that would round twice). Overflow is an error,
  * underflow gives the correctly rounded subnormal or zero. */
 static bool parse_f32(FeParser *P, const char *s, size_t len, float *out) {
+  if (fast_f32(s, len, out)) return true;
   const char *c = cstr(P, s, len);
   char *end;
   errno = 0;
@@ -384,6 +441,7 @@ static size_t push_item(FeParser *P, const char *s, uint32_t len, int tok, SrcLo
   it->tok = tok;
   it->loc = it->at = loc;
   it->type = NULL;
+  it->hashed = false;
   return P->items.n - 1;
 }
 
@@ -393,6 +451,17 @@ static FeItem *top_item(FeParser *P) {
 
 size_t fe_push_id(FeParser *P, const FeLoc *l) {
   return push_item(P, l->text, l->len, TK_ID, fe_loc(l));
+}
+
+/* A value name of a node's inputs or outputs: hash it now and prefetch its symbol-table
+ * slot, so the lookup when the node is complete finds it in cache. */
+size_t fe_push_vname(FeParser *P, const FeLoc *l) {
+  size_t k = push_item(P, l->text, l->len, TK_ID, fe_loc(l));
+  FeItem *it = &P->items.v[k];
+  it->hash = ir_name_hash(l->text, l->len);
+  it->hashed = true;
+  if (P->g) ir_graph_prefetch(P->g, it->hash);
+  return k;
 }
 
 size_t fe_push_str(FeParser *P, const FeLoc *l) {
@@ -715,18 +784,25 @@ static void already_defined(FeParser *P, const char *name, SrcLoc loc) {
   if (prev && prev->loc.line) note(P, prev->loc, "'%s' was defined here", name);
 }
 
-/* The value a name refers to here (outer scopes included); a forward reference makes an
- * `undefined` placeholder that a later definition takes over. */
-static Value *use(FeParser *P, const char *s, size_t len, SrcLoc loc) {
-  Value *v = ir_graph_lookup(P->g, cstr(P, s, len));
-  if (v) return v;
-  return ir_graph_use(P->g, sdup(P, s, len), loc);
+static uint64_t item_hash(const FeItem *it) {
+  return it->hashed ? it->hash : ir_name_hash(it->s, it->len);
 }
 
-/* Define a name in the current graph; on a duplicate, report it and return a stand-in. */
-static Value *def(FeParser *P, const char *s, size_t len, SrcLoc loc) {
-  char *name = sdup(P, s, len);
-  Value *v = ir_graph_def(P->g, name, loc);
+/* The value the name `it` refers to here (outer scopes included); a forward reference
+ * makes an `undefined` placeholder that a later definition takes over. */
+static Value *use(FeParser *P, const FeItem *it) {
+  uint64_t h = item_hash(it);
+  Value *v = ir_graph_lookup_h(P->g, it->s, it->len, h);
+  if (v) return v;
+  return ir_graph_use_h(P->g, sdup(P, it->s, it->len), h, it->loc);
+}
+
+/* Define the name `it` in the current graph; on a duplicate, report it and return a
+ * stand-in. */
+static Value *def(FeParser *P, const FeItem *it) {
+  char *name = sdup(P, it->s, it->len);
+  SrcLoc loc = it->loc;
+  Value *v = ir_graph_def_h(P->g, name, item_hash(it), loc);
   if (!v) {
     already_defined(P, name, loc);
     v = ir_value_new_anon(P->g, name, NULL);
@@ -795,7 +871,7 @@ static FeItem pop_item(FeParser *P) {
 void fe_graph_input(FeParser *P, int with_init) {
   FeItem vi = pop_item(P);
   Value *v;
-  if (need_name(P, &vi, "an input")) v = def(P, vi.s, vi.len, vi.loc);
+  if (need_name(P, &vi, "an input")) v = def(P, &vi);
   else v = ir_value_new_anon(P->g, "", NULL);
   v->type = vi.type;
   ir_vec_push(P->ptrs, v);
@@ -810,7 +886,7 @@ void fe_graph_output(FeParser *P) {
   FeItem vi = pop_item(P);
   Value *v;
   if (need_name(P, &vi, "an output")) {
-    v = use(P, vi.s, vi.len, vi.loc);
+    v = use(P, &vi);
     merge_type(P, v, vi.type, vi.at);
   } else {
     v = ir_value_new_anon(P->g, "", vi.type);
@@ -821,7 +897,7 @@ void fe_graph_output(FeParser *P) {
 void fe_value_info(FeParser *P) {
   FeItem vi = pop_item(P);
   if (!need_name(P, &vi, "a value_info")) return;
-  Value *v = use(P, vi.s, vi.len, vi.loc);
+  Value *v = use(P, &vi);
   if (v->has_value_info) {
     err(P, vi.loc, "'%s' has two value_info entries", v->name);
     return;
@@ -1394,7 +1470,7 @@ void fe_node(FeParser *P, size_t n_in_, size_t n_attrs) {
   n->overload = h.overload;
   for (int i = 0; i < n_in; i++) {
     FeItem *it = &P->items.v[in_mark + (size_t)i];
-    ir_node_set_input(n, i, it->len ? use(P, it->s, it->len, it->loc) : NULL);
+    ir_node_set_input(n, i, it->len ? use(P, it) : NULL);
   }
   if (n_attrs) {
     size_t at_mark = P->attrs.n - n_attrs;
@@ -1403,15 +1479,17 @@ void fe_node(FeParser *P, size_t n_in_, size_t n_attrs) {
     check_dup_attrs(P, n->attrs, (size_t)n->n_attrs, "attribute");
     for (int k = 0; k < n->n_attrs; k++) {
       Attr *a = &n->attrs[k];
-      if (a->g) a->g->parent_node = n;
-      for (size_t j = 0; a->graphs && j < a->n; j++)
-        if (a->graphs[j]) a->graphs[j]->parent_node = n;
+      if (a->ref_attr_name) continue; /* the value members share storage: test the type */
+      if (a->type == ATTR_GRAPH && a->g) a->g->parent_node = n;
+      if (a->type == ATTR_GRAPHS)
+        for (size_t j = 0; a->graphs && j < a->n; j++)
+          if (a->graphs[j]) a->graphs[j]->parent_node = n;
     }
     P->attrs.n = at_mark;
   }
   for (int i = 0; i < n_out; i++) {
     FeItem *it = &P->items.v[h.out_mark + (size_t)i];
-    ir_node_set_output(n, i, it->len ? def(P, it->s, it->len, it->loc) : NULL);
+    ir_node_set_output(n, i, it->len ? def(P, it) : NULL);
   }
   ir_node_append(g, n);
   P->items.n = h.out_mark;
@@ -1552,10 +1630,9 @@ static void free_graph_tables(Graph *g) {
   ir_symtab_free(&g->scope);
 }
 
-static int run(FeParser *P, char *buf, size_t len) {
+static int run(FeParser *P) {
   if (setjmp(P->jb)) return 1;
   if (fe_yylex_init_extra(&P->lex, &P->scanner)) oom();
-  fe_yy_scan_buffer(buf, len + 2, P->scanner);
   return fe_yyparse(P, P->scanner);
 }
 
@@ -1565,10 +1642,7 @@ Model *fe_parse(const char *path, const char *text, size_t len, Diag *d) {
     return NULL;
   }
   FeParser *P = calloc(1, sizeof *P);
-  char *buf = malloc(len + 2);
-  if (!P || !buf) oom();
-  if (len) memcpy(buf, text, len);
-  buf[len] = buf[len + 1] = 0;
+  if (!P) oom();
   const char *saved_src = d->src, *saved_file = d->file;
   size_t saved_len = d->src_len;
   if (!d->src) {
@@ -1579,16 +1653,17 @@ Model *fe_parse(const char *path, const char *text, size_t len, Diag *d) {
   P->d = d;
   P->errors0 = d->errors;
   P->m = ir_model_new();
+  P->lex.src = text;
+  P->lex.len = len;
   P->lex.line = 1;
-  P->lex.line_start = buf;
+  P->lex.line_start = text;
   FeParser *outer = fe_cur;
   fe_cur = P;
-  int rc = run(P, buf, len);
+  int rc = run(P);
   if (rc == 0) dup_scan(P, (const void *const *)P->fn_keys.v, P->fn_keys.n, dup_function, NULL);
   if (P->scanner) fe_yylex_destroy(P->scanner);
   for (size_t i = 0; i < P->stacks.n; i++) free(P->stacks.v[i]);
   fe_cur = outer;
-  free(buf);
   Model *m = P->m;
   if (rc == 0 && d->errors == P->errors0 && m->graph) {
     if (P->fns.n) {

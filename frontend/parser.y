@@ -12,7 +12,7 @@
 typedef void *yyscan_t;
 #endif
 
-/* A token's location: its text in (the parser's private copy of) the source, and line:col. */
+/* A token's location: its text in the caller's source text, and line:col. */
 typedef struct FeLoc {
   const char *text;
   uint32_t len;
@@ -25,9 +25,14 @@ typedef struct FeLoc {
 
 typedef struct FeParser FeParser;
 
-/* The lexer's part of the parser state (flex's "extra"): the line counter, where the current
- * line starts, and the message of the last lexical error. It is FeParser's first member. */
+/* The lexer's part of the parser state (flex's "extra"): the text and how much of it flex
+ * has read, the offsets of the current token and of the next, the line counter, where the
+ * current line starts, and the message of the last lexical error. It is FeParser's first
+ * member. */
 typedef struct FeLexState {
+  const char *src;
+  size_t len, feed;
+  size_t tok, next;
   int line;
   const char *line_start;
   const char *msg;
@@ -38,6 +43,7 @@ _Noreturn void fe_lex_fatal(yyscan_t scanner, const char *msg);
 /* parse.c: the builder the actions call. Semantic values stay small (a pointer or a count);
  * names, attribute values and node heads wait on parse.c's LIFO scratch stacks. */
 size_t fe_push_id(FeParser *P, const FeLoc *l);
+size_t fe_push_vname(FeParser *P, const FeLoc *l);
 size_t fe_push_str(FeParser *P, const FeLoc *l);
 size_t fe_push_empty(FeParser *P, const FeLoc *l);
 size_t fe_push_tok(FeParser *P, const FeLoc *l, int tok);
@@ -348,18 +354,18 @@ label
  * The names are pushed; the value is their count. */
 ids
   : %empty                           { $$ = 0; }
-  | ID                               { fe_push_id(P, &@1); $$ = 1; }
+  | ID                               { fe_push_vname(P, &@1); $$ = 1; }
   | qid_x                            { $$ = 1; }
   | idl                              { $$ = $1; }
-  | idl ID                           { fe_push_id(P, &@2); $$ = $1 + 1; }
+  | idl ID                           { fe_push_vname(P, &@2); $$ = $1 + 1; }
   | idl qid_x                        { $$ = $1 + 1; }
   ;
 idl
   : ','                              { fe_push_empty(P, &@1); $$ = 1; }
-  | ID ','                           { fe_push_id(P, &@1); $$ = 1; }
+  | ID ','                           { fe_push_vname(P, &@1); $$ = 1; }
   | qid_x ','                        { $$ = 1; }
   | idl ','                          { fe_push_empty(P, &@2); $$ = $1 + 1; }
-  | idl ID ','                       { fe_push_id(P, &@2); $$ = $1 + 1; }
+  | idl ID ','                       { fe_push_vname(P, &@2); $$ = $1 + 1; }
   | idl qid_x ','                    { $$ = $1 + 1; }
   ;
 /* a name other than a plain identifier (those are inlined above: the common case) */

@@ -337,3 +337,10 @@ bool ir_elem_nbytes(ElemType t, uint64_t n, size_t *out) {
   *out = (size_t)b;
   return true;
 }
+
+size_t ir_elem_align(ElemType t) {
+  const ElemTraits *e = ir_elem(t);
+  if (e->bits < 8) return 1;
+  bool complex = t == ELEM_COMPLEX64 || t == ELEM_COMPLEX128;
+  return (size_t)e->bits / (complex ? 16 : 8);
+}

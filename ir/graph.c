@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/mman.h> /* munmap of payload mappings */
 
 struct Payload {
   struct Payload *next;
@@ -32,39 +32,12 @@ static void free_graph_tables(Graph *g) {
   ir_symtab_free(&g->scope);
 }
 
-typedef IR_VEC(Graph *) GraphStack;
-
-static void push_graph(GraphStack *st, Graph *g) {
-  if (g) ir_vec_push(*st, g);
-}
-
+/* Every graph the model made is listed in m->all_graphs (attached or not: a pass may have
+ * dropped the node that held a subgraph), so freeing needs no walk. */
 void ir_model_free(Model *m) {
   if (!m) return;
-  GraphStack st = {0};
-  push_graph(&st, m->graph);
-  for (int i = 0; i < m->n_functions; i++) {
-    Function *f = m->functions[i];
-    if (!f) continue;
-    push_graph(&st, f->body);
-    for (int k = 0; k < f->n_attr_defaults; k++) {
-      push_graph(&st, f->attr_defaults[k].g);
-      for (size_t j = 0; f->attr_defaults[k].graphs && j < f->attr_defaults[k].n; j++)
-        push_graph(&st, f->attr_defaults[k].graphs[j]);
-    }
-  }
-  while (st.n) {
-    Graph *g = st.v[--st.n];
-    for (size_t i = 0; i < g->nodes.n; i++) {
-      Node *n = g->nodes.v[i];
-      for (int k = 0; k < n->n_attrs; k++) {
-        Attr *a = &n->attrs[k];
-        push_graph(&st, a->g);
-        for (size_t j = 0; a->graphs && j < a->n; j++) push_graph(&st, a->graphs[j]);
-      }
-    }
-    free_graph_tables(g);
-  }
-  ir_vec_free(st);
+  for (size_t i = 0; i < m->all_graphs.n; i++) free_graph_tables(m->all_graphs.v[i]);
+  ir_vec_free(m->all_graphs);
   for (struct Payload *p = m->payloads, *nx; p; p = nx) {
     nx = p->next;
     if (p->free_fn) p->free_fn(p->p);
@@ -99,46 +72,48 @@ int64_t ir_model_opset(const Model *m, const char *domain) {
 
 /* ---- symbol tables: open addressing, FNV-1a ----
  * An entry is 16 bytes: the hash and the value (whose name is compared on a hash match).
- * Big tables are mapped with transparent huge pages: a definition probes one random slot,
- * and on a million-value graph a TLB miss per probe dominated the parse. */
+ * A definition probes one random slot: on a million-value graph that was a cache and TLB
+ * miss per node, so the text parser hashes each name as it reads it and prefetches the
+ * slot (ir_graph_prefetch) while the rest of the node is parsed. (Transparent huge pages
+ * for big tables were tried too: on a VM a fresh 2 MB page can cost milliseconds.) */
 
 struct SymEntry {
   uint64_t hash;
   Value *v; /* NULL = empty */
 };
 
-static uint64_t hash_str(const char *s) {
+uint64_t ir_name_hash(const char *s, size_t len) {
   uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
   return h;
 }
 
-#define SYM_HUGE ((size_t)2 << 20)
+static uint64_t hash_str(const char *s) {
+  return ir_name_hash(s, strlen(s));
+}
+
+/* Big tables are mappings populated up front: every page of one is touched (at random)
+ * anyway, and populating spares each page a read fault (the zero page) followed by a write
+ * fault. */
+#define SYM_MAP ((size_t)1 << 20)
 
 static struct SymEntry *sym_alloc(size_t cap) {
   size_t bytes = cap * sizeof(struct SymEntry);
-  if (bytes >= SYM_HUGE) {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != MAP_FAILED) {
-#ifdef MADV_HUGEPAGE
-      madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-      return p;
-    }
-    fputs("effc: out of memory\n", stderr);
-    abort();
+  if (bytes >= SYM_MAP) {
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p != MAP_FAILED) return p;
+  } else {
+    struct SymEntry *e = calloc(cap, sizeof *e);
+    if (e) return e;
   }
-  struct SymEntry *e = calloc(cap, sizeof *e);
-  if (!e) {
-    fputs("effc: out of memory\n", stderr);
-    abort();
-  }
-  return e;
+  fputs("effc: out of memory\n", stderr);
+  abort();
 }
 
 static void sym_release(struct SymEntry *e, size_t cap) {
   if (!e) return;
-  if (cap * sizeof *e >= SYM_HUGE) munmap(e, cap * sizeof *e);
+  if (cap * sizeof *e >= SYM_MAP) munmap(e, cap * sizeof *e);
   else free(e);
 }
 
@@ -160,6 +135,22 @@ static struct SymEntry *sym_slot(const SymTab *t, const char *name, uint64_t h) 
   }
 }
 
+/* The same for a name given as bytes (not NUL-terminated). */
+static struct SymEntry *sym_slot_n(const SymTab *t, const char *name, size_t len, uint64_t h) {
+  size_t mask = t->cap - 1, i = (size_t)h & mask;
+  for (;;) {
+    struct SymEntry *e = &t->slots[i];
+    if (!e->v) return e;
+    if (e->hash == h && !strncmp(e->v->name, name, len) && !e->v->name[len]) return e;
+    i = (i + 1) & mask;
+  }
+}
+
+void ir_graph_prefetch(const Graph *g, uint64_t h) {
+  const SymTab *t = &g->scope;
+  if (t->cap) __builtin_prefetch(&t->slots[(size_t)h & (t->cap - 1)]);
+}
+
 static Value *sym_get_h(const SymTab *t, const char *name, uint64_t h) {
   if (!t->n) return NULL;
   return sym_slot(t, name, h)->v;
@@ -169,10 +160,8 @@ Value *ir_symtab_get(const SymTab *t, const char *name) {
   return sym_get_h(t, name, hash_str(name));
 }
 
-/* Grow at 75% load. */
-static void sym_reserve(SymTab *t) {
-  if ((t->n + 1) * 4 <= t->cap * 3) return;
-  size_t ncap = t->cap ? t->cap * 2 : 16;
+/* Move the entries into a table of ncap slots (a power of two). */
+static void sym_rehash(SymTab *t, size_t ncap) {
   SymTab nt = {sym_alloc(ncap), ncap, 0};
   for (size_t i = 0; i < t->cap; i++) {
     struct SymEntry *e = &t->slots[i];
@@ -184,6 +173,12 @@ static void sym_reserve(SymTab *t) {
   nt.n = t->n;
   sym_release(t->slots, t->cap);
   *t = nt;
+}
+
+/* Grow at 75% load. */
+static void sym_reserve(SymTab *t) {
+  if ((t->n + 1) * 4 <= t->cap * 3) return;
+  sym_rehash(t, t->cap ? t->cap * 2 : 16);
 }
 
 /* The slot for name: its entry if present, else the empty slot where it would go (after
@@ -213,6 +208,7 @@ Graph *ir_graph_new(Model *m, Graph *parent, const char *name) {
   Graph *g = ir_arena_alloc(&m->arena, sizeof *g);
   g->model = m;
   g->parent = parent;
+  ir_vec_push(m->all_graphs, g);
   g->name = name;
   ir_symtab_init(&g->scope);
   return g;
@@ -234,6 +230,15 @@ Value *ir_graph_lookup(const Graph *g, const char *name) {
   return lookup_h(g, name, hash_str(name));
 }
 
+Value *ir_graph_lookup_h(const Graph *g, const char *name, size_t len, uint64_t h) {
+  for (; g; g = g->parent)
+    if (g->scope.n) {
+      Value *v = sym_slot_n(&g->scope, name, len, h)->v;
+      if (v) return v;
+    }
+  return NULL;
+}
+
 Value *ir_value_new_anon(Graph *g, const char *name, Type *type) {
   Value *v = ir_arena_alloc(&g->model->arena, sizeof *v);
   v->name = name ? name : "";
@@ -253,7 +258,10 @@ Value *ir_value_new(Graph *g, const char *name, Type *type) {
 }
 
 Value *ir_graph_use(Graph *g, const char *name, SrcLoc loc) {
-  uint64_t h = hash_str(name);
+  return ir_graph_use_h(g, name, hash_str(name), loc);
+}
+
+Value *ir_graph_use_h(Graph *g, const char *name, uint64_t h, SrcLoc loc) {
   Value *v = lookup_h(g, name, h);
   if (v) return v;
   v = ir_value_new_anon(g, name, NULL);
@@ -264,7 +272,10 @@ Value *ir_graph_use(Graph *g, const char *name, SrcLoc loc) {
 }
 
 Value *ir_graph_def(Graph *g, const char *name, SrcLoc loc) {
-  uint64_t h = hash_str(name);
+  return ir_graph_def_h(g, name, hash_str(name), loc);
+}
+
+Value *ir_graph_def_h(Graph *g, const char *name, uint64_t h, SrcLoc loc) {
   struct SymEntry *e = sym_claim(&g->scope, name, h);
   Value *v;
   if (e->v) {

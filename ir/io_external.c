@@ -144,27 +144,6 @@ static bool parse_u64(const char *s, uint64_t *out) {
   return true;
 }
 
-static size_t elem_align(ElemType t) {
-  switch (t) {
-  case ELEM_DOUBLE:
-  case ELEM_INT64:
-  case ELEM_UINT64:
-  case ELEM_COMPLEX128:
-    return 8;
-  case ELEM_FLOAT:
-  case ELEM_INT32:
-  case ELEM_UINT32:
-  case ELEM_COMPLEX64:
-    return 4;
-  case ELEM_FLOAT16:
-  case ELEM_BFLOAT16:
-  case ELEM_INT16:
-  case ELEM_UINT16:
-    return 2;
-  default:
-    return 1;
-  }
-}
 
 static const char *tname(const Tensor *t) {
   return t->name && t->name[0] ? t->name : "<unnamed>";
@@ -241,7 +220,7 @@ bool ir_external_load(Model *m, Tensor *t, Diag *d) {
     t->data = ir_arena_alloc(&m->arena, 1);
   } else {
     uint8_t *p = f->map + off;
-    if ((uintptr_t)p % elem_align(t->elem) != 0) p = ir_arena_dup(&m->arena, p, want);
+    if ((uintptr_t)p % ir_elem_align(t->elem) != 0) p = ir_arena_dup(&m->arena, p, want);
     t->data = p;
   }
   t->nbytes = want;

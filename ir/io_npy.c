@@ -656,39 +656,12 @@ Tensor *ir_npy_read(Arena *a, const char *path, ElemType want, Diag *d) {
 
 /* ------------------------------------------------------------------ writing */
 
-/* Decode one UTF-8 sequence at s[0..n); returns its length, 0 if invalid. */
-static size_t utf8_get(const unsigned char *s, size_t n, uint32_t *cp) {
-  unsigned char c = s[0];
-  size_t len;
-  uint32_t v, min;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if ((c & 0xE0) == 0xC0) {
-    len = 2, v = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, v = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, v = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (len > n) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    v = v << 6 | (s[i] & 0x3F);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return len;
-}
-
 /* Code points in s, or SIZE_MAX if s is not valid UTF-8. */
 static size_t utf8_count(const IrStr *s) {
   size_t n = 0;
   for (size_t i = 0; i < s->len;) {
     uint32_t cp;
-    size_t l = utf8_get((const unsigned char *)s->s + i, s->len - i, &cp);
+    size_t l = ir_utf8_decode((const unsigned char *)s->s + i, s->len - i, &cp);
     if (!l) return SIZE_MAX;
     i += l;
     n++;
@@ -820,7 +793,7 @@ static bool npy_write(FILE *fp, const Tensor *t, const char *path, Diag *d) {
       size_t j = 0;
       for (size_t i = 0; i < s->len; j++) {
         uint32_t cp = 0;
-        i += utf8_get((const unsigned char *)s->s + i, s->len - i, &cp); /* validated above */
+        i += ir_utf8_decode((const unsigned char *)s->s + i, s->len - i, &cp); /* validated above */
         wr32(ucs + j * 4, cp);
       }
       wb_put(w, ucs, maxcp * 4);

@@ -36,34 +36,6 @@ static void wr64(uint8_t *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (len > n - i) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      v = v << 6 | (s[i + k] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
-
 /* safetensors dtype name -> element type (types with an st_dtype in the traits table). */
 static ElemType st_dtype_elem(const char *s) {
   for (int e = 1; e < ELEM_COUNT; e++) {
@@ -169,7 +141,7 @@ bool ir_st_parse(SafeTensors *st, const uint8_t *buf, size_t len, const char *pa
   const uint8_t *h = buf + 8;
   if (hl < 2 || h[0] != '{') PERR("%s: safetensors header must be a JSON object", path);
   if (memchr(h, 0, hl)) PERR("%s: NUL byte in the safetensors header", path);
-  if (!utf8_valid(h, hl)) PERR("%s: safetensors header is not valid UTF-8", path);
+  if (!ir_utf8_valid(h, hl)) PERR("%s: safetensors header is not valid UTF-8", path);
   hcopy = malloc(hl + 1);
   if (!hcopy) PERR("%s: out of memory", path);
   memcpy(hcopy, h, hl);
@@ -477,27 +449,6 @@ static int cmp_witem_name(const void *a, const void *b) {
   return strcmp(x->t->name, y->t->name);
 }
 
-static int elem_align(ElemType t) {
-  switch (t) {
-  case ELEM_DOUBLE:
-  case ELEM_INT64:
-  case ELEM_UINT64:
-  case ELEM_COMPLEX128:
-    return 8;
-  case ELEM_FLOAT:
-  case ELEM_INT32:
-  case ELEM_UINT32:
-  case ELEM_COMPLEX64:
-    return 4;
-  case ELEM_FLOAT16:
-  case ELEM_BFLOAT16:
-  case ELEM_INT16:
-  case ELEM_UINT16:
-    return 2;
-  default:
-    return 1;
-  }
-}
 
 static bool fwrite_all(FILE *fp, const void *p, size_t n) {
   return n == 0 || fwrite(p, 1, n, fp) == n;
@@ -526,7 +477,7 @@ bool ir_st_write(const char *path, Tensor *const *ts, int n, uint64_t *ext_offse
     w->t = t;
     w->index = i;
     if (!t || !t->name) WERR("%s: tensor %d has no name", path, i);
-    if (!utf8_valid((const unsigned char *)t->name, strlen(t->name)))
+    if (!ir_utf8_valid((const unsigned char *)t->name, strlen(t->name)))
       WERR("%s: tensor name '%s' is not valid UTF-8", path, t->name);
     if (strcmp(t->name, "__metadata__") == 0)
       WERR("%s: a tensor may not be named __metadata__", path);
@@ -548,7 +499,7 @@ bool ir_st_write(const char *path, Tensor *const *ts, int n, uint64_t *ext_offse
     }
     w->numel = zero ? 0 : numel;
     w->retyped = ir_elem(t->elem)->st_dtype == NULL;
-    w->align = elem_align(t->elem);
+    w->align = (int)ir_elem_align(t->elem);
     if (t->elem == ELEM_STRING) {
       const IrStr *s = t->data;
       if (w->numel && !s) WERR("%s: tensor '%s' has no data", path, t->name);

@@ -19,14 +19,17 @@
 typedef struct ArenaChunk ArenaChunk;
 typedef struct Arena {
   ArenaChunk *head;
-  char *cur, *end;
-  size_t total; /* bytes handed out, for stats */
-  size_t chunk; /* size of the next chunk */
+  char *cur, *end;      /* objects are cut from cur up, strings from end down */
+  size_t total;         /* bytes handed out, for stats */
+  size_t chunk;         /* size of the next chunk */
+  struct ArenaJob *job; /* big arenas: a helper making the next chunk (arena.c) */
 } Arena;
 
 void ir_arena_init(Arena *a);
 void ir_arena_free(Arena *a);
-void *ir_arena_alloc(Arena *a, size_t n);     /* zeroed, 16-byte aligned; never NULL (aborts on OOM) */
+/* Zeroed; aligned to 16 bytes when n is a multiple of 16, else to 8 (the most any object
+ * of that size needs); never NULL (aborts on OOM). */
+void *ir_arena_alloc(Arena *a, size_t n);
 void *ir_arena_dup(Arena *a, const void *p, size_t n);
 char *ir_arena_strndup(Arena *a, const char *s, size_t n); /* NUL-terminated copy */
 char *ir_arena_strdup(Arena *a, const char *s);            /* NULL stays NULL */
@@ -51,6 +54,12 @@ typedef struct IrStr {
   size_t len;
 } IrStr;
 IrStr ir_str(Arena *a, const char *s, size_t len);
+
+/* ------------------------------------------------------------------ utf8.c */
+/* Decode one UTF-8 sequence at s[0..n): its length (1-4), or 0 if it is not valid UTF-8
+ * (overlong, surrogate, beyond U+10FFFF, truncated). */
+size_t ir_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+bool ir_utf8_valid(const unsigned char *s, size_t n);
 
 /* ------------------------------------------------------------------ diag.c */
 /* Source locations: 1-based line and column; line 0 means "no location". */
@@ -151,6 +160,9 @@ ElemType ir_elem_from_name(const char *name, size_t len); /* ELEM_UNDEFINED if u
 /* Bytes needed to store n elements of t, packed (sub-byte types round up). For STRING,
  * n * sizeof(IrStr). Returns false on overflow. */
 bool ir_elem_nbytes(ElemType t, uint64_t n, size_t *out);
+/* Alignment a payload of t needs to be read in place (a complex's component size; 1 for
+ * byte and sub-byte types and strings). */
+size_t ir_elem_align(ElemType t);
 /* Bit conversions for the small float formats (used by to_f64/from_f64 and printing). */
 float ir_f16_to_f32(uint16_t h);
 uint16_t ir_f32_to_f16(float f);
@@ -254,28 +266,33 @@ AttrType ir_attr_type_from_name(const char *s, size_t len); /* ATTR_UNDEFINED if
 
 typedef struct Attr {
   const char *name;
-  AttrType type;
   const char *ref_attr_name; /* "@alpha": a reference to a function attribute; no value */
   const char *doc_string;
-  /* scalar values */
-  float f;
-  int64_t i;
-  IrStr s;
-  Tensor *t;
-  Graph *g;
-  SparseTensor *sparse;
-  Type *tp;
+  AttrType type;
+  SrcLoc loc;
+  /* The value: only the member matching `type` is meaningful (the members share storage,
+   * so test `type` before reading a pointer member). A reference has none. */
+  union { /* scalar values */
+    float f;
+    int64_t i;
+    IrStr s;
+    Tensor *t;
+    Graph *g;
+    SparseTensor *sparse;
+    Type *tp;
+  };
   /* list values: n elements of the array matching `type` */
   size_t n;
-  float *floats;
-  int64_t *ints;
-  IrStr *strings;
-  Tensor **tensors;
-  Graph **graphs;
-  SparseTensor **sparses;
-  Type **types;
+  union {
+    float *floats;
+    int64_t *ints;
+    IrStr *strings;
+    Tensor **tensors;
+    Graph **graphs;
+    SparseTensor **sparses;
+    Type **types;
+  };
   IrBytes extra;
-  SrcLoc loc;
 } Attr;
 
 /* A use of a value: input `index` of `node`. */
@@ -290,18 +307,18 @@ struct Value {
   Type *type;            /* NULL = unknown */
   Graph *graph;          /* the graph whose scope defines it */
   Node *producer;        /* NULL for graph inputs, initializers, undefined */
-  int producer_index;    /* output slot of producer */
   Use *uses;             /* linked list, most recent first */
   Tensor *init;          /* initializer data (graph initializer), or NULL */
+  int producer_index;    /* output slot of producer */
+  uint32_t id;           /* dense index within the model, for side tables */
+  SrcLoc loc;
+  bool has_value_info;   /* listed in the graph's value_info */
+  bool undefined;        /* referenced but (not yet) defined: see ir_graph_use */
+  int n_metadata_props;
   SparseTensor *sparse_init; /* sparse initializer, or NULL */
   const char *doc_string;    /* the value_info / input / output doc_string */
   StrPair *metadata_props;   /* ValueInfoProto.metadata_props */
-  int n_metadata_props;
   IrBytes extra;             /* unmodelled ValueInfoProto fields */
-  bool has_value_info;       /* listed in the graph's value_info */
-  bool undefined;            /* referenced but (not yet) defined: see ir_graph_use */
-  SrcLoc loc;
-  uint32_t id;               /* dense index within the model, for side tables */
 };
 
 struct Node {
@@ -311,18 +328,18 @@ struct Node {
   const char *overload;  /* NULL = none */
   const struct OpDef *op;/* bound by the operator table; NULL = opaque */
   Value **inputs;        /* NULL entry = missing optional input */
-  int n_inputs;
   Value **outputs;       /* NULL entry = missing optional output ("") */
-  int n_outputs;
   Attr *attrs;
+  int n_inputs;
+  int n_outputs;
   int n_attrs;
-  const char *doc_string;
-  StrPair *metadata_props;
-  int n_metadata_props;
-  IrBytes extra;         /* unmodelled NodeProto fields (device_configurations, ...) */
+  uint32_t id;
   Graph *graph;
   SrcLoc loc;
-  uint32_t id;
+  int n_metadata_props;
+  const char *doc_string;
+  StrPair *metadata_props;
+  IrBytes extra;         /* unmodelled NodeProto fields (device_configurations, ...) */
 };
 
 typedef struct OpsetImport {
@@ -402,6 +419,7 @@ struct Model {
   const char *base_dir;   /* directory external data locations are relative to; may be NULL */
   struct ExtCache *ext_cache; /* io_external.c: files mapped for external data (NULL = none) */
   uint32_t next_value_id, next_node_id;
+  IR_VEC(Graph *) all_graphs; /* every graph made by ir_graph_new, for ir_model_free */
 };
 
 Model *ir_model_new(void);
@@ -423,6 +441,15 @@ Value *ir_graph_lookup_local(const Graph *g, const char *name);
  * g already defines the name (a duplicate definition). */
 Value *ir_graph_use(Graph *g, const char *name, SrcLoc loc);
 Value *ir_graph_def(Graph *g, const char *name, SrcLoc loc);
+/* The same with the name's hash given (ir_name_hash of its bytes), for the text parser,
+ * which hashes each name once when it reads it and prefetches its symbol-table slot
+ * (ir_graph_prefetch) while the rest of the node is read. ir_graph_lookup_h takes the name
+ * as bytes (s, len), not NUL-terminated. */
+uint64_t ir_name_hash(const char *s, size_t len);
+void ir_graph_prefetch(const Graph *g, uint64_t h);
+Value *ir_graph_lookup_h(const Graph *g, const char *s, size_t len, uint64_t h);
+Value *ir_graph_use_h(Graph *g, const char *name, uint64_t h, SrcLoc loc);
+Value *ir_graph_def_h(Graph *g, const char *name, uint64_t h, SrcLoc loc);
 /* Create a value named `name` in g's scope. Returns NULL if g already defines that name. */
 Value *ir_value_new(Graph *g, const char *name, Type *type);
 /* Create a value that is not entered in any scope (for printing tests and passes). */

@@ -83,6 +83,13 @@ typedef struct Printer {
   Lost lost[LOST_COUNT];
   char *buf;
   size_t cap;
+  /* float32 texts printed lately, by bit pattern: attribute values (alpha, epsilon, ...)
+   * repeat node after node, and finding the shortest text costs a microsecond */
+  struct FCache {
+    uint32_t bits;
+    uint32_t len; /* 0 = empty */
+    char s[24];
+  } fcache[64];
 } Printer;
 
 static void p_init(Printer *p, FILE *out, bool track, char *buf, size_t cap) {
@@ -95,6 +102,7 @@ static void p_init(Printer *p, FILE *out, bool track, char *buf, size_t cap) {
   p->err = false;
   p->track = track;
   if (track) memset(p->lost, 0, sizeof p->lost);
+  for (size_t i = 0; i < sizeof p->fcache / sizeof p->fcache[0]; i++) p->fcache[i].len = 0;
 }
 
 static void mem_write(Printer *p, const char *s, size_t len) {
@@ -113,7 +121,20 @@ static void p_flush(Printer *p) {
   p->n = 0;
 }
 
-static void put(Printer *p, const char *s, size_t len) {
+static void put_slow(Printer *p, const char *s, size_t len);
+
+/* The common case inline (short pieces into a buffer with room); constant lengths (PUTL)
+ * then copy without a call. */
+static inline void put(Printer *p, const char *s, size_t len) {
+  if (len <= p->cap - p->n) {
+    memcpy(p->buf + p->n, s, len);
+    p->n += len;
+    return;
+  }
+  put_slow(p, s, len);
+}
+
+static void put_slow(Printer *p, const char *s, size_t len) {
   if (len > p->cap - p->n) {
     p_flush(p);
     if (len > p->cap) {
@@ -172,8 +193,21 @@ static void put_i64(Printer *p, int64_t v) {
 }
 
 static void put_f32(Printer *p, float f) {
+  uint32_t bits;
+  memcpy(&bits, &f, 4);
+  struct FCache *c = &p->fcache[(bits * 2654435761u) >> 26];
+  if (c->len && c->bits == bits) {
+    put(p, c->s, c->len);
+    return;
+  }
   char b[40];
-  put(p, b, (size_t)ir_format_f32(b, f));
+  int n = ir_format_f32(b, f);
+  if (n > 0 && (size_t)n <= sizeof c->s) {
+    c->bits = bits;
+    c->len = (uint32_t)n;
+    memcpy(c->s, b, (size_t)n);
+  }
+  put(p, b, (size_t)n);
 }
 
 static void put_f64(Printer *p, double f) {
@@ -217,7 +251,14 @@ static bool is_ident(const char *s) {
  * (a graph attribute "inf" would read as a float). */
 static bool is_reserved(const char *s, size_t n) {
   /* every such word starts with one of these letters and is at most 14 long */
-  if (n < 3 || n > 14 || !strchr("bcdfimnosuBCDFIMNOSU", s[0])) return false;
+  if (n < 3 || n > 14) return false;
+  switch (s[0] | 0x20) {
+  case 'b': case 'c': case 'd': case 'f': case 'i':
+  case 'm': case 'n': case 'o': case 's': case 'u':
+    break;
+  default:
+    return false;
+  }
   static const char *const kw[] = {"seq", "map", "optional", "sparse_tensor", "opaque"};
   for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
     if (!strcmp(s, kw[i])) return true;
@@ -606,6 +647,7 @@ static void put_values(Printer *p, const Tensor *t) {
   case ELEM_STRING: {
     const IrStr *s = t->data;
     for (uint64_t i = 0; i < n; i++) {
+      if ((i & 1023) == 0 && p->err) return; /* the output failed */
       if (i) PUTL(p, ", ");
       put_quoted(p, s[i].s ? s[i].s : "", s[i].s ? s[i].len : 0);
     }
@@ -615,6 +657,7 @@ static void put_values(Printer *p, const Tensor *t) {
   case ELEM_COMPLEX64:
     if (t->elem == ELEM_COMPLEX64) n *= 2;
     for (uint64_t i = 0; i < n; i++) {
+      if ((i & 1023) == 0 && p->err) return; /* the output failed */
       float f;
       memcpy(&f, b + 4 * i, 4);
       if (i) putch(p, ',');
@@ -625,6 +668,7 @@ static void put_values(Printer *p, const Tensor *t) {
   case ELEM_COMPLEX128:
     if (t->elem == ELEM_COMPLEX128) n *= 2;
     for (uint64_t i = 0; i < n; i++) {
+      if ((i & 1023) == 0 && p->err) return; /* the output failed */
       double f;
       memcpy(&f, b + 8 * i, 8);
       if (i) putch(p, ',');
@@ -638,6 +682,7 @@ static void put_values(Printer *p, const Tensor *t) {
   bool sgn = t->elem == ELEM_INT8 || t->elem == ELEM_INT16 || t->elem == ELEM_INT32 ||
              t->elem == ELEM_INT64 || t->elem == ELEM_INT4 || t->elem == ELEM_INT2;
   for (uint64_t i = 0; i < n; i++) {
+    if ((i & 1023) == 0 && p->err) return; /* the output failed */
     uint64_t v;
     if (bits >= 8) {
       v = rd_le(b + i * (uint64_t)(bits / 8), bits / 8);
@@ -1096,6 +1141,7 @@ static void push_frame(FrameVec *st, const Graph *g, int indent) {
  * graph nested in them, then the closing brace. */
 static void run_frames(Printer *p, FrameVec *st) {
   while (st->n) {
+    if (p->err) return; /* the output failed: the rest would be lost as well */
     Frame *f = &st->v[st->n - 1];
     if (f->attr < 0) {
       if (f->node >= f->g->nodes.n) {
@@ -1377,7 +1423,7 @@ int ir_print_model(FILE *out, const Model *m, Diag *d) {
   if (m->extra.len > 0) lost(p, LOST_MODEL_EXTRA, ir_noloc, NULL, NULL);
   print_model_header(p, m);
   if (m->graph) print_graph(p, m->graph, 3);
-  for (int i = 0; i < m->n_functions; i++) {
+  for (int i = 0; i < m->n_functions && !p->err; i++) {
     if (!m->functions[i]) continue;
     putch(p, '\n');
     print_function(p, m->functions[i]);

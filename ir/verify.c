@@ -46,10 +46,12 @@ typedef struct Verifier {
   uint32_t nval, nnode;       /* side tables are indexed by Value.id / Node.id below these */
   int32_t *pos;               /* node position in its graph, by node id; -1 = not placed */
   uint32_t *refs;             /* node inputs referring to the value, by value id */
+  uint32_t *ucnt;             /* entries of the value's use list, by value id */
   uint8_t *vflag;             /* by value id: VF_* */
+  uint64_t n_inputs;          /* node inputs in the whole model: no use list is longer */
 } Verifier;
 
-enum { VF_SEEN = 1, VF_UNDEF_REPORTED = 2, VF_INPUT = 4, VF_USES_DONE = 8 };
+enum { VF_SEEN = 1, VF_UNDEF_REPORTED = 2, VF_INPUT = 4, VF_USES_DONE = 8, VF_USES_BAD = 16 };
 
 static size_t ptr_hash(const void *p, size_t cap) {
   return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull % cap);
@@ -198,7 +200,7 @@ static void verr(Verifier *v, SrcLoc loc, const Where *ctx, const char *fmt, ...
 /* Every graph of the model (main graph, function bodies, all nested attribute graphs),
  * parents before children, each once. */
 static void collect(Verifier *v) {
-  IR_VEC(GItem) stack = {0};
+  IR_VEC(GItem) stack = {0}, kids = {0};
   const Model *m = v->m;
   for (int i = m->n_functions - 1; i >= 0; i--)
     if (m->functions[i] && m->functions[i]->body) {
@@ -209,6 +211,10 @@ static void collect(Verifier *v) {
     GItem it = {m->graph, NULL, 0, false};
     ir_vec_push(stack, it);
   }
+  /* Values of this model have ids below next_value_id (node values are not visited here:
+   * that would touch every value once more); a value of some other model may not, and
+   * then skips the checks that need side tables. */
+  v->nval = m->next_value_id;
   while (stack.n) {
     GItem it = stack.v[--stack.n];
     if (!pset_add(&v->seen, it.g, it.depth)) {
@@ -222,30 +228,36 @@ static void collect(Verifier *v) {
     ir_vec_push(v->graphs, it);
     size_t self = v->graphs.n - 1;
     const Graph *g = it.g;
-    for (size_t k = g->nodes.n; k-- > 0;) {
+    /* One pass over the nodes: their positions (the order check needs later nodes' too)
+     * and the subgraphs they hold, visited next in node order. */
+    size_t kids0 = kids.n;
+    for (size_t k = 0; k < g->nodes.n; k++) {
       const Node *n = g->nodes.v[k];
       if (!n) continue;
-      if (n->id + 1 > v->nnode) v->nnode = n->id + 1;
-      for (int a = n->n_attrs - 1; a >= 0; a--) {
+      if (n->id < v->nnode) {
+        if (v->pos[n->id] >= 0) {
+          Where w = {g, n, k, NULL};
+          verr(v, n->loc, &w, "node appears more than once in the model");
+        }
+        v->pos[n->id] = (int32_t)(k > INT32_MAX ? INT32_MAX : k);
+      }
+      for (int a = 0; a < n->n_attrs; a++) {
         const Attr *at = &n->attrs[a];
         if (at->type == ATTR_GRAPH && at->g) {
           GItem c = {at->g, it.fn, it.depth + 1, false};
-          ir_vec_push(stack, c);
-          v->graphs.v[self].has_sub = true;
+          ir_vec_push(kids, c);
         } else if (at->type == ATTR_GRAPHS && at->graphs) {
-          for (size_t j = at->n; j-- > 0;)
+          for (size_t j = 0; j < at->n; j++)
             if (at->graphs[j]) {
               GItem c = {at->graphs[j], it.fn, it.depth + 1, false};
-              ir_vec_push(stack, c);
-              v->graphs.v[self].has_sub = true;
+              ir_vec_push(kids, c);
             }
         }
       }
-      for (int j = 0; j < n->n_inputs; j++)
-        if (n->inputs[j] && n->inputs[j]->id + 1 > v->nval) v->nval = n->inputs[j]->id + 1;
-      for (int j = 0; j < n->n_outputs; j++)
-        if (n->outputs[j] && n->outputs[j]->id + 1 > v->nval) v->nval = n->outputs[j]->id + 1;
+      if (n->n_inputs > 0) v->n_inputs += (uint64_t)n->n_inputs;
     }
+    if (kids.n > kids0) v->graphs.v[self].has_sub = true;
+    while (kids.n > kids0) ir_vec_push(stack, kids.v[--kids.n]); /* popped in node order */
     for (int j = 0; j < g->n_inputs; j++)
       if (g->inputs[j] && g->inputs[j]->id + 1 > v->nval) v->nval = g->inputs[j]->id + 1;
     for (int j = 0; j < g->n_outputs; j++)
@@ -258,11 +270,28 @@ static void collect(Verifier *v) {
         v->nval = g->value_infos.v[j]->id + 1;
   }
   ir_vec_free(stack);
+  ir_vec_free(kids);
 }
 
+/* The first time a value is met, check its use list: every entry must name a node input
+ * that refers back to the value. Its length is kept, to compare at the end with the number
+ * of node inputs that name the value (check_use_counts). */
 static void meet_value(Verifier *v, const Value *val) {
   if (val->id >= v->nval || (v->vflag[val->id] & VF_SEEN)) return;
   v->vflag[val->id] |= VF_SEEN;
+  uint64_t cnt = 0;
+  for (const Use *u = val->uses; u; u = u->next) {
+    if (++cnt > v->n_inputs) break; /* longer than all inputs (or cyclic): counted as more */
+    if (!u->node || u->index < 0 || u->index >= u->node->n_inputs || !u->node->inputs ||
+        u->node->inputs[u->index] != val) {
+      Where vw = {val->graph, NULL, 0, NULL};
+      verr(v, val->loc, &vw, "use list of value '%s' names a node input that does not refer to it",
+           val->name);
+      v->vflag[val->id] |= VF_USES_BAD;
+      return;
+    }
+  }
+  v->ucnt[val->id] = (uint32_t)(cnt > UINT32_MAX ? UINT32_MAX : cnt);
 }
 
 /* ------------------------------------------------------------------ types and tensors */
@@ -408,8 +437,7 @@ static void check_attr(Verifier *v, const Attr *a, const Node *n, const Graph *g
                        const Function *fn, const Where *ctx) {
   SrcLoc loc = a->loc.line > 0 ? a->loc : (n ? n->loc : ir_noloc);
   const char *nm = a->name ? a->name : "";
-  char what[160];
-  snprintf(what, sizeof what, "attribute '%.100s'", nm);
+  char what[160]; /* "attribute 'name'", made only for the payloads checked with it */
   if (!nm[0]) verr(v, loc, ctx, "attribute without a name");
   if (!ir_attr_type_name(a->type) || a->type == ATTR_UNDEFINED) {
     verr(v, loc, ctx, "attribute '%s' has no valid type (%d)", nm, (int)a->type);
@@ -441,6 +469,9 @@ static void check_attr(Verifier *v, const Attr *a, const Node *n, const Graph *g
       return;
     }
   }
+  if (a->type == ATTR_TENSOR || a->type == ATTR_TENSORS || a->type == ATTR_SPARSE_TENSOR ||
+      a->type == ATTR_SPARSE_TENSORS || a->type == ATTR_TYPE_PROTO || a->type == ATTR_TYPE_PROTOS)
+    snprintf(what, sizeof what, "attribute '%.100s'", nm);
   switch (a->type) {
   case ATTR_STRING:
     if (!a->s.s && a->s.len) verr(v, loc, ctx, "attribute '%s' has a string without bytes", nm);
@@ -603,18 +634,7 @@ static void check_graph(Verifier *v, const GItem *it) {
   Where gw = {g, NULL, 0, NULL};
   const Where *ctx = &gw;
 
-  /* positions first: later nodes are needed for the order check */
-  for (size_t i = 0; i < g->nodes.n; i++) {
-    const Node *n = g->nodes.v[i];
-    if (n && n->id < v->nnode) {
-      if (v->pos[n->id] >= 0) {
-        Where w = {g, n, i, NULL};
-        verr(v, n->loc, &w, "node appears more than once in the model");
-      }
-      v->pos[n->id] = (int32_t)(i > INT32_MAX ? INT32_MAX : i);
-    }
-  }
-
+  /* node positions were set by collect() */
   for (int i = 0; i < g->n_inputs; i++) {
     const Value *val = g->inputs[i];
     if (!val) {
@@ -796,43 +816,36 @@ static void check_functions(Verifier *v) {
   }
 }
 
-/* Each value's use list must match the node inputs that name it, one for one. */
-static void check_value_uses(Verifier *v, const Value *val) {
-  if (!val || val->id >= v->nval || (v->vflag[val->id] & VF_USES_DONE)) return;
+/* Each value's use list must have as many entries as there are node inputs naming it. The
+ * lengths were taken when values were first met; only when some value is off, walk the
+ * graphs again to report them by name, in graph order. */
+static void report_use_count(Verifier *v, const Value *val) {
+  if (!val || val->id >= v->nval || (v->vflag[val->id] & (VF_USES_DONE | VF_USES_BAD))) return;
   v->vflag[val->id] |= VF_USES_DONE;
+  if (!(v->vflag[val->id] & VF_SEEN) || v->ucnt[val->id] == v->refs[val->id]) return;
   Where vw = {val->graph, NULL, 0, NULL};
-  uint64_t cnt = 0;
-  bool bad = false;
-  for (const Use *u = val->uses; u; u = u->next) {
-    cnt++;
-    if (!u->node || u->index < 0 || u->index >= u->node->n_inputs || !u->node->inputs ||
-        u->node->inputs[u->index] != val) {
-      bad = true;
-      break;
-    }
-    if (cnt > v->refs[val->id]) break;
-  }
-  if (bad)
-    verr(v, val->loc, &vw, "use list of value '%s' names a node input that does not refer to it",
-         val->name);
-  else if (cnt != v->refs[val->id])
-    verr(v, val->loc, &vw,
-         "use list of value '%s' has %s entries than the node inputs that refer to it", val->name,
-         cnt > v->refs[val->id] ? "more" : "fewer");
+  verr(v, val->loc, &vw,
+       "use list of value '%s' has %s entries than the node inputs that refer to it", val->name,
+       v->ucnt[val->id] > v->refs[val->id] ? "more" : "fewer");
 }
 
-/* Every value is a graph input, an initializer, a node output or an (undefined) node input. */
-static void check_uses(Verifier *v) {
+static void check_use_counts(Verifier *v) {
+  bool off = false;
+  for (uint32_t i = 0; i < v->nval && !off; i++)
+    off = (v->vflag[i] & (VF_SEEN | VF_USES_BAD)) == VF_SEEN && v->ucnt[i] != v->refs[i];
+  if (!off) return;
   for (size_t k = 0; k < v->graphs.n; k++) {
     const Graph *g = v->graphs.v[k].g;
-    for (int i = 0; i < g->n_inputs; i++) check_value_uses(v, g->inputs[i]);
-    for (size_t i = 0; i < g->initializers.n; i++) check_value_uses(v, g->initializers.v[i]);
+    for (int i = 0; i < g->n_inputs; i++) report_use_count(v, g->inputs[i]);
+    for (size_t i = 0; i < g->initializers.n; i++) report_use_count(v, g->initializers.v[i]);
     for (size_t i = 0; i < g->nodes.n; i++) {
       const Node *n = g->nodes.v[i];
       if (!n || (n->n_inputs > 0 && !n->inputs) || (n->n_outputs > 0 && !n->outputs)) continue;
-      for (int j = 0; j < n->n_inputs; j++) check_value_uses(v, n->inputs[j]);
-      for (int j = 0; j < n->n_outputs; j++) check_value_uses(v, n->outputs[j]);
+      for (int j = 0; j < n->n_inputs; j++) report_use_count(v, n->inputs[j]);
+      for (int j = 0; j < n->n_outputs; j++) report_use_count(v, n->outputs[j]);
     }
+    for (size_t i = 0; i < g->value_infos.n; i++) report_use_count(v, g->value_infos.v[i]);
+    for (int i = 0; i < g->n_outputs; i++) report_use_count(v, g->outputs[i]);
   }
 }
 
@@ -857,16 +870,23 @@ int ir_verify(const Model *m, Diag *d) {
   v.d = d;
   if (!m) return 0;
   if (!m->graph) verr(&v, ir_noloc, NULL, "model has no graph");
+  /* Nodes of this model have ids below next_node_id; one of another model may not, and
+   * then skips the order checks. */
+  v.nnode = m->next_node_id;
+  if (v.nnode && !(v.pos = malloc(sizeof *v.pos * v.nnode))) {
+    verr(&v, ir_noloc, NULL, "out of memory while verifying");
+    return v.errors;
+  }
+  for (uint32_t i = 0; i < v.nnode; i++) v.pos[i] = -1;
   collect(&v);
-  if (v.nnode) v.pos = malloc(sizeof *v.pos * v.nnode);
   if (v.nval) {
     v.refs = calloc(v.nval, sizeof *v.refs);
+    v.ucnt = calloc(v.nval, sizeof *v.ucnt);
     v.vflag = calloc(v.nval, 1);
   }
-  if ((v.nnode && !v.pos) || (v.nval && (!v.refs || !v.vflag))) {
+  if (v.nval && (!v.refs || !v.ucnt || !v.vflag)) {
     verr(&v, ir_noloc, NULL, "out of memory while verifying");
   } else {
-    for (uint32_t i = 0; i < v.nnode; i++) v.pos[i] = -1;
     for (size_t i = 0; i < v.graphs.n; i++) {
       const GItem *it = &v.graphs.v[i];
       while (v.path.n > (size_t)it->depth) {
@@ -878,10 +898,11 @@ int ir_verify(const Model *m, Diag *d) {
       if (it->has_sub) graph_names(&v, it->g, +1); /* only subgraphs look these up */
     }
     check_functions(&v);
-    check_uses(&v);
+    check_use_counts(&v);
   }
   free(v.pos);
   free(v.refs);
+  free(v.ucnt);
   free(v.vflag);
   free(v.seen.slot);
   free(v.seen.val);
