@@ -839,7 +839,7 @@ void fe_graph_begin(FeParser *P) {
 }
 
 static Value **ptr_values(FeParser *P, size_t from) {
-  return (Value **)(P->ptrs.v + from);
+  return P->ptrs.v ? (Value **)(P->ptrs.v + from) : NULL; /* no pointer arithmetic on NULL */
 }
 
 static int count(FeParser *P, size_t n, SrcLoc loc, const char *what) {
@@ -1300,7 +1300,7 @@ static void set_scalar(FeParser *P, Attr *a, AttrType as, const FeAV *v) {
  * an integer is accepted where floats are expected ("[0.5, 1]"), nothing else mixes. */
 static void build_list(FeParser *P, Attr *a, AttrType ann, const FeAV *lv) {
   size_t mark = lv->u.mark, n = P->avs.n - mark;
-  FeAV *e = P->avs.v + mark;
+  FeAV *e = P->avs.v ? P->avs.v + mark : NULL;
   if (n == 0) {
     if (ann == ATTR_UNDEFINED)
       err(P, lv->loc, "an empty list needs a type annotation, e.g. '%s: ints = []'", a->name);
@@ -1519,7 +1519,7 @@ void fe_func_end(FeParser *P, size_t np, size_t in_mark, size_t out_mark) {
   P->ptrs.n = in_mark;
   /* attribute parameters: bare names, or name: type = default */
   size_t attr_mark = P->attrs.n - np;
-  Attr *pa = P->attrs.v + attr_mark;
+  Attr *pa = P->attrs.v ? P->attrs.v + attr_mark : NULL;
   check_dup_attrs(P, pa, np, "attribute parameter");
   if (np) {
     f->attr_order = ir_arena_alloc(A, np * sizeof *f->attr_order);
