@@ -1623,13 +1623,6 @@ _Noreturn void fe_lex_fatal(yyscan_t scanner, const char *msg) {
 
 /* ------------------------------------------------------------------ entry point */
 
-static void free_graph_tables(Graph *g) {
-  ir_vec_free(g->nodes);
-  ir_vec_free(g->initializers);
-  ir_vec_free(g->value_infos);
-  ir_symtab_free(&g->scope);
-}
-
 static int run(FeParser *P) {
   if (setjmp(P->jb)) return 1;
   if (fe_yylex_init_extra(&P->lex, &P->scanner)) oom();
@@ -1672,8 +1665,7 @@ Model *fe_parse(const char *path, const char *text, size_t len, Diag *d) {
     }
   } else {
     if (rc == 0 && d->errors == P->errors0) ir_error(d, ir_noloc, "%s: no graph", path);
-    for (size_t i = 0; i < P->graphs.n; i++) free_graph_tables(P->graphs.v[i]);
-    ir_model_free(m);
+    ir_model_free(m); /* frees every graph made so far, attached or not (m->all_graphs) */
     m = NULL;
   }
   ir_vec_free(P->items);

@@ -6,7 +6,7 @@
  * bytes are copied and a pass that writes into t->data changes only its own copy, never the
  * file. The one exception is a tensor whose offset is not a multiple of its element type's
  * natural alignment (2 for 16-bit types, 4 for float/int32/complex64, 8 for 64-bit types and
- * complex128): its bytes are copied into the model's arena (16-byte aligned) so kernels can
+ * complex128): its bytes are copied into the model's arena (at least 8-byte aligned) so kernels can
  * read them as typed arrays. Mappings live until ir_model_free. A file truncated by another
  * process while mapped raises SIGBUS on access, as with any mmap. */
 #include <errno.h>
