@@ -597,5 +597,6 @@ Model *fe_onnx_import(const uint8_t *buf, size_t len, const char *path, Diag *d)
     ir_model_free(m);
     return NULL;
   }
+  ir_bind_ops(m);
   return m;
 }

@@ -1684,5 +1684,6 @@ Model *fe_parse(const char *path, const char *text, size_t len, Diag *d) {
   d->src_len = saved_len;
   d->file = saved_file;
   free(P);
+  if (m) ir_bind_ops(m);
   return m;
 }

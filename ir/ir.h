@@ -253,7 +253,7 @@ typedef struct Node Node;
 typedef struct Value Value;
 typedef struct Model Model;
 typedef struct Function Function;
-struct OpDef; /* the operator table lives above ir/'s structure code (issue 3) */
+struct OpDef; /* the operator table: ops.c */
 
 typedef enum {
   ATTR_UNDEFINED = 0, ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_TENSOR = 4,
@@ -470,6 +470,80 @@ void ir_symtab_init(SymTab *t);
 void ir_symtab_free(SymTab *t);
 Value *ir_symtab_get(const SymTab *t, const char *name);
 bool ir_symtab_put(SymTab *t, const char *name, Value *v); /* false if already present */
+
+/* ------------------------------------------------------------------ ops.c */
+/* The operator table (ir/ops.def). */
+typedef struct AttrSpec {
+  const char *name;
+  AttrType type;
+  bool required;
+  bool has_default;
+  Attr dflt; /* the default value when has_default (name, type and value set) */
+} AttrSpec;
+
+typedef struct InferCtx InferCtx;
+typedef int (*InferFn)(InferCtx *c);
+
+typedef struct OpDef {
+  const char *domain; /* "" for ai.onnx */
+  const char *name;
+  int since;
+  int min_in, max_in, min_out, max_out; /* max -1 = unbounded */
+  InferFn infer;
+  const char *attr_text; /* the ATTRS column */
+  const char *family;    /* the FAMILY column, as text */
+  int id;                /* row index in ir_ops */
+} OpDef;
+
+enum {
+#define OP(fam, dom, name, since, mi, ma, mo, mao, infer, attrs) IR_OPROW_##fam##_##since,
+#include "ops.def"
+#undef OP
+  IR_N_OPS
+};
+extern const OpDef ir_ops[IR_N_OPS];
+/* The row a node of (domain, name) binds to under `opset`: the largest since <= opset.
+ * "ai.onnx" is the same domain as "". NULL if the operator is unknown or newer than opset. */
+const OpDef *ir_op_find(const char *domain, const char *name, int64_t opset);
+/* The parsed attribute schema of a row (parsed once, kept for the process). */
+const AttrSpec *ir_op_attrs(const OpDef *op, int *n);
+const AttrSpec *ir_op_attr(const OpDef *op, const char *name); /* NULL if not in the schema */
+/* Bind every node of the model (all graphs, subgraphs and function bodies) to its row, by
+ * the opsets of the graph's model or function. Nodes calling model-local functions and
+ * unknown operators stay op == NULL. Returns the number of nodes left unbound that are not
+ * function calls. */
+int ir_bind_ops(Model *m);
+/* The opset a node's graph imports for the node's domain (functions use their own
+ * opset_import, falling back to the model's); -1 if none. */
+int64_t ir_node_opset(const Node *n);
+/* Attribute values with schema defaults: the node's attribute if present, else the
+ * schema default of the node's row, else `dflt`. References to function attributes
+ * (ref_attr_name) are not resolved here. */
+int64_t ir_attr_int(const Node *n, const char *name, int64_t dflt);
+float ir_attr_float(const Node *n, const char *name, float dflt);
+const char *ir_attr_string(const Node *n, const char *name, const char *dflt); /* NUL-terminated */
+const int64_t *ir_attr_ints(const Node *n, const char *name, size_t *count); /* NULL if none */
+const float *ir_attr_floats(const Node *n, const char *name, size_t *count);
+
+/* ------------------------------------------------------------------ infer.c */
+/* Type and shape inference for one node: the rule named in the row's INFER column. in[i]
+ * are the input types (NULL = unknown or missing), in_data[i] the input's constant data
+ * when known (initializer or folded constant), out[i] receives new types from `a`
+ * (left NULL = unknown). A rule reports contradictions to d at the node's location and
+ * returns -1; else 0. It also sets macs (multiply-accumulates, 0 if none). */
+struct InferCtx {
+  const Node *node;
+  const OpDef *op;
+  const Type **in;
+  const Tensor **in_data;
+  Type **out;
+  Arena *a;
+  Diag *d;
+  uint64_t macs;
+};
+#define OP(fam, dom, name, since, mi, ma, mo, mao, infer, attrs) int ir_infer_##infer(InferCtx *c);
+#include "ops.def"
+#undef OP
 
 /* ------------------------------------------------------------------ verify.c */
 /* Structural checks: SSA (each name defined once per scope, no shadowing of outer names),

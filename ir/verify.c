@@ -530,6 +530,43 @@ static void check_attr(Verifier *v, const Attr *a, const Node *n, const Graph *g
   }
 }
 
+static void arity_text(char *buf, size_t len, int lo, int hi) {
+  if (hi < 0) snprintf(buf, len, "%d or more", lo);
+  else if (hi == lo) snprintf(buf, len, "%d", lo);
+  else snprintf(buf, len, "%d to %d", lo, hi);
+}
+
+/* Arity and attributes against the node's row in the operator table. */
+static void check_schema(Verifier *v, const Node *n, const Where *ctx) {
+  const OpDef *op = n->op;
+  int present_in = 0, present_out = 0;
+  for (int j = 0; j < n->n_inputs; j++) present_in = n->inputs[j] ? j + 1 : present_in;
+  for (int j = 0; j < n->n_outputs; j++) present_out = n->outputs[j] ? j + 1 : present_out;
+  char rin[48], rout[48];
+  arity_text(rin, sizeof rin, op->min_in, op->max_in);
+  arity_text(rout, sizeof rout, op->min_out, op->max_out);
+  if (present_in < op->min_in || (op->max_in >= 0 && present_in > op->max_in))
+    verr(v, n->loc, ctx, "%s-%d takes %s inputs, not %d", op->name, op->since, rin, present_in);
+  if (n->n_outputs < op->min_out || (op->max_out >= 0 && present_out > op->max_out))
+    verr(v, n->loc, ctx, "%s-%d has %s outputs, not %d", op->name, op->since, rout, n->n_outputs);
+  for (int j = 0; j < n->n_attrs; j++) {
+    const Attr *a = &n->attrs[j];
+    if (!a->name || !strncmp(a->name, "__", 2)) continue; /* pass metadata (__effc_*) */
+    const AttrSpec *s = ir_op_attr(op, a->name);
+    if (!s)
+      verr(v, a->loc.line > 0 ? a->loc : n->loc, ctx, "%s-%d has no attribute '%s'", op->name,
+           op->since, a->name);
+    else if (s->type != a->type)
+      verr(v, a->loc.line > 0 ? a->loc : n->loc, ctx, "attribute '%s' of %s must be %s, not %s",
+           a->name, op->name, ir_attr_type_name(s->type), ir_attr_type_name(a->type));
+  }
+  int ns;
+  const AttrSpec *specs = ir_op_attrs(op, &ns);
+  for (int j = 0; j < ns; j++)
+    if (specs[j].required && !ir_node_attr(n, specs[j].name))
+      verr(v, n->loc, ctx, "%s requires attribute '%s'", op->name, specs[j].name);
+}
+
 static void check_attr_names(Verifier *v, const Attr *attrs, int n, SrcLoc loc, const Where *ctx) {
   if (n < 2) return;
   if (n <= 16) {
@@ -731,6 +768,7 @@ static void check_graph(Verifier *v, const GItem *it) {
     }
     check_attr_names(v, n->attrs, n->n_attrs, n->loc, nctx);
     for (int j = 0; j < n->n_attrs; j++) check_attr(v, &n->attrs[j], n, g, fn, nctx);
+    if (n->op) check_schema(v, n, nctx);
   }
 
   for (int i = 0; i < g->n_outputs; i++) {

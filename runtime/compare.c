@@ -1,0 +1,2 @@
+/* compare.c - CONTRACTS.md's comparison of a result with an expected value. */
+#include "runtime.h"

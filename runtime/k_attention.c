@@ -1,0 +1,2 @@
+/* k_attention.c - kernels (see runtime.h). */
+#include "runtime.h"

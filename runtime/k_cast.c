@@ -1,0 +1,2 @@
+/* k_cast.c - kernels (see runtime.h). */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* k_control.c - kernels (see runtime.h). */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* k_elementwise.c - kernels (see runtime.h). */
+#include "runtime.h"

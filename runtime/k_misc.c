@@ -1,0 +1,2 @@
+/* k_misc.c - kernels (see runtime.h). */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* k_nn.c - kernels (see runtime.h). */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* k_reduce.c - kernels (see runtime.h). */
+#include "runtime.h"

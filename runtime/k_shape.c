@@ -1,0 +1,2 @@
+/* k_shape.c - kernels (see runtime.h). */
+#include "runtime.h"
