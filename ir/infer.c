@@ -1,10 +1,1280 @@
 /* infer.c - type and shape inference rules named in ops.def's INFER column. Each rule
  * reads the input types (and constant inputs) and writes the output types; rules report
- * contradictions through the Diag at the node's location. */
+ * contradictions through the Diag at the node's location. ir_infer_model runs them over a
+ * whole model in topological order, without recursion. */
 #include "ir.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXR 64 /* ranks above this are left unknown */
+
+/* ------------------------------------------------------------------ helpers */
+
+static int nin(const InferCtx *c) { return c->node->n_inputs; }
+
+/* Input i as a tensor type (NULL if missing, unknown or not a tensor). */
+static const Type *tin(const InferCtx *c, int i) {
+  if (i < 0 || i >= nin(c) || !c->in[i] || c->in[i]->kind != TYPE_TENSOR) return NULL;
+  return c->in[i];
+}
+static ElemType ein(const InferCtx *c, int i) {
+  const Type *t = tin(c, i);
+  return t ? t->elem : ELEM_UNDEFINED;
+}
+static const Type *shaped(const InferCtx *c, int i) {
+  const Type *t = tin(c, i);
+  return t && t->rank >= 0 && t->rank <= MAXR ? t : NULL;
+}
+static bool known(const Dim *d) { return d->value >= 0 && !d->param; }
+static Dim dim_of(int64_t v) {
+  Dim d = {v, NULL, NULL};
+  return d;
+}
+static Dim dim_unknown(void) { return dim_of(-1); }
+
+static Type *mk(InferCtx *c, ElemType e, int rank, const Dim *dims) {
+  Type *t = ir_type_tensor(c->a, e, rank, NULL);
+  for (int i = 0; i < rank && dims; i++) {
+    t->dims[i].value = dims[i].param ? -1 : dims[i].value;
+    t->dims[i].param = dims[i].param;
+  }
+  return t;
+}
+static void set_out(InferCtx *c, int i, Type *t) {
+  if (i < c->node->n_outputs && c->node->outputs[i]) c->out[i] = t;
+}
+/* Output i: element type e, the shape of input j (rank unknown when unknown). */
+static void out_like(InferCtx *c, int i, ElemType e, int j) {
+  const Type *t = shaped(c, j);
+  set_out(c, i, t ? mk(c, e, t->rank, t->dims) : mk(c, e, -1, NULL));
+}
+
+static const char *opname(const InferCtx *c) { return c->op ? c->op->name : c->node->op_type; }
+static bool is(const InferCtx *c, const char *family) {
+  return c->op && c->op->family && !strcmp(c->op->family, family);
+}
+
+static int fail(InferCtx *c, const char *fmt, const char *a, long long x, long long y) {
+  char msg[256];
+  snprintf(msg, sizeof msg, fmt, a, x, y);
+  ir_error(c->d, c->node->loc, "%s: %s", opname(c), msg);
+  return -1;
+}
+
+/* Constant input i as int64s (int32/int64 data, any rank); false if not constant. */
+static bool const_ints(const InferCtx *c, int i, int64_t *out, size_t max, size_t *n) {
+  if (i < 0 || i >= nin(c) || !c->in_data || !c->in_data[i]) return false;
+  const Tensor *t = c->in_data[i];
+  if (!t->has_data || (t->elem != ELEM_INT64 && t->elem != ELEM_INT32)) return false;
+  uint64_t cnt;
+  if (!ir_tensor_numel(t, &cnt) || cnt > max) return false;
+  for (uint64_t k = 0; k < cnt; k++)
+    out[k] = t->elem == ELEM_INT64 ? ((const int64_t *)t->data)[k] : ((const int32_t *)t->data)[k];
+  *n = (size_t)cnt;
+  return true;
+}
+static bool const_floats(const InferCtx *c, int i, double *out, size_t max, size_t *n) {
+  if (i < 0 || i >= nin(c) || !c->in_data || !c->in_data[i]) return false;
+  const Tensor *t = c->in_data[i];
+  uint64_t cnt;
+  if (!t->has_data || !ir_elem(t->elem)->is_float || !ir_tensor_numel(t, &cnt) || cnt > max)
+    return false;
+  for (uint64_t k = 0; k < cnt; k++) out[k] = ir_elem(t->elem)->to_f64(t->data, k);
+  *n = (size_t)cnt;
+  return true;
+}
+/* Ints from attribute `name` (true when present). */
+static bool attr_ints(const InferCtx *c, const char *name, int64_t *out, size_t max, size_t *n) {
+  size_t cnt;
+  const int64_t *v = ir_attr_ints(c->node, name, &cnt);
+  if (!v || cnt > max) return false;
+  memcpy(out, v, cnt * sizeof *v);
+  *n = cnt;
+  return true;
+}
+static bool norm_axis(int64_t *ax, int rank) {
+  if (*ax < -rank || *ax >= rank) return false;
+  if (*ax < 0) *ax += rank;
+  return true;
+}
+/* Input i's 1-D length when its shape is [k] with k known; -1 else. */
+static int64_t len1(const InferCtx *c, int i) {
+  const Type *t = shaped(c, i);
+  if (!t) return -1;
+  if (t->rank == 0) return 1;
+  return t->rank == 1 && known(&t->dims[0]) ? t->dims[0].value : -1;
+}
+
+/* Numpy broadcasting of two dims. Returns false on a contradiction. */
+static bool bcast_dim(Dim a, Dim b, Dim *out) {
+  if (known(&a) && a.value == 1) return *out = b, true;
+  if (known(&b) && b.value == 1) return *out = a, true;
+  if (known(&a) && known(&b)) {
+    if (a.value != b.value) return false;
+    return *out = a, true;
+  }
+  if (known(&a)) return *out = a, true; /* b symbolic/unknown must be a or 1 */
+  if (known(&b)) return *out = b, true;
+  if (a.param && b.param && !strcmp(a.param, b.param)) return *out = a, true;
+  return *out = dim_unknown(), true;
+}
+
+/* Broadcast the shapes of inputs [first, last]; rank -1 if any is unknown. */
+static int bcast_inputs(InferCtx *c, int first, int last, Dim *out, int *rank) {
+  *rank = 0;
+  for (int i = first; i <= last && i < nin(c); i++) {
+    if (!c->node->inputs[i]) continue;
+    const Type *t = shaped(c, i);
+    if (!t) {
+      *rank = -1;
+      return 0;
+    }
+    int r = t->rank > *rank ? t->rank : *rank;
+    Dim res[MAXR];
+    for (int k = 0; k < r; k++) {
+      int ka = k - (r - *rank), kb = k - (r - t->rank);
+      Dim a = ka >= 0 ? out[ka] : dim_of(1), b = kb >= 0 ? t->dims[kb] : dim_of(1);
+      if (!bcast_dim(a, b, &res[k]))
+        return fail(c, "input shapes do not broadcast (%s%lld vs %lld)", "", (long long)a.value,
+                    (long long)b.value);
+    }
+    memcpy(out, res, (size_t)r * sizeof *out);
+    *rank = r;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ rules */
 
 /* `none`: outputs keep whatever type the graph declares. */
 int ir_infer_none(InferCtx *c) {
   (void)c;
   return 0;
+}
+
+/* Same type and shape as input 0 (unary elementwise, activations, softmax family...). */
+int ir_infer_same(InferCtx *c) {
+  out_like(c, 0, ein(c, 0), 0);
+  return 0;
+}
+
+/* IsInf, IsNaN: bool of input 0's shape. */
+int ir_infer_same_bool(InferCtx *c) {
+  out_like(c, 0, ELEM_BOOL, 0);
+  return 0;
+}
+
+/* Identity and Dropout (the mask is bool of the same shape). */
+int ir_infer_identity(InferCtx *c) {
+  const Type *t = tin(c, 0);
+  if (t && t->kind == TYPE_TENSOR) out_like(c, 0, t->elem, 0);
+  else if (c->in[0] && nin(c) > 0) set_out(c, 0, (Type *)c->in[0]);
+  if (is(c, "Dropout")) out_like(c, 1, ELEM_BOOL, 0);
+  return 0;
+}
+
+static int bcast_common(InferCtx *c, ElemType e, int first) {
+  Dim d[MAXR];
+  int r;
+  if (bcast_inputs(c, first, nin(c) - 1, d, &r)) return -1;
+  set_out(c, 0, mk(c, e, r, d));
+  return 0;
+}
+int ir_infer_bcast(InferCtx *c) {
+  /* opset < 7 arithmetic with broadcast=1 and axis uses limited broadcasting */
+  if (ir_attr_int(c->node, "broadcast", 0) && ir_node_attr(c->node, "axis")) {
+    out_like(c, 0, ein(c, 0), 0);
+    return 0;
+  }
+  return bcast_common(c, ein(c, 0), 0);
+}
+int ir_infer_bcast_bool(InferCtx *c) {
+  if (ir_attr_int(c->node, "broadcast", 0) && ir_node_attr(c->node, "axis")) {
+    out_like(c, 0, ELEM_BOOL, 0);
+    return 0;
+  }
+  return bcast_common(c, ELEM_BOOL, 0);
+}
+int ir_infer_where(InferCtx *c) {
+  Dim d[MAXR];
+  int r;
+  if (bcast_inputs(c, 0, 2, d, &r)) return -1;
+  set_out(c, 0, mk(c, ein(c, 1), r, d));
+  return 0;
+}
+
+int ir_infer_cast(InferCtx *c) {
+  ElemType e = ELEM_UNDEFINED;
+  if (is(c, "CastLike")) e = ein(c, 1);
+  else {
+    int64_t to = ir_attr_int(c->node, "to", 0);
+    if (ir_elem_valid((int)to)) e = (ElemType)to;
+  }
+  out_like(c, 0, e, 0);
+  return 0;
+}
+
+/* Spatial output size of a conv/pool window. */
+static Dim window(Dim in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe,
+                  const char *autopad, bool ceil_mode) {
+  if (!known(&in) || s <= 0) return dim_unknown();
+  int64_t ek = (k - 1) * d + 1;
+  if (!strcmp(autopad, "SAME_UPPER") || !strcmp(autopad, "SAME_LOWER"))
+    return dim_of((in.value + s - 1) / s);
+  if (!strcmp(autopad, "VALID")) {
+    int64_t n = in.value - ek + 1;
+    return dim_of(n <= 0 ? 0 : (n + s - 1) / s);
+  }
+  int64_t span = in.value + pb + pe - ek;
+  if (span < 0) return dim_of(0);
+  int64_t o = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
+  /* ceil mode: the last window must start inside the input or its begin padding */
+  if (ceil_mode && (o - 1) * s >= in.value + pb) o--;
+  return dim_of(o);
+}
+
+typedef struct WinAttrs {
+  int64_t k[MAXR], s[MAXR], d[MAXR], p[2 * MAXR];
+  const char *autopad;
+  bool have_k;
+} WinAttrs;
+
+static void win_attrs(const InferCtx *c, int sp, WinAttrs *w) {
+  size_t n;
+  w->have_k = attr_ints(c, "kernel_shape", w->k, MAXR, &n) && (int)n == sp;
+  if (!(attr_ints(c, "strides", w->s, MAXR, &n) && (int)n == sp))
+    for (int i = 0; i < sp; i++) w->s[i] = 1;
+  if (!(attr_ints(c, "dilations", w->d, MAXR, &n) && (int)n == sp))
+    for (int i = 0; i < sp; i++) w->d[i] = 1;
+  if (!(attr_ints(c, "pads", w->p, 2 * MAXR, &n) && (int)n == 2 * sp))
+    for (int i = 0; i < 2 * sp; i++) w->p[i] = 0;
+  w->autopad = ir_attr_string(c->node, "auto_pad", "NOTSET");
+}
+
+/* Conv, ConvInteger, QLinearConv: X [N, C, D1...], W [M, C/group, k1...]. */
+int ir_infer_conv(InferCtx *c) {
+  bool ql = is(c, "QLinearConv");
+  int xi = 0, wi = ql ? 3 : 1;
+  ElemType e = is(c, "ConvInteger") ? ELEM_INT32 : ql ? (ein(c, 7) ? ein(c, 7) : ein(c, 0)) : ein(c, 0);
+  const Type *x = shaped(c, xi), *w = shaped(c, wi);
+  if (!x) {
+    set_out(c, 0, mk(c, e, -1, NULL));
+    return 0;
+  }
+  int r = x->rank, sp = r - 2;
+  if (sp < 1) return fail(c, "input has rank %s%lld, needs at least 3", "", r, 0);
+  if (w && w->rank != r) return fail(c, "weights have rank %s%lld, input %lld", "", w->rank, r);
+  WinAttrs wa;
+  win_attrs(c, sp, &wa);
+  Dim o[MAXR];
+  o[0] = x->dims[0];
+  o[1] = w ? w->dims[0] : dim_unknown();
+  bool all_k = true;
+  for (int i = 0; i < sp; i++) {
+    int64_t k = wa.have_k ? wa.k[i] : (w && known(&w->dims[2 + i]) ? w->dims[2 + i].value : -1);
+    if (k < 0) {
+      o[2 + i] = dim_unknown();
+      all_k = false;
+      continue;
+    }
+    wa.k[i] = k;
+    o[2 + i] = window(x->dims[2 + i], k, wa.s[i], wa.d[i], wa.p[i], wa.p[i + sp], wa.autopad, false);
+  }
+  int64_t group = ir_attr_int(c->node, "group", 1);
+  if (w && known(&x->dims[1]) && known(&w->dims[1]) && group > 0 &&
+      x->dims[1].value != w->dims[1].value * group)
+    return fail(c, "input has %s%lld channels, weights expect %lld", "", x->dims[1].value,
+                w->dims[1].value * group);
+  set_out(c, 0, mk(c, e, r, o));
+  /* MACs: N * M * prod(out spatial) * (C/group) * prod(kernel) */
+  uint64_t macs = 1;
+  bool ok = all_k && w && known(&w->dims[1]);
+  for (int i = 0; i < r && ok; i++) ok = known(&o[i]);
+  if (ok) {
+    for (int i = 0; i < r; i++) macs *= (uint64_t)o[i].value;
+    macs *= (uint64_t)w->dims[1].value;
+    for (int i = 0; i < sp; i++) macs *= (uint64_t)wa.k[i];
+    c->macs = macs;
+  }
+  return 0;
+}
+
+/* ConvTranspose: X [N, C, D...], W [C, M/group, k...]. */
+int ir_infer_conv_transpose(InferCtx *c) {
+  const Type *x = shaped(c, 0), *w = shaped(c, 1);
+  ElemType e = ein(c, 0);
+  if (!x) {
+    set_out(c, 0, mk(c, e, -1, NULL));
+    return 0;
+  }
+  int r = x->rank, sp = r - 2;
+  if (sp < 1) return fail(c, "input has rank %s%lld, needs at least 3", "", r, 0);
+  WinAttrs wa;
+  win_attrs(c, sp, &wa);
+  int64_t group = ir_attr_int(c->node, "group", 1), op[MAXR], os[MAXR];
+  size_t n;
+  if (!(attr_ints(c, "output_padding", op, MAXR, &n) && (int)n == sp))
+    for (int i = 0; i < sp; i++) op[i] = 0;
+  bool have_os = attr_ints(c, "output_shape", os, MAXR, &n);
+  int osoff = have_os ? (int)n - sp : 0; /* output_shape may list N and C too */
+  Dim o[MAXR];
+  o[0] = x->dims[0];
+  o[1] = w && known(&w->dims[1]) ? dim_of(w->dims[1].value * group) : dim_unknown();
+  bool all_k = true;
+  for (int i = 0; i < sp; i++) {
+    int64_t k = wa.have_k ? wa.k[i] : (w && known(&w->dims[2 + i]) ? w->dims[2 + i].value : -1);
+    wa.k[i] = k;
+    if (k < 0) all_k = false;
+    if (have_os && osoff >= 0) {
+      o[2 + i] = dim_of(os[osoff + i]);
+      continue;
+    }
+    Dim in = x->dims[2 + i];
+    if (!known(&in) || k < 0) {
+      o[2 + i] = dim_unknown();
+      continue;
+    }
+    if (!strcmp(wa.autopad, "SAME_UPPER") || !strcmp(wa.autopad, "SAME_LOWER"))
+      o[2 + i] = dim_of(in.value * wa.s[i]);
+    else {
+      int64_t pb = wa.p[i], pe = wa.p[i + sp];
+      if (!strcmp(wa.autopad, "VALID")) pb = pe = 0;
+      o[2 + i] = dim_of(wa.s[i] * (in.value - 1) + op[i] + (k - 1) * wa.d[i] + 1 - pb - pe);
+    }
+  }
+  set_out(c, 0, mk(c, e, r, o));
+  /* MACs: every input element meets M/group * prod(kernel) weights */
+  bool ok = all_k && w && known(&w->dims[1]);
+  for (int i = 0; i < r && ok; i++) ok = known(&x->dims[i]);
+  if (ok) {
+    uint64_t macs = (uint64_t)w->dims[1].value;
+    for (int i = 0; i < r; i++) macs *= (uint64_t)x->dims[i].value;
+    for (int i = 0; i < sp; i++) macs *= (uint64_t)wa.k[i];
+    c->macs = macs;
+  }
+  return 0;
+}
+
+/* MaxPool, AveragePool, LpPool (MaxPool's second output: int64 indices). */
+int ir_infer_pool(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  if (!x || x->rank < 3) {
+    set_out(c, 0, mk(c, e, -1, NULL));
+    set_out(c, 1, mk(c, ELEM_INT64, -1, NULL));
+    return 0;
+  }
+  int r = x->rank, sp = r - 2;
+  WinAttrs wa;
+  win_attrs(c, sp, &wa);
+  bool ceil_mode = ir_attr_int(c->node, "ceil_mode", 0) != 0;
+  Dim o[MAXR];
+  o[0] = x->dims[0];
+  o[1] = x->dims[1];
+  for (int i = 0; i < sp; i++)
+    o[2 + i] = wa.have_k ? window(x->dims[2 + i], wa.k[i], wa.s[i], wa.d[i], wa.p[i], wa.p[i + sp],
+                                  wa.autopad, ceil_mode)
+                         : dim_unknown();
+  set_out(c, 0, mk(c, e, r, o));
+  set_out(c, 1, mk(c, ELEM_INT64, r, o));
+  return 0;
+}
+
+int ir_infer_global_pool(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (!x || x->rank < 2) {
+    out_like(c, 0, ein(c, 0), -1);
+    return 0;
+  }
+  Dim o[MAXR];
+  for (int i = 0; i < x->rank; i++) o[i] = i < 2 ? x->dims[i] : dim_of(1);
+  set_out(c, 0, mk(c, ein(c, 0), x->rank, o));
+  return 0;
+}
+
+int ir_infer_gemm(InferCtx *c) {
+  const Type *a = shaped(c, 0), *b = shaped(c, 1);
+  bool ta = ir_attr_int(c->node, "transA", 0), tb = ir_attr_int(c->node, "transB", 0);
+  Dim o[2] = {dim_unknown(), dim_unknown()};
+  Dim k1 = dim_unknown(), k2 = dim_unknown();
+  if (a && a->rank == 2) {
+    o[0] = a->dims[ta ? 1 : 0];
+    k1 = a->dims[ta ? 0 : 1];
+  }
+  if (b && b->rank == 2) {
+    o[1] = b->dims[tb ? 0 : 1];
+    k2 = b->dims[tb ? 1 : 0];
+  }
+  if (known(&k1) && known(&k2) && k1.value != k2.value)
+    return fail(c, "inner dimensions differ (%s%lld vs %lld)", "", k1.value, k2.value);
+  set_out(c, 0, mk(c, ein(c, 0), 2, o));
+  Dim k = known(&k1) ? k1 : k2;
+  if (known(&o[0]) && known(&o[1]) && known(&k))
+    c->macs = (uint64_t)o[0].value * (uint64_t)o[1].value * (uint64_t)k.value;
+  return 0;
+}
+
+/* MatMul, MatMulInteger, QLinearMatMul: numpy matmul with batch broadcasting. */
+int ir_infer_matmul(InferCtx *c) {
+  bool ql = is(c, "QLinearMatMul");
+  int ai = 0, bi = ql ? 3 : 1;
+  ElemType e = is(c, "MatMulInteger") ? ELEM_INT32 : ql ? (ein(c, 7) ? ein(c, 7) : ein(c, 0)) : ein(c, 0);
+  const Type *a = shaped(c, ai), *b = shaped(c, bi);
+  if (!a || !b || a->rank == 0 || b->rank == 0) {
+    set_out(c, 0, mk(c, e, -1, NULL));
+    return 0;
+  }
+  Dim ad[MAXR + 1], bd[MAXR + 1];
+  int ar = a->rank, br = b->rank;
+  memcpy(ad, a->dims, (size_t)ar * sizeof *ad);
+  memcpy(bd, b->dims, (size_t)br * sizeof *bd);
+  bool a1 = ar == 1, b1 = br == 1;
+  if (a1) { /* [K] -> [1, K] */
+    ad[1] = ad[0];
+    ad[0] = dim_of(1);
+    ar = 2;
+  }
+  if (b1) { /* [K] -> [K, 1] */
+    bd[1] = dim_of(1);
+    br = 2;
+  }
+  Dim ka = ad[ar - 1], kb = bd[br - 2];
+  if (known(&ka) && known(&kb) && ka.value != kb.value)
+    return fail(c, "inner dimensions differ (%s%lld vs %lld)", "", ka.value, kb.value);
+  int nb = (ar > br ? ar : br) - 2;
+  Dim o[MAXR + 2];
+  for (int i = 0; i < nb; i++) {
+    int ia = i - (nb - (ar - 2)), ib = i - (nb - (br - 2));
+    Dim x = ia >= 0 ? ad[ia] : dim_of(1), y = ib >= 0 ? bd[ib] : dim_of(1);
+    if (!bcast_dim(x, y, &o[i]))
+      return fail(c, "batch dimensions do not broadcast (%s%lld vs %lld)", "", x.value, y.value);
+  }
+  int r = nb;
+  if (!a1) o[r++] = ad[ar - 2];
+  if (!b1) o[r++] = bd[br - 1];
+  set_out(c, 0, mk(c, e, r, o));
+  uint64_t macs = 1;
+  bool ok = known(&ka) || known(&kb);
+  for (int i = 0; i < r && ok; i++) ok = known(&o[i]);
+  if (ok) {
+    for (int i = 0; i < r; i++) macs *= (uint64_t)o[i].value;
+    c->macs = macs * (uint64_t)(known(&ka) ? ka.value : kb.value);
+  }
+  return 0;
+}
+
+/* BatchNormalization: Y like X; training outputs like the mean and var inputs. */
+int ir_infer_batchnorm(InferCtx *c) {
+  out_like(c, 0, ein(c, 0), 0);
+  for (int i = 1; i < c->node->n_outputs && i < 5; i++) out_like(c, i, ein(c, 3), 3);
+  return 0;
+}
+
+int ir_infer_layernorm(InferCtx *c) {
+  out_like(c, 0, ein(c, 0), 0);
+  const Type *x = shaped(c, 0);
+  int64_t ax = ir_attr_int(c->node, "axis", -1);
+  int64_t st = ir_attr_int(c->node, "stash_type", ELEM_FLOAT);
+  ElemType se = ir_elem_valid((int)st) ? (ElemType)st : ELEM_FLOAT;
+  if (x && norm_axis(&ax, x->rank)) {
+    Dim o[MAXR];
+    for (int i = 0; i < x->rank; i++) o[i] = i < ax ? x->dims[i] : dim_of(1);
+    set_out(c, 1, mk(c, se, x->rank, o));
+    set_out(c, 2, mk(c, se, x->rank, o));
+  }
+  return 0;
+}
+
+/* Reshape (shape as attribute before opset 5, else a constant input). */
+int ir_infer_reshape(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t sh[MAXR];
+  size_t n;
+  bool have = c->op && c->op->since < 5 ? attr_ints(c, "shape", sh, MAXR, &n) : const_ints(c, 1, sh, MAXR, &n);
+  if (!have) {
+    int64_t l = len1(c, 1);
+    set_out(c, 0, mk(c, e, l >= 0 && l <= MAXR ? (int)l : -1, NULL));
+    return 0;
+  }
+  bool allowzero = ir_attr_int(c->node, "allowzero", 0) != 0;
+  Dim o[MAXR];
+  int neg = -1;
+  for (size_t i = 0; i < n; i++) {
+    if (sh[i] == 0 && !allowzero) o[i] = x && (int)i < x->rank ? x->dims[i] : dim_unknown();
+    else if (sh[i] == -1) {
+      if (neg >= 0) return fail(c, "more than one -1 in the shape%s", "", 0, 0);
+      neg = (int)i;
+      o[i] = dim_unknown();
+    } else if (sh[i] < 0)
+      return fail(c, "negative dimension %s%lld in the shape", "", sh[i], 0);
+    else
+      o[i] = dim_of(sh[i]);
+  }
+  uint64_t total;
+  if (neg >= 0 && x && ir_type_numel(x, &total)) {
+    uint64_t p = 1;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++)
+      if ((int)i != neg) {
+        ok = known(&o[i]);
+        if (ok) p *= (uint64_t)o[i].value;
+      }
+    if (ok && p && total % p == 0) o[neg] = dim_of((int64_t)(total / p));
+  } else if (neg < 0 && x) {
+    uint64_t p = 1;
+    bool ok = ir_type_numel(x, &total);
+    for (size_t i = 0; i < n && ok; i++) {
+      ok = known(&o[i]);
+      if (ok) p *= (uint64_t)o[i].value;
+    }
+    if (ok && p != total)
+      return fail(c, "cannot reshape %s%lld elements into %lld", "", (long long)total, (long long)p);
+  }
+  set_out(c, 0, mk(c, e, (int)n, o));
+  return 0;
+}
+
+int ir_infer_flatten(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  Dim o[2] = {dim_unknown(), dim_unknown()};
+  int64_t ax = ir_attr_int(c->node, "axis", 1);
+  if (x) {
+    if (ax < 0) ax += x->rank;
+    if (ax < 0 || ax > x->rank) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+    int64_t p[2] = {1, 1};
+    bool ok[2] = {true, true};
+    for (int i = 0; i < x->rank; i++) {
+      int s = i >= ax;
+      if (known(&x->dims[i])) p[s] *= x->dims[i].value;
+      else ok[s] = false;
+    }
+    for (int s = 0; s < 2; s++)
+      if (ok[s]) o[s] = dim_of(p[s]);
+    if (ax == 1 && x->rank >= 1) o[0] = x->dims[0];
+    if (ax == x->rank - 1 && x->rank >= 1) o[1] = x->dims[x->rank - 1];
+  }
+  set_out(c, 0, mk(c, ein(c, 0), 2, o));
+  return 0;
+}
+
+int ir_infer_transpose(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (!x) return out_like(c, 0, ein(c, 0), -1), 0;
+  int64_t perm[MAXR];
+  size_t n;
+  if (!attr_ints(c, "perm", perm, MAXR, &n)) {
+    n = (size_t)x->rank;
+    for (size_t i = 0; i < n; i++) perm[i] = x->rank - 1 - (int64_t)i;
+  }
+  if ((int)n != x->rank) return fail(c, "perm has %s%lld entries for rank %lld", "", (long long)n, x->rank);
+  Dim o[MAXR];
+  for (size_t i = 0; i < n; i++) {
+    int64_t p = perm[i];
+    if (!norm_axis(&p, x->rank)) return fail(c, "perm entry %s%lld out of range", "", perm[i], 0);
+    o[i] = x->dims[p];
+  }
+  set_out(c, 0, mk(c, ein(c, 0), x->rank, o));
+  return 0;
+}
+
+int ir_infer_concat(InferCtx *c) {
+  const Type *f = NULL;
+  for (int i = 0; i < nin(c) && !f; i++) f = shaped(c, i);
+  ElemType e = ein(c, 0);
+  if (!f) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int r = f->rank;
+  int64_t ax = ir_attr_int(c->node, "axis", 1); /* opset 1-3 default axis 1 */
+  if (!norm_axis(&ax, r)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, r);
+  Dim o[MAXR];
+  memcpy(o, f->dims, (size_t)r * sizeof *o);
+  int64_t sum = 0;
+  bool sum_ok = true;
+  for (int i = 0; i < nin(c); i++) {
+    const Type *t = shaped(c, i);
+    if (!t) {
+      sum_ok = false;
+      continue;
+    }
+    if (t->rank != r) return fail(c, "inputs have ranks %s%lld and %lld", "", r, t->rank);
+    for (int k = 0; k < r; k++) {
+      if (k == ax) continue;
+      if (!known(&o[k]) && known(&t->dims[k])) o[k] = t->dims[k];
+      else if (known(&o[k]) && known(&t->dims[k]) && o[k].value != t->dims[k].value)
+        return fail(c, "input dimensions differ off the axis (%s%lld vs %lld)", "", o[k].value,
+                    t->dims[k].value);
+    }
+    if (known(&t->dims[ax])) sum += t->dims[ax].value;
+    else sum_ok = false;
+  }
+  o[ax] = sum_ok ? dim_of(sum) : dim_unknown();
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+/* Axes for Squeeze/Unsqueeze/Reduce: attribute before `since_input`, else input 1. */
+static bool get_axes(const InferCtx *c, int since_input, int64_t *axes, size_t *n, bool *given) {
+  *given = false;
+  *n = 0;
+  if (c->op && c->op->since < since_input) {
+    *given = attr_ints(c, "axes", axes, MAXR, n);
+    return true;
+  }
+  if (nin(c) < 2 || !c->node->inputs[1]) return true;
+  *given = true;
+  return const_ints(c, 1, axes, MAXR, n);
+}
+
+int ir_infer_squeeze(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t axes[MAXR];
+  size_t n;
+  bool given;
+  if (!x || !get_axes(c, 13, axes, &n, &given)) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  bool drop[MAXR] = {0};
+  if (given) {
+    for (size_t i = 0; i < n; i++) {
+      int64_t a = axes[i];
+      if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
+      if (known(&x->dims[a]) && x->dims[a].value != 1)
+        return fail(c, "cannot squeeze axis %s%lld of size %lld", "", a, x->dims[a].value);
+      drop[a] = true;
+    }
+  } else {
+    for (int i = 0; i < x->rank; i++) {
+      if (!known(&x->dims[i])) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+      drop[i] = x->dims[i].value == 1;
+    }
+  }
+  Dim o[MAXR];
+  int r = 0;
+  for (int i = 0; i < x->rank; i++)
+    if (!drop[i]) o[r++] = x->dims[i];
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+int ir_infer_unsqueeze(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t axes[MAXR];
+  size_t n;
+  bool given;
+  if (!x || !get_axes(c, 13, axes, &n, &given) || !given) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int r = x->rank + (int)n;
+  if (r > MAXR) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  bool ins[MAXR] = {0};
+  for (size_t i = 0; i < n; i++) {
+    int64_t a = axes[i];
+    if (!norm_axis(&a, r) || ins[a]) return fail(c, "bad or repeated axis %s%lld", "", axes[i], 0);
+    ins[a] = true;
+  }
+  Dim o[MAXR];
+  for (int i = 0, k = 0; i < r; i++) o[i] = ins[i] ? dim_of(1) : x->dims[k++];
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+int ir_infer_slice(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  if (!x) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int64_t st[MAXR], en[MAXR], ax[MAXR], sp[MAXR];
+  size_t ns, ne, na = 0, nsp = 0;
+  bool ok;
+  if (c->op && c->op->since < 10) {
+    ok = attr_ints(c, "starts", st, MAXR, &ns) && attr_ints(c, "ends", en, MAXR, &ne);
+    if (!attr_ints(c, "axes", ax, MAXR, &na)) na = 0;
+  } else {
+    ok = const_ints(c, 1, st, MAXR, &ns) && const_ints(c, 2, en, MAXR, &ne);
+    if (ok && nin(c) > 3 && c->node->inputs[3]) ok = const_ints(c, 3, ax, MAXR, &na);
+    if (ok && nin(c) > 4 && c->node->inputs[4]) ok = const_ints(c, 4, sp, MAXR, &nsp);
+  }
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  if (!ok || ns != ne || (na && na != ns) || (nsp && nsp != ns)) {
+    /* rank is kept; the sliced axes are unknown (all, when the axes are unknown) */
+    if (ok && na == ns)
+      for (size_t i = 0; i < na; i++) {
+        int64_t a = ax[i];
+        if (norm_axis(&a, x->rank)) o[a] = dim_unknown();
+      }
+    else
+      for (int i = 0; i < x->rank; i++) o[i] = dim_unknown();
+    set_out(c, 0, mk(c, e, x->rank, o));
+    return 0;
+  }
+  for (size_t i = 0; i < ns; i++) {
+    int64_t a = na ? ax[i] : (int64_t)i;
+    if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", a, x->rank);
+    int64_t step = nsp ? sp[i] : 1;
+    if (step == 0) return fail(c, "step is zero%s", "", 0, 0);
+    if (!known(&x->dims[a])) {
+      o[a] = dim_unknown();
+      continue;
+    }
+    int64_t d = x->dims[a].value, s = st[i], t = en[i];
+    if (s < 0) s += d;
+    if (t < 0) t += d;
+    if (step > 0) {
+      s = s < 0 ? 0 : s > d ? d : s;
+      t = t < 0 ? 0 : t > d ? d : t;
+      o[a] = dim_of(t > s ? (t - s + step - 1) / step : 0);
+    } else {
+      s = s < 0 ? -1 : s > d - 1 ? d - 1 : s;
+      t = t < -1 ? -1 : t > d - 1 ? d - 1 : t;
+      o[a] = dim_of(s > t ? (s - t + (-step) - 1) / (-step) : 0);
+    }
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+int ir_infer_gather(InferCtx *c) {
+  const Type *x = shaped(c, 0), *ix = shaped(c, 1);
+  ElemType e = ein(c, 0);
+  if (!x || !ix || x->rank + ix->rank - 1 > MAXR) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int64_t ax = ir_attr_int(c->node, "axis", 0);
+  if (!norm_axis(&ax, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  Dim o[MAXR];
+  int r = 0;
+  for (int i = 0; i < ax; i++) o[r++] = x->dims[i];
+  for (int i = 0; i < ix->rank; i++) o[r++] = ix->dims[i];
+  for (int i = (int)ax + 1; i < x->rank; i++) o[r++] = x->dims[i];
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+int ir_infer_shape(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  Dim o = dim_unknown();
+  if (x) {
+    int64_t s = ir_attr_int(c->node, "start", 0), t = ir_attr_int(c->node, "end", x->rank);
+    if (s < 0) s += x->rank;
+    if (t < 0) t += x->rank;
+    s = s < 0 ? 0 : s > x->rank ? x->rank : s;
+    t = t < 0 ? 0 : t > x->rank ? x->rank : t;
+    o = dim_of(t > s ? t - s : 0);
+  }
+  set_out(c, 0, mk(c, ELEM_INT64, 1, &o));
+  return 0;
+}
+
+int ir_infer_size(InferCtx *c) {
+  set_out(c, 0, mk(c, ELEM_INT64, 0, NULL));
+  return 0;
+}
+
+/* ReduceX (axes attribute, or input from `since_input`) and ArgMax/ArgMin (axis). */
+int ir_infer_reduce(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  bool arg = is(c, "ArgMax") || is(c, "ArgMin");
+  ElemType e = arg ? ELEM_INT64 : ein(c, 0);
+  if (!x) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  bool keep = ir_attr_int(c->node, "keepdims", 1) != 0;
+  bool red[MAXR] = {0};
+  if (arg) {
+    int64_t a = ir_attr_int(c->node, "axis", 0);
+    if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", a, x->rank);
+    red[a] = true;
+  } else {
+    int since_input = is(c, "ReduceSum") ? 13 : 18;
+    int64_t axes[MAXR];
+    size_t n;
+    bool given;
+    if (!get_axes(c, since_input, axes, &n, &given)) {
+      /* unknown axes: with keepdims the rank stays */
+      if (!keep) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+      return set_out(c, 0, mk(c, e, x->rank, NULL)), 0;
+    }
+    if (!given || n == 0) {
+      if (ir_attr_int(c->node, "noop_with_empty_axes", 0)) return out_like(c, 0, e, 0), 0;
+      for (int i = 0; i < x->rank; i++) red[i] = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+      int64_t a = axes[i];
+      if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
+      red[a] = true;
+    }
+  }
+  Dim o[MAXR];
+  int r = 0;
+  for (int i = 0; i < x->rank; i++) {
+    if (!red[i]) o[r++] = x->dims[i];
+    else if (keep) o[r++] = dim_of(1);
+  }
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+int ir_infer_split(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int no = c->node->n_outputs;
+  if (!x) {
+    for (int i = 0; i < no; i++) set_out(c, i, mk(c, e, -1, NULL));
+    return 0;
+  }
+  int64_t ax = ir_attr_int(c->node, "axis", 0);
+  if (!norm_axis(&ax, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  int64_t sp[MAXR];
+  size_t n = 0;
+  bool have = false;
+  if (c->op && c->op->since < 13) have = attr_ints(c, "split", sp, MAXR, &n) || (c->op->since < 2 && nin(c) > 1 && const_ints(c, 1, sp, MAXR, &n));
+  else if (nin(c) > 1 && c->node->inputs[1]) {
+    have = const_ints(c, 1, sp, MAXR, &n);
+    if (!have) {
+      for (int i = 0; i < no; i++) {
+        Dim o[MAXR];
+        memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+        o[ax] = dim_unknown();
+        set_out(c, i, mk(c, e, x->rank, o));
+      }
+      return 0;
+    }
+  }
+  Dim d = x->dims[ax];
+  for (int i = 0; i < no; i++) {
+    Dim o[MAXR];
+    memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+    if (have) o[ax] = (size_t)i < n ? dim_of(sp[i]) : dim_unknown();
+    else if (!known(&d) || no == 0) o[ax] = dim_unknown();
+    else {
+      int64_t chunk = (d.value + no - 1) / no; /* opset 18: the last chunk is smaller */
+      if (d.value % no == 0) chunk = d.value / no;
+      int64_t left = d.value - chunk * i;
+      o[ax] = dim_of(left < 0 ? 0 : left < chunk ? left : chunk);
+    }
+    set_out(c, i, mk(c, e, x->rank, o));
+  }
+  return 0;
+}
+
+int ir_infer_pad(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  if (!x) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int64_t p[2 * MAXR], axes[MAXR];
+  size_t n, na = 0;
+  bool ok;
+  if (c->op && c->op->since < 11) ok = attr_ints(c, "pads", p, 2 * MAXR, &n) || attr_ints(c, "paddings", p, 2 * MAXR, &n);
+  else ok = const_ints(c, 1, p, 2 * MAXR, &n);
+  if (ok && nin(c) > 3 && c->node->inputs[3]) ok = const_ints(c, 3, axes, MAXR, &na);
+  if (!ok) return set_out(c, 0, mk(c, e, x->rank, NULL)), 0;
+  if (!na) {
+    na = (size_t)x->rank;
+    for (size_t i = 0; i < na; i++) axes[i] = (int64_t)i;
+  }
+  if (n != 2 * na) return fail(c, "pads has %s%lld entries, expected %lld", "", (long long)n, (long long)(2 * na));
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  for (size_t i = 0; i < na; i++) {
+    int64_t a = axes[i];
+    if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
+    o[a] = known(&x->dims[a]) ? dim_of(x->dims[a].value + p[i] + p[i + na]) : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* Resize / Upsample with constant scales or sizes. */
+int ir_infer_resize(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  if (!x) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int r = x->rank;
+  double sc[MAXR];
+  int64_t sz[MAXR], axes[MAXR];
+  size_t ns = 0, nz = 0, na = 0;
+  bool up = is(c, "Upsample"), v10 = !up && c->op && c->op->since < 11;
+  if (up && c->op->since < 9) {
+    size_t cnt;
+    const float *f = ir_attr_floats(c->node, "scales", &cnt);
+    if (f && cnt <= MAXR)
+      for (ns = 0; ns < cnt; ns++) sc[ns] = f[ns];
+  } else if (up || v10) {
+    if (!const_floats(c, 1, sc, MAXR, &ns)) ns = 0;
+  } else {
+    if (nin(c) > 3 && c->node->inputs[3] && !const_ints(c, 3, sz, MAXR, &nz)) nz = 0;
+    if (nz == 0 && nin(c) > 2 && c->node->inputs[2] && !const_floats(c, 2, sc, MAXR, &ns)) ns = 0;
+  }
+  if (!attr_ints(c, "axes", axes, MAXR, &na)) {
+    na = (size_t)r;
+    for (int i = 0; i < r; i++) axes[i] = i;
+  }
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)r * sizeof *o);
+  size_t cnt = nz ? nz : ns;
+  if (cnt != na) {
+    for (int i = 0; i < r; i++) o[i] = dim_unknown();
+    set_out(c, 0, mk(c, e, r, o));
+    return 0;
+  }
+  const char *policy = ir_attr_string(c->node, "keep_aspect_ratio_policy", "stretch");
+  if (nz && strcmp(policy, "stretch")) { /* not_larger / not_smaller: one common scale */
+    double s = 0;
+    bool ok = true;
+    for (size_t i = 0; i < na && ok; i++) {
+      int64_t a = axes[i];
+      ok = norm_axis(&a, r) && known(&x->dims[a]) && x->dims[a].value > 0;
+      if (!ok) break;
+      double t = (double)sz[i] / (double)x->dims[a].value;
+      if (i == 0 || (!strcmp(policy, "not_larger") ? t < s : t > s)) s = t;
+    }
+    for (size_t i = 0; i < na; i++) {
+      int64_t a = axes[i];
+      if (!norm_axis(&a, r)) continue;
+      o[a] = ok ? dim_of((int64_t)floor((double)x->dims[a].value * s + 0.5)) : dim_unknown();
+    }
+    set_out(c, 0, mk(c, e, r, o));
+    return 0;
+  }
+  for (size_t i = 0; i < na; i++) {
+    int64_t a = axes[i];
+    if (!norm_axis(&a, r)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], r);
+    if (nz) o[a] = dim_of(sz[i]);
+    else if (known(&x->dims[a])) o[a] = dim_of((int64_t)floor((double)x->dims[a].value * sc[i]));
+    else o[a] = dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+/* Constant: the type of its value attribute. */
+int ir_infer_constant(InferCtx *c) {
+  const Node *n = c->node;
+  for (int i = 0; i < n->n_attrs; i++) {
+    const Attr *a = &n->attrs[i];
+    if (a->ref_attr_name) continue;
+    if (!strcmp(a->name, "value") && a->type == ATTR_TENSOR && a->t) {
+      Dim o[MAXR];
+      int r = a->t->rank > MAXR ? -1 : a->t->rank;
+      for (int k = 0; k < r; k++) o[k] = dim_of(a->t->dims[k]);
+      set_out(c, 0, mk(c, a->t->elem, r, o));
+    } else if (!strcmp(a->name, "sparse_value") && a->type == ATTR_SPARSE_TENSOR && a->sparse) {
+      Dim o[MAXR];
+      int r = a->sparse->rank > MAXR ? -1 : a->sparse->rank;
+      for (int k = 0; k < r; k++) o[k] = dim_of(a->sparse->dims[k]);
+      set_out(c, 0, mk(c, a->sparse->values ? a->sparse->values->elem : ELEM_UNDEFINED, r, o));
+    } else if (!strcmp(a->name, "value_float")) set_out(c, 0, mk(c, ELEM_FLOAT, 0, NULL));
+    else if (!strcmp(a->name, "value_int")) set_out(c, 0, mk(c, ELEM_INT64, 0, NULL));
+    else if (!strcmp(a->name, "value_string")) set_out(c, 0, mk(c, ELEM_STRING, 0, NULL));
+    else if (!strcmp(a->name, "value_floats") || !strcmp(a->name, "value_ints") || !strcmp(a->name, "value_strings")) {
+      Dim o = dim_of((int64_t)a->n);
+      ElemType e = a->name[6] == 'f' ? ELEM_FLOAT : a->name[6] == 'i' ? ELEM_INT64 : ELEM_STRING;
+      set_out(c, 0, mk(c, e, 1, &o));
+    }
+  }
+  return 0;
+}
+
+int ir_infer_constant_of_shape(InferCtx *c) {
+  const Attr *v = ir_node_attr(c->node, "value");
+  ElemType e = v && v->type == ATTR_TENSOR && v->t ? v->t->elem : ELEM_FLOAT;
+  int64_t sh[MAXR];
+  size_t n;
+  if (const_ints(c, 0, sh, MAXR, &n)) {
+    Dim o[MAXR];
+    for (size_t i = 0; i < n; i++) o[i] = dim_of(sh[i]);
+    set_out(c, 0, mk(c, e, (int)n, o));
+  } else {
+    int64_t l = len1(c, 0);
+    set_out(c, 0, mk(c, e, l >= 0 && l <= MAXR ? (int)l : -1, NULL));
+  }
+  return 0;
+}
+
+int ir_infer_expand(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t sh[MAXR];
+  size_t n;
+  if (!x || !const_ints(c, 1, sh, MAXR, &n)) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int r = x->rank > (int)n ? x->rank : (int)n;
+  Dim o[MAXR];
+  for (int k = 0; k < r; k++) {
+    int ka = k - (r - x->rank), kb = k - (r - (int)n);
+    Dim a = ka >= 0 ? x->dims[ka] : dim_of(1), b = kb >= 0 ? dim_of(sh[kb]) : dim_of(1);
+    if (!bcast_dim(a, b, &o[k]))
+      return fail(c, "shape does not broadcast (%s%lld vs %lld)", "", a.value, b.value);
+  }
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+int ir_infer_tile(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t rep[MAXR];
+  size_t n;
+  if (!x) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  if (!const_ints(c, 1, rep, MAXR, &n) || (int)n != x->rank)
+    return set_out(c, 0, mk(c, e, x->rank, NULL)), 0;
+  Dim o[MAXR];
+  for (int i = 0; i < x->rank; i++)
+    o[i] = known(&x->dims[i]) ? dim_of(x->dims[i].value * rep[i]) : rep[i] == 1 ? x->dims[i] : dim_unknown();
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* QuantizeLinear: the zero point's type (or output_dtype, default uint8). */
+int ir_infer_quantize(InferCtx *c) {
+  ElemType e = ein(c, 2);
+  int64_t od = ir_attr_int(c->node, "output_dtype", 0);
+  if (!e) e = od && ir_elem_valid((int)od) ? (ElemType)od : ELEM_UINT8;
+  out_like(c, 0, e, 0);
+  return 0;
+}
+
+/* DequantizeLinear: float before opset 19, then the scale's type (or output_dtype). */
+int ir_infer_dequantize(InferCtx *c) {
+  ElemType e = ELEM_FLOAT;
+  int64_t od = ir_attr_int(c->node, "output_dtype", 0);
+  if (od && ir_elem_valid((int)od)) e = (ElemType)od;
+  else if (c->op && c->op->since >= 19 && ein(c, 1)) e = ein(c, 1);
+  out_like(c, 0, e, 0);
+  return 0;
+}
+
+/* Attention (basic): the output follows Q, with V's head size. */
+int ir_infer_attention(InferCtx *c) {
+  const Type *q = shaped(c, 0), *v = shaped(c, 2);
+  ElemType e = ein(c, 0);
+  if (!q || (q->rank != 3 && q->rank != 4)) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[4];
+  memcpy(o, q->dims, (size_t)q->rank * sizeof *o);
+  if (q->rank == 4) o[3] = v && v->rank == 4 ? v->dims[3] : dim_unknown();
+  else {
+    int64_t qh = ir_attr_int(c->node, "q_num_heads", 0), kh = ir_attr_int(c->node, "kv_num_heads", 0);
+    o[2] = v && v->rank == 3 && known(&v->dims[2]) && qh > 0 && kh > 0 ? dim_of(v->dims[2].value / kh * qh)
+           : v && v->rank == 4 && known(&v->dims[3]) && qh > 0             ? dim_of(v->dims[3].value * qh)
+                                                                           : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, q->rank, o));
+  return 0;
+}
+
+/* Einsum with an explicit output and no ellipsis: each output letter's size. */
+int ir_infer_einsum(InferCtx *c) {
+  const char *eq = ir_attr_string(c->node, "equation", "");
+  ElemType e = ein(c, 0);
+  Dim sym[128];
+  bool seen[128] = {0};
+  const char *arrow = strstr(eq, "->");
+  if (!arrow || strstr(eq, "...")) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int in = 0, k = 0;
+  const Type *t = shaped(c, 0);
+  for (const char *p = eq; p < arrow; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch == ',') {
+      in++;
+      k = 0;
+      t = shaped(c, in);
+      continue;
+    }
+    if (ch == ' ' || ch >= 128) continue;
+    Dim d = t && k < t->rank ? t->dims[k] : dim_unknown();
+    k++;
+    if (!seen[ch] || (!known(&sym[ch]) && known(&d))) sym[ch] = d;
+    seen[ch] = true;
+  }
+  Dim o[MAXR];
+  int r = 0;
+  for (const char *p = arrow + 2; *p && r < MAXR; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch == ' ' || ch >= 128) continue;
+    o[r++] = seen[ch] ? sym[ch] : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+/* ------------------------------------------------------------------ whole model */
+
+/* Graphs to process, parents first (iterative). */
+static void collect(Graph *g, Graph ***v, size_t *n, size_t *cap) {
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *v = realloc(*v, *cap * sizeof **v);
+    if (!*v) abort();
+  }
+  (*v)[(*n)++] = g;
+}
+
+static const char *dim_str(const Dim *d, char *buf, size_t n) {
+  if (d->param) snprintf(buf, n, "%s", d->param);
+  else if (d->value >= 0) snprintf(buf, n, "%lld", (long long)d->value);
+  else snprintf(buf, n, "?");
+  return buf;
+}
+
+/* Check an inferred type against a declared one; fill the declared type's unknown parts.
+ * Returns the type to keep, or NULL after reporting a contradiction. */
+static Type *merge(Arena *a, const Node *n, Value *v, Type *decl, const Type *inf, Diag *d) {
+  if (!decl) return (Type *)inf;
+  if (decl->kind != TYPE_TENSOR || inf->kind != TYPE_TENSOR) return decl;
+  char t1[128], t2[128];
+  if (decl->elem && inf->elem && decl->elem != inf->elem) goto bad;
+  if (decl->rank >= 0 && inf->rank >= 0 && decl->rank != inf->rank) goto bad;
+  for (int i = 0; i < decl->rank && inf->rank == decl->rank; i++)
+    if (known(&decl->dims[i]) && known(&inf->dims[i]) && decl->dims[i].value != inf->dims[i].value)
+      goto bad;
+  bool change = (!decl->elem && inf->elem) || (decl->rank < 0 && inf->rank >= 0);
+  for (int i = 0; i < decl->rank && inf->rank == decl->rank && !change; i++)
+    change = decl->dims[i].value < 0 && !decl->dims[i].param && (known(&inf->dims[i]) || inf->dims[i].param);
+  if (!change) return decl;
+  Type *t = ir_type_new(a, TYPE_TENSOR);
+  *t = *decl;
+  if (!t->elem) t->elem = inf->elem;
+  if (decl->rank < 0) {
+    t->rank = inf->rank;
+    t->dims = inf->dims;
+    return t;
+  }
+  t->dims = ir_arena_alloc(a, (size_t)t->rank * sizeof *t->dims);
+  for (int i = 0; i < t->rank; i++)
+    t->dims[i] = decl->dims[i].value < 0 && !decl->dims[i].param ? inf->dims[i] : decl->dims[i];
+  return t;
+bad:
+  ir_type_to_str(decl, t1, sizeof t1);
+  ir_type_to_str(inf, t2, sizeof t2);
+  ir_error(d, n->loc, "%s: '%s' is declared %s but the operator produces %s",
+           n->op ? n->op->name : n->op_type, v->name, t1, t2);
+  (void)dim_str;
+  return NULL;
+}
+
+/* The constant data of a value as inference sees it: initializers that no input can
+ * override, and outputs of Constant (and of Shape with a known input shape). */
+static const Tensor *value_data(const Value *v, const Tensor **side, uint32_t nside) {
+  if (!v) return NULL;
+  if (v->init && v->init->has_data && !v->init->n_external) {
+    const Graph *g = v->graph;
+    for (int i = 0; g && i < g->n_inputs; i++)
+      if (g->inputs[i] == v) return NULL;
+    return v->init;
+  }
+  return v->id < nside ? side[v->id] : NULL;
+}
+
+static Type *init_type(Arena *a, const Tensor *t) {
+  Type *ty = ir_type_tensor(a, t->elem, t->rank, t->dims);
+  return ty;
+}
+
+static void record_data(Model *m, const Node *n, const Type *const *in, const Tensor **side,
+                        uint32_t nside) {
+  Value *o = n->n_outputs > 0 ? n->outputs[0] : NULL;
+  if (!o || o->id >= nside || !n->op) return;
+  if (!strcmp(n->op->family, "Constant")) {
+    const Attr *a = ir_node_attr(n, "value");
+    if (a && !a->ref_attr_name && a->type == ATTR_TENSOR && a->t && a->t->has_data) side[o->id] = a->t;
+    a = ir_node_attr(n, "value_ints");
+    if (a && !a->ref_attr_name && a->type == ATTR_INTS) {
+      int64_t len = (int64_t)a->n;
+      Tensor *t = ir_tensor_new(&m->arena, ELEM_INT64, 1, &len);
+      if (ir_tensor_alloc_data(&m->arena, t)) {
+        if (a->n) memcpy(t->data, a->ints, a->n * sizeof *a->ints);
+        t->has_data = true;
+        side[o->id] = t;
+      }
+    }
+    a = ir_node_attr(n, "value_int");
+    if (a && !a->ref_attr_name && a->type == ATTR_INT) {
+      Tensor *t = ir_tensor_new(&m->arena, ELEM_INT64, 0, NULL);
+      if (ir_tensor_alloc_data(&m->arena, t)) {
+        *(int64_t *)t->data = a->i;
+        t->has_data = true;
+        side[o->id] = t;
+      }
+    }
+  } else if (!strcmp(n->op->family, "Shape") && in[0] && in[0]->kind == TYPE_TENSOR && in[0]->rank >= 0) {
+    const Type *x = in[0];
+    for (int i = 0; i < x->rank; i++)
+      if (!known(&x->dims[i])) return;
+    int64_t s = ir_attr_int(n, "start", 0), e = ir_attr_int(n, "end", x->rank);
+    if (s < 0) s += x->rank;
+    if (e < 0) e += x->rank;
+    s = s < 0 ? 0 : s > x->rank ? x->rank : s;
+    e = e < 0 ? 0 : e > x->rank ? x->rank : e;
+    int64_t len = e > s ? e - s : 0;
+    Tensor *t = ir_tensor_new(&m->arena, ELEM_INT64, 1, &len);
+    if (!ir_tensor_alloc_data(&m->arena, t)) return;
+    for (int64_t i = 0; i < len; i++) ((int64_t *)t->data)[i] = x->dims[s + i].value;
+    t->has_data = true;
+    side[o->id] = t;
+  }
+}
+
+int ir_infer_model(Model *m, Diag *d) {
+  ir_bind_ops(m);
+  int errors = d->errors;
+  uint32_t nside = m->next_value_id;
+  const Tensor **side = calloc(nside ? nside : 1, sizeof *side);
+  Graph **gs = NULL;
+  size_t ng = 0, cap = 0;
+  if (!side) abort();
+  if (m->graph) collect(m->graph, &gs, &ng, &cap);
+  const Type **in = NULL;
+  const Tensor **ind = NULL;
+  Type **out = NULL;
+  int incap = 0, outcap = 0;
+  for (size_t k = 0; k < ng; k++) {
+    Graph *g = gs[k];
+    for (size_t i = 0; i < g->initializers.n; i++) {
+      Value *v = g->initializers.v[i];
+      if (v && !v->type && v->init) v->type = init_type(&m->arena, v->init);
+    }
+    for (size_t i = 0; i < g->nodes.n; i++) {
+      Node *n = g->nodes.v[i];
+      if (!n) continue;
+      for (int j = 0; j < n->n_attrs; j++) {
+        const Attr *a = &n->attrs[j];
+        if (a->ref_attr_name) continue;
+        if (a->type == ATTR_GRAPH && a->g) collect(a->g, &gs, &ng, &cap);
+        if (a->type == ATTR_GRAPHS)
+          for (size_t q = 0; q < a->n; q++)
+            if (a->graphs[q]) collect(a->graphs[q], &gs, &ng, &cap);
+      }
+      if (!n->op || !n->op->infer) continue;
+      if (n->n_inputs > incap) {
+        incap = n->n_inputs * 2;
+        in = realloc(in, (size_t)incap * sizeof *in);
+        ind = realloc(ind, (size_t)incap * sizeof *ind);
+        if (!in || !ind) abort();
+      }
+      if (n->n_outputs > outcap) {
+        outcap = n->n_outputs * 2;
+        out = realloc(out, (size_t)outcap * sizeof *out);
+        if (!out) abort();
+      }
+      for (int j = 0; j < n->n_inputs; j++) {
+        Value *v = n->inputs[j];
+        in[j] = v ? v->type : NULL;
+        if (v && !v->type && v->init) in[j] = v->type = init_type(&m->arena, v->init);
+        ind[j] = value_data(v, side, nside);
+      }
+      for (int j = 0; j < n->n_outputs; j++) out[j] = NULL;
+      InferCtx c = {n, n->op, in, ind, out, &m->arena, d, 0};
+      if (n->op->infer(&c) != 0) continue;
+      for (int j = 0; j < n->n_outputs; j++) {
+        Value *v = n->outputs[j];
+        if (!v || !out[j]) continue;
+        /* an inferred type without element type or shape says nothing */
+        if (!out[j]->elem && (out[j]->rank < 0 || !v->type)) continue;
+        Type *t = merge(&m->arena, n, v, v->type, out[j], d);
+        if (t) v->type = t;
+      }
+      record_data(m, n, in, side, nside);
+    }
+  }
+  free(in);
+  free(ind);
+  free(out);
+  free(gs);
+  free(side);
+  return d->errors > errors ? -1 : 0;
 }

@@ -544,6 +544,13 @@ struct InferCtx {
 #define OP(fam, dom, name, since, mi, ma, mo, mao, infer, attrs) int ir_infer_##infer(InferCtx *c);
 #include "ops.def"
 #undef OP
+/* Infer the types of every graph of the model (main graph and subgraphs, not function
+ * bodies), nodes in topological order, iteratively: unknown value types are filled, declared
+ * ones are checked (a contradiction is an error at the node) and their unknown dims filled.
+ * Constant inputs (initializers no graph input overrides, Constant outputs, Shape of a known
+ * shape) feed data-dependent rules. Returns 0, or -1 after reporting. The verifier does not
+ * call it. */
+int ir_infer_model(Model *m, Diag *d);
 
 /* ------------------------------------------------------------------ verify.c */
 /* Structural checks: SSA (each name defined once per scope, no shadowing of outer names),

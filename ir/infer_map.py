@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Rewrite the INFER column of ir/ops.def from the family -> rule map below (in place,
+idempotent): `python3 ir/infer_map.py [ir/ops.def]`. Families not listed get `none`.
+Rules are ir_infer_<rule> in ir/infer.c."""
+import os
+import re
+import sys
+
+RULES = {
+    'same': '''Abs Acos Acosh Asin Asinh Atan Atanh Ceil Celu Cos Cosh Elu Erf Exp Floor Gelu
+        HardSigmoid HardSwish Hardmax LeakyRelu Log LogSoftmax Mish Neg Reciprocal Relu Round
+        Selu Shrink Sigmoid Sign Sin Sinh Softmax Softplus Softsign Sqrt Tan Tanh
+        ThresholdedRelu Swish BitwiseNot Not CumSum CumProd LRN InstanceNormalization
+        MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization Clip
+        Trilu''',
+    'same_bool': 'IsInf IsNaN',
+    'bcast': '''Add Sub Mul Div Pow Mod BitShift BitwiseAnd BitwiseOr BitwiseXor Max Min Mean Sum
+        PRelu''',
+    'bcast_bool': 'And Or Xor Equal Greater GreaterOrEqual Less LessOrEqual',
+    'where': 'Where',
+    'cast': 'Cast CastLike',
+    'conv': 'Conv ConvInteger QLinearConv ms_FusedConv',
+    'conv_transpose': 'ConvTranspose',
+    'pool': 'MaxPool AveragePool LpPool',
+    'global_pool': 'GlobalAveragePool GlobalMaxPool GlobalLpPool',
+    'gemm': 'Gemm ms_FusedGemm',
+    'matmul': 'MatMul MatMulInteger QLinearMatMul',
+    'batchnorm': 'BatchNormalization',
+    'layernorm': 'LayerNormalization',
+    'reshape': 'Reshape',
+    'flatten': 'Flatten',
+    'transpose': 'Transpose',
+    'concat': 'Concat',
+    'squeeze': 'Squeeze',
+    'unsqueeze': 'Unsqueeze',
+    'slice': 'Slice',
+    'gather': 'Gather',
+    'shape': 'Shape',
+    'size': 'Size',
+    'reduce': '''ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin
+        ReduceProd ReduceSum ReduceSumSquare ArgMax ArgMin''',
+    'split': 'Split',
+    'pad': 'Pad',
+    'resize': 'Resize Upsample',
+    'identity': 'Identity Dropout',
+    'constant': 'Constant',
+    'constant_of_shape': 'ConstantOfShape',
+    'expand': 'Expand',
+    'tile': 'Tile',
+    'quantize': 'QuantizeLinear',
+    'dequantize': 'DequantizeLinear',
+    'attention': 'Attention',
+    'einsum': 'Einsum',
+}
+FAMILY = {f: r for r, fams in RULES.items() for f in fams.split()}
+ROW = re.compile(r'^(OP\(\s*(\w+)\s*,(?:\s*"[^"]*"\s*,)(?:\s*"[^"]*"\s*,)(?:\s*-?\d+\s*,){5}\s*)(\w+)(\s*,)')
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'ops.def')
+    text = open(path, encoding='utf-8').read()
+    out, changed = [], 0
+    for line in text.split('\n'):
+        m = ROW.match(line)
+        if m:
+            rule = FAMILY.get(m.group(2), 'none')
+            if m.group(3) != rule:
+                line = m.group(1) + rule + m.group(4) + line[m.end():]
+                changed += 1
+        out.append(line)
+    new = '\n'.join(out)
+    if new != text:
+        open(path, 'w', encoding='utf-8').write(new)
+    print(f'{path}: {changed} rows changed')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,120 @@
+/* fold.c - the `fold` pass: constant folding. A node whose inputs are all constant
+ * (initializers no graph input can override, or earlier folded results) runs through the
+ * reference interpreter's own kernel (one implementation), and its outputs become
+ * initializers. Skipped: random operators, nodes with subgraphs, non-tensor results, results
+ * above the size limit, and graph outputs (they keep their producer). */
+#include "passes.h"
+#include "runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool foldable_op(const Node *n) {
+  static const char *const never[] = {"RandomNormal", "RandomNormalLike", "RandomUniform",
+                                      "RandomUniformLike", "Bernoulli", "Multinomial",
+                                      "If", "Loop", "Scan", "SequenceMap", NULL};
+  if (!n->op || !rt_kernel(n->op) || n->n_outputs == 0) return false;
+  for (int i = 0; never[i]; i++)
+    if (!strcmp(n->op->family, never[i])) return false;
+  for (int i = 0; i < n->n_attrs; i++)
+    if (n->attrs[i].ref_attr_name || n->attrs[i].type == ATTR_GRAPH || n->attrs[i].type == ATTR_GRAPHS)
+      return false;
+  if (n->n_inputs == 0) return !strcmp(n->op->family, "Constant");
+  return true;
+}
+
+static void drop_value_info(Graph *g, Value *v) {
+  if (!v->has_value_info) return;
+  size_t w = 0;
+  for (size_t i = 0; i < g->value_infos.n; i++)
+    if (g->value_infos.v[i] != v) g->value_infos.v[w++] = g->value_infos.v[i];
+  g->value_infos.n = w;
+  v->has_value_info = false;
+}
+
+/* Run n's kernel on its constant inputs; on success its outputs become initializers. */
+static bool fold_node(Model *m, Graph *g, Node *n, int64_t max_bytes, int64_t *bytes) {
+  for (int i = 0; i < n->n_inputs; i++)
+    if (n->inputs[i] && !pass_const_data(n->inputs[i])) return false;
+  for (int j = 0; j < n->n_outputs; j++)
+    if (n->outputs[j] && pass_is_graph_output(g, n->outputs[j])) return false;
+  RtValue **in = calloc((size_t)n->n_inputs + 1, sizeof *in);
+  RtValue **out = calloc((size_t)n->n_outputs + 1, sizeof *out);
+  if (!in || !out) abort();
+  for (int i = 0; i < n->n_inputs; i++)
+    if (n->inputs[i]) in[i] = rt_tensor_wrap(pass_const_data(n->inputs[i]));
+  /* the kernel's complaints are not ours: a node that fails stays for run time */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *sink = open_memstream(&buf, &len);
+  Diag quiet;
+  ir_diag_init(&quiet, sink, NULL, NULL, 0);
+  RtCtx c = {NULL, n, n->op, ir_node_opset(n), in, n->n_inputs, out, n->n_outputs, &quiet};
+  bool ok = rt_kernel(n->op)(&c) == 0 && quiet.errors == 0;
+  size_t total = 0;
+  for (int j = 0; ok && j < n->n_outputs; j++) {
+    if (!n->outputs[j]) continue;
+    ok = out[j] && out[j]->kind == TYPE_TENSOR && out[j]->elem != ELEM_STRING;
+    if (ok) total += out[j]->nbytes;
+  }
+  ok = ok && (int64_t)total <= max_bytes;
+  for (int j = 0; ok && j < n->n_outputs; j++) {
+    Value *v = n->outputs[j];
+    if (!v) continue;
+    Tensor *t = rt_to_tensor(&m->arena, out[j], v->name);
+    if (!t) {
+      ok = false;
+      break;
+    }
+    drop_value_info(g, v);
+    v->producer = NULL;
+    v->init = t;
+    v->type = ir_type_tensor(&m->arena, t->elem, t->rank, t->dims);
+    ir_vec_push(g->initializers, v);
+  }
+  if (ok) *bytes += (int64_t)total;
+  for (int i = 0; i < n->n_inputs; i++) rt_unref(in[i]);
+  for (int j = 0; j < n->n_outputs; j++) rt_unref(out[j]);
+  free(in);
+  free(out);
+  fclose(sink);
+  free(buf);
+  return ok;
+}
+
+static int run(Model *m, const PassOptions *o, PassCtx *c) {
+  int64_t max_bytes = pass_opt_int(o, "max-bytes");
+  int64_t bytes = 0;
+  int folded = 0, ng;
+  Graph **gs = pass_graphs(m, &ng, false);
+  for (int k = 0; k < ng; k++) {
+    Graph *g = gs[k];
+    size_t n = g->nodes.n;
+    bool *dead = calloc(n ? n : 1, sizeof *dead);
+    if (!dead) abort();
+    int nd = 0;
+    for (size_t i = 0; i < n; i++) {
+      Node *nd_ = g->nodes.v[i];
+      if (nd_ && foldable_op(nd_) && fold_node(m, g, nd_, max_bytes, &bytes)) {
+        dead[i] = true;
+        nd++;
+      }
+    }
+    if (nd) pass_remove_nodes(g, dead);
+    folded += nd;
+    free(dead);
+  }
+  free(gs);
+  pass_stat(c, "nodes-folded", folded);
+  pass_stat(c, "bytes-created", bytes);
+  return 0;
+}
+
+static const PassOptSpec opts[] = {
+    {"max-bytes", POPT_INT, "1048576", "do not fold a node whose results exceed this many bytes"},
+};
+
+const Pass pass_fold = {
+    "fold", "constant folding through the reference interpreter's kernels", opts, 1, run,
+    PASS_REQ_KERNELS,
+};

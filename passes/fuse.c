@@ -1,0 +1,132 @@
+/* fuse.c - the `fuse` pass: Conv or Gemm followed by Relu, LeakyRelu, Sigmoid, Tanh, Clip
+ * or HardSigmoid becomes one com.microsoft FusedConv / FusedGemm, with the attributes ONNX
+ * Runtime defines: `activation` (the operator's name) and, for FusedConv,
+ * `activation_params` (LeakyRelu [alpha], Clip [min, max], HardSigmoid [alpha, beta]); for
+ * FusedGemm `activation_alpha` / `activation_beta`. Only float/double tensors, only when the
+ * Conv/Gemm output feeds nothing but the activation. FusedGemm takes no Clip (ORT's
+ * FusedGemm has no two-parameter Clip form). */
+#include "passes.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Clip's bounds: attributes before opset 11, then optional constant scalar inputs. */
+static bool clip_bounds(const Node *n, float *lo, float *hi) {
+  *lo = -FLT_MAX;
+  *hi = FLT_MAX;
+  if (n->op->since < 11) {
+    *lo = ir_attr_float(n, "min", -FLT_MAX);
+    *hi = ir_attr_float(n, "max", FLT_MAX);
+    return true;
+  }
+  for (int i = 1; i < 3 && i < n->n_inputs; i++) {
+    if (!n->inputs[i]) continue;
+    const Tensor *t = pass_const_data(n->inputs[i]);
+    uint64_t cnt;
+    if (!t || t->elem != ELEM_FLOAT || !ir_tensor_numel(t, &cnt) || cnt != 1) return false;
+    float v = (float)ir_elem(t->elem)->to_f64(t->data, 0);
+    if (isnan(v)) return false;
+    if (i == 1) *lo = v;
+    else *hi = v;
+  }
+  return true;
+}
+
+static bool is_float_value(const Value *v) {
+  return v && v->type && v->type->kind == TYPE_TENSOR && v->type->elem == ELEM_FLOAT;
+}
+
+static int fuse_one(Model *m, Graph *g, Node *act) {
+  static const char *const acts[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", NULL};
+  if (!act->op || act->n_inputs < 1 || act->n_outputs < 1 || !act->outputs[0]) return 0;
+  int k = 0;
+  while (acts[k] && strcmp(act->op->family, acts[k])) k++;
+  if (!acts[k]) return 0;
+  Value *x = act->inputs[0];
+  Node *p = x ? x->producer : NULL;
+  if (!p || p->graph != g || !p->op || pass_use_count(x) != 1) return 0;
+  bool conv = !strcmp(p->op->family, "Conv"), gemm = !strcmp(p->op->family, "Gemm");
+  if (!conv && !gemm) return 0;
+  /* float32 only: known from X, W (declared or initializer) or the output */
+  const Tensor *w = p->n_inputs > 1 ? pass_const_data(p->inputs[1]) : NULL;
+  bool f32 = is_float_value(x) || is_float_value(p->inputs[0]) || (w && w->elem == ELEM_FLOAT) ||
+             (p->n_inputs > 1 && is_float_value(p->inputs[1]));
+  for (int i = 0; i < 2 && f32; i++) {
+    const Value *v = p->inputs[i];
+    if (v && v->type && v->type->kind == TYPE_TENSOR && v->type->elem && v->type->elem != ELEM_FLOAT)
+      f32 = false;
+  }
+  if (!f32) return 0;
+  float params[2];
+  int np = 0;
+  const char *name = acts[k];
+  if (!strcmp(name, "LeakyRelu")) {
+    params[np++] = ir_attr_float(act, "alpha", 0.01f);
+  } else if (!strcmp(name, "HardSigmoid")) {
+    params[np++] = ir_attr_float(act, "alpha", 0.2f);
+    params[np++] = ir_attr_float(act, "beta", 0.5f);
+  } else if (!strcmp(name, "Clip")) {
+    if (gemm || !clip_bounds(act, &params[0], &params[1])) return 0;
+    np = 2;
+  }
+  for (int i = 0; i < p->n_attrs; i++)
+    if (p->attrs[i].ref_attr_name) return 0;
+  Arena *a = &m->arena;
+  pass_ensure_opset(m, "com.microsoft", 1);
+  Node *f = ir_node_new(g, "com.microsoft", conv ? "FusedConv" : "FusedGemm", p->n_inputs, 1);
+  f->name = p->name;
+  f->loc = p->loc;
+  f->graph = g;
+  f->n_attrs = 0;
+  f->attrs = ir_arena_alloc(a, (size_t)(p->n_attrs + 3) * sizeof *f->attrs);
+  for (int i = 0; i < p->n_attrs; i++) f->attrs[f->n_attrs++] = p->attrs[i];
+  pass_set_attr_string(f, "activation", name);
+  if (conv && np) pass_set_attr_floats(f, "activation_params", params, (size_t)np);
+  if (gemm && np >= 1) pass_set_attr_float(f, "activation_alpha", params[0]);
+  if (gemm && np >= 2) pass_set_attr_float(f, "activation_beta", params[1]);
+  for (int i = 0; i < p->n_inputs; i++) ir_node_set_input(f, i, p->inputs[i]);
+  ir_node_set_output(f, 0, act->outputs[0]);
+  f->op = ir_op_find("com.microsoft", f->op_type, 1);
+  /* f replaces the activation in place (its inputs are all defined before p) */
+  for (size_t i = 0; i < g->nodes.n; i++)
+    if (g->nodes.v[i] == act) g->nodes.v[i] = f;
+  pass_unlink_node(act);
+  pass_unlink_node(p);
+  if (x->has_value_info) {
+    size_t w = 0;
+    for (size_t i = 0; i < g->value_infos.n; i++)
+      if (g->value_infos.v[i] != x) g->value_infos.v[w++] = g->value_infos.v[i];
+    g->value_infos.n = w;
+    x->has_value_info = false;
+  }
+  x->producer = NULL;
+  /* p is removed by the caller */
+  for (size_t i = 0; i < g->nodes.n; i++)
+    if (g->nodes.v[i] == p) g->nodes.v[i] = NULL;
+  return 1;
+}
+
+static int run(Model *m, const PassOptions *o, PassCtx *c) {
+  (void)o;
+  int ng, fused = 0;
+  Graph **gs = pass_graphs(m, &ng, false);
+  for (int k = 0; k < ng; k++) {
+    Graph *g = gs[k];
+    for (size_t i = 0; i < g->nodes.n; i++)
+      if (g->nodes.v[i]) fused += fuse_one(m, g, g->nodes.v[i]);
+    size_t w = 0;
+    for (size_t i = 0; i < g->nodes.n; i++)
+      if (g->nodes.v[i]) g->nodes.v[w++] = g->nodes.v[i];
+    g->nodes.n = w;
+  }
+  free(gs);
+  pass_stat(c, "nodes-fused", fused);
+  return 0;
+}
+
+const Pass pass_fuse = {
+    "fuse", "fuse Conv/Gemm + activation into com.microsoft FusedConv/FusedGemm", NULL, 0, run,
+    0,
+};

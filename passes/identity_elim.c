@@ -1,0 +1,92 @@
+/* identity_elim.c - the `identity-elim` pass: remove Identity, and Dropout in inference
+ * form (no mask used, not training), rewiring every use of the output (in subgraphs too) to
+ * the input. When the output is a graph output, the producer of the input is made to write
+ * it directly instead, if that keeps the graph's interface; otherwise the node stays. */
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Dropout that passes its input through: no training, mask output unused. */
+static bool dropout_is_identity(const Node *n) {
+  if (n->n_outputs > 1 && n->outputs[1] && (n->outputs[1]->uses || pass_is_graph_output(n->graph, n->outputs[1])))
+    return false;
+  int since = n->op ? n->op->since : 0;
+  if (since < 7 && ir_attr_int(n, "is_test", 0) == 0) return false;
+  if (since >= 12 && n->n_inputs > 2 && n->inputs[2]) {
+    const Tensor *t = pass_const_data(n->inputs[2]);
+    uint64_t cnt;
+    if (!t || t->elem != ELEM_BOOL || !ir_tensor_numel(t, &cnt) || cnt != 1) return false;
+    if (((const uint8_t *)t->data)[0]) return false;
+  }
+  return true;
+}
+
+static bool is_target(const Node *n) {
+  if (!n->op || n->n_inputs < 1 || !n->inputs[0] || n->n_outputs < 1 || !n->outputs[0]) return false;
+  if (!strcmp(n->op->family, "Identity")) return true;
+  if (!strcmp(n->op->family, "Dropout")) return dropout_is_identity(n);
+  return false;
+}
+
+static bool types_match(const Value *a, const Value *b) {
+  /* the input may be a sequence or optional (Identity takes any type); keep it simple:
+   * element types must agree when both are known tensors */
+  if (!a->type || !b->type) return true;
+  if (a->type->kind != b->type->kind) return false;
+  return a->type->kind != TYPE_TENSOR || !a->type->elem || !b->type->elem || a->type->elem == b->type->elem;
+}
+
+static int run(Model *m, const PassOptions *o, PassCtx *c) {
+  (void)o;
+  int ng, removed = 0, kept = 0;
+  Graph **gs = pass_graphs(m, &ng, true);
+  for (int k = 0; k < ng; k++) {
+    Graph *g = gs[k];
+    size_t n = g->nodes.n;
+    bool *dead = calloc(n ? n : 1, sizeof *dead);
+    if (!dead) abort();
+    int nd = 0;
+    for (size_t i = 0; i < n; i++) {
+      Node *nd_ = g->nodes.v[i];
+      if (!nd_ || !is_target(nd_)) continue;
+      Value *x = nd_->inputs[0], *y = nd_->outputs[0];
+      if (!types_match(x, y)) {
+        kept++;
+        continue;
+      }
+      if (!pass_is_graph_output(g, y)) {
+        pass_replace_uses(m, y, x);
+        dead[i] = true;
+        nd++;
+        continue;
+      }
+      /* y is an output of g: let x's producer write y, when x is a plain node output of
+       * this graph that is not itself an output */
+      Node *p = x->producer;
+      if (!p || p->graph != g || pass_is_graph_output(g, x) || x->has_value_info) {
+        kept++;
+        continue;
+      }
+      /* x's other uses read y instead; the Identity's own use goes with it */
+      pass_set_input(nd_, 0, NULL);
+      pass_replace_uses(m, x, y);
+      ir_node_set_output(p, x->producer_index, y);
+      if (!y->type) y->type = x->type;
+      x->producer = NULL;
+      dead[i] = true;
+      nd++;
+    }
+    if (nd) pass_remove_nodes(g, dead);
+    removed += nd;
+    free(dead);
+  }
+  free(gs);
+  pass_stat(c, "nodes-removed", removed);
+  pass_stat(c, "kept-at-outputs", kept);
+  return 0;
+}
+
+const Pass pass_identity_elim = {
+    "identity-elim", "remove Identity and inference-mode Dropout, rewiring their uses", NULL, 0, run, 0,
+};

@@ -1,0 +1,137 @@
+/* passes.h - the pass manager: the pass registry (one row per pass, each pass in its own
+ * file ending with its descriptor), pipeline strings (`name{key=value,...},name2`), and the
+ * graph-editing helpers the passes share. Prototypes are grouped under their file. */
+#ifndef EFFC_PASSES_H
+#define EFFC_PASSES_H
+
+#include "ir.h"
+
+/* ------------------------------------------------------------------ registry.c */
+typedef enum { POPT_INT, POPT_FLOAT, POPT_STRING, POPT_LIST } PassOptType;
+
+/* One option of a pass: its name, type, default (as text, parsed like a pipeline value)
+ * and one line of help. */
+typedef struct PassOptSpec {
+  const char *name;
+  PassOptType type;
+  const char *dflt;
+  const char *help;
+} PassOptSpec;
+
+/* What a pass needs before it runs (the pass manager provides it). */
+enum {
+  PASS_REQ_SHAPES = 1, /* value types inferred (runs shape inference first) */
+  PASS_REQ_KERNELS = 2 /* runs reference-interpreter kernels */
+};
+
+typedef struct Pass Pass;
+
+/* A pass's options as given in the pipeline, validated against its schema. */
+typedef struct PassOptions {
+  const Pass *pass;
+  int n;
+  const char **keys, **values; /* values unquoted / unbracketed */
+} PassOptions;
+
+#define PASS_MAX_STATS 8
+/* What a pass reports: the Diag (its prefix is the pass name) and counters. */
+typedef struct PassCtx {
+  Diag *d;
+  const char *stat_names[PASS_MAX_STATS];
+  int64_t stats[PASS_MAX_STATS];
+  int n_stats;
+} PassCtx;
+
+struct Pass {
+  const char *name;
+  const char *summary;
+  const PassOptSpec *opts;
+  int n_opts;
+  /* 0 on success, -1 after reporting an error. */
+  int (*run)(Model *m, const PassOptions *o, PassCtx *c);
+  unsigned requires; /* PASS_REQ_* */
+};
+
+extern const Pass *const pass_registry[];
+extern const int pass_registry_n;
+const Pass *pass_find(const char *name);
+/* --list-passes: plain text, or markdown for docs/passes.md. */
+void pass_list(FILE *out, bool markdown);
+
+/* Option values: the pipeline's, else the schema default. */
+int64_t pass_opt_int(const PassOptions *o, const char *name);
+double pass_opt_float(const PassOptions *o, const char *name);
+const char *pass_opt_str(const PassOptions *o, const char *name);
+/* Add n to the counter `name` (created on first use). */
+void pass_stat(PassCtx *c, const char *name, int64_t n);
+
+/* ------------------------------------------------------------------ pipeline.c */
+typedef struct PassPipeline {
+  PassOptions *steps;
+  int n;
+  Arena arena; /* option text */
+} PassPipeline;
+
+/* Parse `name{key=value,...},name2`. Values holding commas are bracketed ([a,b]) or quoted
+ * ("a,b" / 'a,b'). Errors go to d at line 1 and the column in `text` (give d the text as
+ * its source for a caret). Returns NULL after reporting. */
+PassPipeline *pass_pipeline_parse(const char *text, Diag *d);
+void pass_pipeline_free(PassPipeline *p);
+
+typedef struct PassRunOptions {
+  bool verify_each;
+  bool print_after_all; /* to stderr */
+  bool time_passes;     /* to stderr */
+  bool pass_stats;      /* to stderr */
+  FILE *report;         /* where the three reports go (NULL = stderr) */
+} PassRunOptions;
+
+/* Run every step in order. Returns 0, or -1 after a pass or the verifier reported. */
+int pass_pipeline_run(Model *m, const PassPipeline *p, const PassRunOptions *ro, Diag *d);
+
+/* ------------------------------------------------------------------ util.c */
+/* Every graph of the model (main graph, subgraphs, function bodies), parents before their
+ * subgraphs. Iterative. The caller frees the array. */
+Graph **pass_graphs(Model *m, int *n, bool with_functions);
+/* The graphs held by one node's attributes (GRAPH and GRAPHS), appended to a vector. */
+void pass_node_subgraphs(const Node *n, Graph ***v, size_t *len, size_t *cap);
+/* Set input i of n, keeping use lists exact (the old value loses that use). */
+void pass_set_input(Node *n, int i, Value *v);
+/* Every node input and graph output (in every graph) that refers to `from` now refers to
+ * `to`. */
+void pass_replace_uses(Model *m, Value *from, Value *to);
+/* Drop the uses n (and every node nested in its subgraphs) makes. */
+void pass_unlink_node(Node *n);
+/* Remove the nodes flagged in dead[] (indexed by position in g->nodes), unlinking their
+ * uses; also drops value_info entries of the values they produced. Returns the count. */
+int pass_remove_nodes(Graph *g, const bool *dead);
+/* Number of uses of v (node inputs anywhere) plus graph outputs of g that are v. */
+int pass_use_count(const Value *v);
+bool pass_is_graph_output(const Graph *g, const Value *v);
+bool pass_is_graph_input(const Graph *g, const Value *v);
+/* The constant data of v: an initializer that is not also a graph input (inputs may be
+ * overridden), else NULL. */
+const Tensor *pass_const_data(const Value *v);
+/* A fresh name based on `base` not defined in g or any enclosing graph. */
+const char *pass_fresh_name(Graph *g, const char *base);
+/* A new initializer in g holding t (t->name is set). */
+Value *pass_add_initializer(Graph *g, const char *base, Tensor *t);
+/* Make sure the model imports `domain` (at `version` if it must add it). */
+void pass_ensure_opset(Model *m, const char *domain, int64_t version);
+/* Set or add a float/int/string/floats attribute on n (arena copies). */
+void pass_set_attr_float(Node *n, const char *name, float f);
+void pass_set_attr_int(Node *n, const char *name, int64_t i);
+void pass_set_attr_string(Node *n, const char *name, const char *s);
+void pass_set_attr_floats(Node *n, const char *name, const float *f, size_t count);
+
+/* ------------------------------------------------------------------ specialize.c */
+/* `--shape NAME=1,3,224,224`: give graph input NAME that shape (its element type kept). */
+int pass_set_input_shape(Model *m, const char *spec, Diag *d);
+/* `--dim N=1`: replace the symbolic dim N by 1 in every type of the model. */
+int pass_bind_dim(Model *m, const char *spec, Diag *d);
+
+/* the descriptors, one per pass file */
+extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
+    pass_fuse, pass_inline;
+
+#endif

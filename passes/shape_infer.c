@@ -1,0 +1,52 @@
+/* shape_infer.c - the `shape-infer` pass: run ir_infer_model over the model and (by
+ * default) list the newly typed intermediate values as value_info, so the types print. */
+#include "passes.h"
+
+#include <stdlib.h>
+
+static int count_typed(Graph **gs, int ng) {
+  int n = 0;
+  for (int k = 0; k < ng; k++)
+    for (size_t i = 0; i < gs[k]->nodes.n; i++) {
+      const Node *nd = gs[k]->nodes.v[i];
+      for (int j = 0; nd && j < nd->n_outputs; j++)
+        if (nd->outputs[j] && nd->outputs[j]->type) n++;
+    }
+  return n;
+}
+
+static int run(Model *m, const PassOptions *o, PassCtx *c) {
+  int ng;
+  Graph **gs = pass_graphs(m, &ng, false);
+  int before = count_typed(gs, ng);
+  int rc = ir_infer_model(m, c->d);
+  pass_stat(c, "values-typed", count_typed(gs, ng) - before);
+  if (rc == 0 && pass_opt_int(o, "value-info")) {
+    int added = 0;
+    for (int k = 0; k < ng; k++) {
+      Graph *g = gs[k];
+      for (size_t i = 0; i < g->nodes.n; i++) {
+        Node *nd = g->nodes.v[i];
+        for (int j = 0; nd && j < nd->n_outputs; j++) {
+          Value *v = nd->outputs[j];
+          if (!v || !v->type || v->has_value_info || pass_is_graph_output(g, v)) continue;
+          v->has_value_info = true;
+          ir_vec_push(g->value_infos, v);
+          added++;
+        }
+      }
+    }
+    pass_stat(c, "value-infos-added", added);
+  }
+  free(gs);
+  return rc;
+}
+
+static const PassOptSpec opts[] = {
+    {"value-info", POPT_INT, "1", "list inferred intermediate types as value_info (0: keep them internal)"},
+};
+
+const Pass pass_shape_infer = {
+    "shape-infer", "infer element types and shapes of every value, checking declared ones",
+    opts, 1, run, 0,
+};

@@ -1,0 +1,213 @@
+/* util.c - graph-editing helpers the passes share: walking every graph without recursion,
+ * rewiring inputs with exact use lists, removing nodes, fresh names, new initializers and
+ * attributes. */
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void push_graph(Graph ***v, size_t *len, size_t *cap, Graph *g) {
+  if (*len == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *v = realloc(*v, *cap * sizeof **v);
+    if (!*v) abort();
+  }
+  (*v)[(*len)++] = g;
+}
+
+void pass_node_subgraphs(const Node *n, Graph ***v, size_t *len, size_t *cap) {
+  for (int i = 0; i < n->n_attrs; i++) {
+    const Attr *a = &n->attrs[i];
+    if (a->ref_attr_name) continue;
+    if (a->type == ATTR_GRAPH && a->g) push_graph(v, len, cap, a->g);
+    if (a->type == ATTR_GRAPHS)
+      for (size_t k = 0; k < a->n; k++)
+        if (a->graphs[k]) push_graph(v, len, cap, a->graphs[k]);
+  }
+}
+
+Graph **pass_graphs(Model *m, int *n, bool with_functions) {
+  Graph **v = NULL;
+  size_t len = 0, cap = 0;
+  if (m->graph) push_graph(&v, &len, &cap, m->graph);
+  if (with_functions)
+    for (int i = 0; i < m->n_functions; i++)
+      if (m->functions[i] && m->functions[i]->body) push_graph(&v, &len, &cap, m->functions[i]->body);
+  /* breadth first: v grows while we walk it */
+  for (size_t k = 0; k < len; k++) {
+    Graph *g = v[k];
+    for (size_t i = 0; i < g->nodes.n; i++)
+      if (g->nodes.v[i]) pass_node_subgraphs(g->nodes.v[i], &v, &len, &cap);
+  }
+  *n = (int)len;
+  return v;
+}
+
+static void unlink_use(Node *n, int i) {
+  Value *v = n->inputs[i];
+  if (!v) return;
+  for (Use **p = &v->uses; *p; p = &(*p)->next)
+    if ((*p)->node == n && (*p)->index == i) {
+      *p = (*p)->next;
+      break;
+    }
+  n->inputs[i] = NULL;
+}
+
+void pass_set_input(Node *n, int i, Value *v) {
+  unlink_use(n, i);
+  ir_node_set_input(n, i, v);
+}
+
+void pass_replace_uses(Model *m, Value *from, Value *to) {
+  if (from == to) return;
+  /* collect first: pass_set_input edits the list we walk */
+  size_t cnt = 0;
+  for (Use *u = from->uses; u; u = u->next) cnt++;
+  Use *list = cnt ? malloc(cnt * sizeof *list) : NULL;
+  size_t k = 0;
+  for (Use *u = from->uses; u; u = u->next) list[k++] = *u;
+  for (k = 0; k < cnt; k++) pass_set_input(list[k].node, list[k].index, to);
+  free(list);
+  int ng;
+  Graph **gs = pass_graphs(m, &ng, true);
+  for (int i = 0; i < ng; i++)
+    for (int j = 0; j < gs[i]->n_outputs; j++)
+      if (gs[i]->outputs[j] == from) gs[i]->outputs[j] = to;
+  free(gs);
+}
+
+void pass_unlink_node(Node *n) {
+  Graph **v = NULL;
+  size_t len = 0, cap = 0;
+  for (int i = 0; i < n->n_inputs; i++) unlink_use(n, i);
+  pass_node_subgraphs(n, &v, &len, &cap);
+  for (size_t k = 0; k < len; k++) {
+    Graph *g = v[k];
+    for (size_t i = 0; i < g->nodes.n; i++) {
+      Node *s = g->nodes.v[i];
+      if (!s) continue;
+      for (int j = 0; j < s->n_inputs; j++) unlink_use(s, j);
+      pass_node_subgraphs(s, &v, &len, &cap);
+    }
+  }
+  free(v);
+}
+
+static bool produced_by_dead(const Value *v, const Graph *g, const bool *dead) {
+  if (!v || !v->producer || v->producer->graph != g) return false;
+  for (size_t i = 0; i < g->nodes.n; i++)
+    if (g->nodes.v[i] == v->producer) return dead[i];
+  return false;
+}
+
+int pass_remove_nodes(Graph *g, const bool *dead) {
+  int removed = 0;
+  /* value_infos of values that disappear */
+  size_t w = 0;
+  for (size_t i = 0; i < g->value_infos.n; i++) {
+    Value *v = g->value_infos.v[i];
+    if (v && produced_by_dead(v, g, dead)) {
+      v->has_value_info = false;
+      continue;
+    }
+    g->value_infos.v[w++] = v;
+  }
+  g->value_infos.n = w;
+  w = 0;
+  for (size_t i = 0; i < g->nodes.n; i++) {
+    Node *n = g->nodes.v[i];
+    if (dead[i]) {
+      if (n) pass_unlink_node(n);
+      removed++;
+      continue;
+    }
+    g->nodes.v[w++] = n;
+  }
+  g->nodes.n = w;
+  return removed;
+}
+
+bool pass_is_graph_output(const Graph *g, const Value *v) {
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == v) return true;
+  return false;
+}
+
+bool pass_is_graph_input(const Graph *g, const Value *v) {
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->inputs[i] == v) return true;
+  return false;
+}
+
+int pass_use_count(const Value *v) {
+  int n = 0;
+  for (const Use *u = v->uses; u; u = u->next) n++;
+  if (v->graph && pass_is_graph_output(v->graph, v)) n++;
+  return n;
+}
+
+const Tensor *pass_const_data(const Value *v) {
+  if (!v || !v->init || !v->init->has_data || v->init->n_external > 0) return NULL;
+  if (v->graph && pass_is_graph_input(v->graph, v)) return NULL;
+  return v->init;
+}
+
+const char *pass_fresh_name(Graph *g, const char *base) {
+  Arena *a = &g->model->arena;
+  if (!ir_graph_lookup(g, base)) return ir_arena_strdup(a, base);
+  for (unsigned k = 1;; k++) {
+    const char *s = ir_arena_printf(a, "%s_%u", base, k);
+    if (!ir_graph_lookup(g, s)) return s;
+  }
+}
+
+Value *pass_add_initializer(Graph *g, const char *base, Tensor *t) {
+  const char *name = pass_fresh_name(g, base);
+  Value *v = ir_value_new(g, name, NULL);
+  if (!v) return NULL;
+  t->name = name;
+  v->init = t;
+  ir_vec_push(g->initializers, v);
+  return v;
+}
+
+void pass_ensure_opset(Model *m, const char *domain, int64_t version) {
+  if (ir_model_opset(m, domain) >= 0) return;
+  OpsetImport *o = ir_arena_alloc(&m->arena, (size_t)(m->n_opsets + 1) * sizeof *o);
+  if (m->n_opsets) memcpy(o, m->opsets, (size_t)m->n_opsets * sizeof *o);
+  o[m->n_opsets].domain = ir_arena_strdup(&m->arena, domain);
+  o[m->n_opsets].version = version;
+  m->opsets = o;
+  m->n_opsets++;
+}
+
+static Attr *attr_slot(Node *n, const char *name, AttrType t) {
+  Attr *a = ir_node_attr(n, name);
+  if (!a) {
+    Arena *ar = &n->graph->model->arena;
+    Attr *v = ir_arena_alloc(ar, (size_t)(n->n_attrs + 1) * sizeof *v);
+    if (n->n_attrs) memcpy(v, n->attrs, (size_t)n->n_attrs * sizeof *v);
+    n->attrs = v;
+    a = &v[n->n_attrs++];
+    a->name = ir_arena_strdup(ar, name);
+  }
+  Attr keep = *a;
+  memset(a, 0, sizeof *a);
+  a->name = keep.name;
+  a->loc = keep.loc;
+  a->type = t;
+  return a;
+}
+
+void pass_set_attr_float(Node *n, const char *name, float f) { attr_slot(n, name, ATTR_FLOAT)->f = f; }
+void pass_set_attr_int(Node *n, const char *name, int64_t i) { attr_slot(n, name, ATTR_INT)->i = i; }
+void pass_set_attr_string(Node *n, const char *name, const char *s) {
+  Attr *a = attr_slot(n, name, ATTR_STRING);
+  a->s = ir_str(&n->graph->model->arena, s, strlen(s));
+}
+void pass_set_attr_floats(Node *n, const char *name, const float *f, size_t count) {
+  Attr *a = attr_slot(n, name, ATTR_FLOATS);
+  a->n = count;
+  a->floats = count ? ir_arena_dup(&n->graph->model->arena, f, count * sizeof *f) : NULL;
+}
