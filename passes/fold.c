@@ -82,8 +82,24 @@ static bool fold_node(Model *m, Graph *g, Node *n, int64_t max_bytes, int64_t *b
   return ok;
 }
 
+/* Is op_type in the comma-separated list? */
+static bool listed(const char *list, const char *op) {
+  size_t n = strlen(op);
+  for (const char *p = list; *p;) {
+    while (*p == ' ' || *p == ',' || *p == '[' || *p == ']') p++;
+    const char *e = p;
+    while (*e && *e != ',' && *e != ']') e++;
+    const char *t = e;
+    while (t > p && t[-1] == ' ') t--;
+    if ((size_t)(t - p) == n && !memcmp(p, op, n)) return true;
+    p = e;
+  }
+  return false;
+}
+
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   int64_t max_bytes = pass_opt_int(o, "max-bytes");
+  const char *skip = pass_opt_str(o, "skip");
   int64_t bytes = 0;
   int folded = 0, ng;
   Graph **gs = pass_graphs(m, &ng, false);
@@ -95,7 +111,7 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
     int nd = 0;
     for (size_t i = 0; i < n; i++) {
       Node *nd_ = g->nodes.v[i];
-      if (nd_ && foldable_op(nd_) && fold_node(m, g, nd_, max_bytes, &bytes)) {
+      if (nd_ && foldable_op(nd_) && !listed(skip, nd_->op_type) && fold_node(m, g, nd_, max_bytes, &bytes)) {
         dead[i] = true;
         nd++;
       }
@@ -112,9 +128,10 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 
 static const PassOptSpec opts[] = {
     {"max-bytes", POPT_INT, "1048576", "do not fold a node whose results exceed this many bytes"},
+    {"skip", POPT_LIST, "[]", "operator types never to fold, e.g. [Shape,Gather]"},
 };
 
 const Pass pass_fold = {
-    "fold", "constant folding through the reference interpreter's kernels", opts, 1, run,
+    "fold", "constant folding through the reference interpreter's kernels", opts, 2, run,
     PASS_REQ_KERNELS,
 };
