@@ -5,7 +5,7 @@ ONNX text versions for `effc stats`: every initializer is typed and refers to ex
 
     /usr/bin/python3 examples/gen_torchvision.py DIR      # DIR/<name>.onnx (random weights)
     for n in resnet18 mobilenet_v2; do
-      build/driver/effc import DIR/$n.onnx -o DIR/$n.onnxtxt && cp DIR/$n.onnxtxt examples/
+      build/driver/effc import DIR/$n.onnx -o DIR/$n.onnxtxt && cp DIR/$n.onnxtxt examples/weightless/
     done
 
 Needs Debian's python3-torchvision (torch's own ONNX exporter, opset 13, eval mode: the
