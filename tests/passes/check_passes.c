@@ -1,0 +1,227 @@
+/* check_passes.c - every pass against the reference interpreter on ONNX's node tests: for
+ * each case whose model the interpreter runs (test_data_set_0), each pass (and the whole
+ * first-pass pipeline) runs on a fresh copy with --verify-each, the interpreter runs again,
+ * and the outputs must match the unoptimized run: bit-exact for passes that must not change
+ * arithmetic, within rtol 1e-5 (atol 1e-6) for fold-bn, fuse and the pipeline. Each case
+ * runs in a forked child (a crash fails only that case).
+ *   check_passes DIR [GLOB...]     per-step counts; exit 1 on any mismatch or pass error */
+#include "frontend.h"
+#include "passes.h"
+#include "runtime.h"
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct Step {
+  const char *name, *pipeline;
+  bool exact;
+} Step;
+
+static const Step steps[] = {
+    {"shape-infer", "shape-infer", true},
+    {"dce", "dce", true},
+    {"identity-elim", "identity-elim", true},
+    {"fold", "fold", true},
+    {"inline", "inline", true},
+    {"fold-bn", "fold-bn", false},
+    {"fuse", "fuse", false},
+    {"pipeline", "inline,shape-infer,identity-elim,fold,fold-bn,fuse,dce", false},
+};
+#define N_STEPS (int)(sizeof steps / sizeof steps[0])
+
+static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+static char **list_cases(const char *dir, int *n) {
+  DIR *d = opendir(dir);
+  *n = 0;
+  if (!d) return NULL;
+  char **v = NULL;
+  int cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, "test_", 5)) continue;
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 64;
+      v = realloc(v, (size_t)cap * sizeof *v);
+      if (!v) abort();
+    }
+    v[(*n)++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(v, (size_t)*n, sizeof *v, cmp_str);
+  return v;
+}
+
+/* Run m on test_data_set_0's inputs; outs gets one value per graph output. */
+static bool run_model(Model *m, const char *dir, RtValue **outs, Diag *d) {
+  RtOptions opt = {.check_types = true, .seed = 1};
+  RtInterp *in = rt_interp_new(m, &opt, d);
+  if (!in) return false;
+  const Graph *g = m->graph;
+  RtValue **ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
+  Arena a;
+  ir_arena_init(&a);
+  bool ok = true;
+  char path[4400];
+  for (int i = 0; ok && i < g->n_inputs; i++) {
+    struct stat st;
+    snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, i);
+    if (stat(path, &st)) continue;
+    Datum *dt = ir_pb_read(&a, path, g->inputs[i]->type, d);
+    ins[i] = dt ? rt_from_datum(dt) : NULL;
+    ok = ins[i] != NULL;
+  }
+  if (ok) ok = rt_interp_run(in, ins, outs) == 0;
+  for (int i = 0; i < g->n_inputs; i++) rt_unref(ins[i]);
+  free(ins);
+  ir_arena_free(&a);
+  rt_interp_free(in);
+  return ok;
+}
+
+static void first_line(FILE *f, char **buf, char *why, size_t len) {
+  fflush(f);
+  const char *m = *buf ? *buf : "";
+  const char *nl = strchr(m, '\n');
+  snprintf(why, len, "%.*s", (int)(nl ? nl - m : (long)strlen(m)), m);
+}
+
+/* One case, in the child: writes "SKIP" or one line per step "i OK|FAIL reason" to fd. */
+static void run_case(const char *dir, int fd) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/model.onnx", dir);
+  char *msg = NULL;
+  size_t mlen = 0;
+  FILE *mf = open_memstream(&msg, &mlen);
+  Diag d;
+  ir_diag_init(&d, mf, path, NULL, 0);
+  Model *m = fe_load(path, &d);
+  if (!m || ir_verify(m, &d) > 0 || rt_model_is_random(m)) {
+    dprintf(fd, "SKIP\n");
+    return;
+  }
+  int no = m->graph->n_outputs;
+  RtValue **base = calloc((size_t)no + 1, sizeof *base);
+  if (!run_model(m, dir, base, &d)) {
+    dprintf(fd, "SKIP\n");
+    return;
+  }
+  ir_model_free(m);
+  for (int s = 0; s < N_STEPS; s++) {
+    char why[600] = "";
+    rewind(mf);
+    if (msg) msg[0] = 0;
+    Diag e;
+    ir_diag_init(&e, mf, path, NULL, 0);
+    Model *mm = fe_load(path, &e);
+    PassPipeline *pp = pass_pipeline_parse(steps[s].pipeline, &e);
+    PassRunOptions ro = {.verify_each = true};
+    bool ok = mm && pp && pass_pipeline_run(mm, pp, &ro, &e) == 0;
+    if (!ok) first_line(mf, &msg, why, sizeof why);
+    RtValue **outs = calloc((size_t)no + 1, sizeof *outs);
+    if (ok && !run_model(mm, dir, outs, &e)) {
+      ok = false;
+      first_line(mf, &msg, why, sizeof why);
+      if (!why[0]) snprintf(why, sizeof why, "run failed");
+    }
+    RtTolerance tol = steps[s].exact ? (RtTolerance){0, 0} : (RtTolerance){1e-6, 1e-5};
+    for (int i = 0; ok && i < no; i++) {
+      char sub[400];
+      if (!outs[i] || !rt_compare(outs[i], base[i], tol, sub, sizeof sub)) {
+        ok = false;
+        snprintf(why, sizeof why, "output %d: %s", i, outs[i] ? sub : "missing");
+      }
+    }
+    for (int i = 0; i < no; i++) rt_unref(outs[i]);
+    free(outs);
+    pass_pipeline_free(pp);
+    if (mm) ir_model_free(mm);
+    for (char *p = why; *p; p++)
+      if (*p == '\n') *p = ' ';
+    dprintf(fd, "%d %s%s%s\n", s, ok ? "OK" : "FAIL", ok ? "" : " ", why);
+  }
+  for (int i = 0; i < no; i++) rt_unref(base[i]);
+  free(base);
+  fclose(mf);
+  free(msg);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: check_passes DIR [GLOB...]\n");
+    return 2;
+  }
+  int n;
+  char **cases = list_cases(argv[1], &n);
+  if (!cases || n == 0) {
+    fprintf(stderr, "check_passes: no cases in %s\n", argv[1]);
+    return 1;
+  }
+  int checked[N_STEPS] = {0}, failed[N_STEPS] = {0}, runnable = 0, total = 0, crashed = 0;
+  for (int c = 0; c < n; c++) {
+    bool want = argc == 2;
+    for (int k = 2; k < argc && !want; k++) want = fnmatch(argv[k], cases[c], 0) == 0;
+    if (!want) continue;
+    total++;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", argv[1], cases[c]);
+    int fd[2];
+    if (pipe(fd)) return 3;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fd[0]);
+      alarm(120);
+      run_case(dir, fd[1]);
+      _exit(0);
+    }
+    close(fd[1]);
+    FILE *r = fdopen(fd[0], "r");
+    char line[1024];
+    bool any = false, skip = false;
+    int last = -1;
+    while (fgets(line, sizeof line, r)) {
+      line[strcspn(line, "\n")] = 0;
+      if (!strcmp(line, "SKIP")) {
+        skip = true;
+        continue;
+      }
+      int s = atoi(line);
+      if (s < 0 || s >= N_STEPS) continue;
+      if (!any) runnable++;
+      any = true;
+      last = s;
+      checked[s]++;
+      const char *rest = strchr(line, ' ');
+      if (rest && !strncmp(rest + 1, "FAIL", 4)) {
+        failed[s]++;
+        printf("%s %s FAIL%s\n", cases[c], steps[s].name, rest + 5);
+      }
+    }
+    fclose(r);
+    int st;
+    waitpid(pid, &st, 0);
+    if (!skip && last != N_STEPS - 1) {
+      crashed++;
+      printf("%s %s CRASH (after %s)\n", cases[c], last + 1 < N_STEPS ? steps[last + 1].name : "?",
+             last >= 0 ? steps[last].name : "the unoptimized run");
+    }
+  }
+  printf("passes checked on %d of %d cases (the interpreter runs the rest before any pass: no)\n",
+         runnable, total);
+  int bad = crashed;
+  for (int s = 0; s < N_STEPS; s++) {
+    printf("  %-14s %4d checked, %d mismatched or failed (%s)\n", steps[s].name, checked[s],
+           failed[s], steps[s].exact ? "bit-exact" : "rtol 1e-5");
+    bad += failed[s];
+  }
+  if (crashed) printf("  %d cases crashed or timed out\n", crashed);
+  for (int c = 0; c < n; c++) free(cases[c]);
+  free(cases);
+  return bad ? 1 : 0;
+}
