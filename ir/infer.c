@@ -1151,7 +1151,7 @@ bad:
  * override, and outputs of Constant (and of Shape with a known input shape). */
 static const Tensor *value_data(const Value *v, const Tensor **side, uint32_t nside) {
   if (!v) return NULL;
-  if (v->init && v->init->has_data && !v->init->n_external) {
+  if (v->init && v->init->has_data) {
     const Graph *g = v->graph;
     for (int i = 0; g && i < g->n_inputs; i++)
       if (g->inputs[i] == v) return NULL;

@@ -98,6 +98,7 @@ static bool listed(const char *list, const char *op) {
 }
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
+  pass_load_weights(m, c->d); /* weights in external files */
   int64_t max_bytes = pass_opt_int(o, "max-bytes");
   const char *skip = pass_opt_str(o, "skip");
   int64_t bytes = 0;

@@ -128,6 +128,7 @@ static int fold_one(Model *m, Graph *g, Node *bn, PassCtx *c) {
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   (void)o;
+  pass_load_weights(m, c->d); /* weights in external files */
   int ng, folded = 0;
   Graph **gs = pass_graphs(m, &ng, false);
   for (int k = 0; k < ng; k++) {

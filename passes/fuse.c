@@ -110,6 +110,7 @@ static int fuse_one(Model *m, Graph *g, Node *act) {
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   (void)o;
+  pass_load_weights(m, c->d); /* weights in external files */
   int ng, fused = 0;
   Graph **gs = pass_graphs(m, &ng, false);
   for (int k = 0; k < ng; k++) {

@@ -112,6 +112,9 @@ bool pass_is_graph_input(const Graph *g, const Value *v);
 /* The constant data of v: an initializer that is not also a graph input (inputs may be
  * overridden), else NULL. */
 const Tensor *pass_const_data(const Value *v);
+/* Load the external data of every initializer that can be loaded; the rest stay unknown
+ * (one warning to d with the count). Returns how many could not be loaded. */
+int pass_load_weights(Model *m, Diag *d);
 /* A fresh name based on `base` not defined in g or any enclosing graph. */
 const char *pass_fresh_name(Graph *g, const char *base);
 /* A new initializer in g holding t (t->name is set). */

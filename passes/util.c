@@ -148,7 +148,7 @@ int pass_use_count(const Value *v) {
 }
 
 const Tensor *pass_const_data(const Value *v) {
-  if (!v || !v->init || !v->init->has_data || v->init->n_external > 0) return NULL;
+  if (!v || !v->init || !v->init->has_data) return NULL; /* external data once loaded */
   if (v->graph && pass_is_graph_input(v->graph, v)) return NULL;
   return v->init;
 }
@@ -210,4 +210,26 @@ void pass_set_attr_floats(Node *n, const char *name, const float *f, size_t coun
   Attr *a = attr_slot(n, name, ATTR_FLOATS);
   a->n = count;
   a->floats = count ? ir_arena_dup(&n->graph->model->arena, f, count * sizeof *f) : NULL;
+}
+
+int pass_load_weights(Model *m, Diag *d) {
+  int ng, missing = 0;
+  Graph **gs = pass_graphs(m, &ng, false);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *sink = open_memstream(&buf, &len);
+  Diag quiet;
+  ir_diag_init(&quiet, sink, NULL, NULL, 0);
+  for (int k = 0; k < ng; k++)
+    for (size_t i = 0; i < gs[k]->initializers.n; i++) {
+      Value *v = gs[k]->initializers.v[i];
+      Tensor *t = v ? v->init : NULL;
+      if (t && t->n_external > 0 && !t->has_data && !ir_external_load(m, t, &quiet)) missing++;
+    }
+  fclose(sink);
+  free(buf);
+  free(gs);
+  if (missing)
+    ir_warning(d, ir_noloc, "%d initializers' external data could not be loaded; they count as unknown", missing);
+  return missing;
 }

@@ -120,8 +120,23 @@ static void run_case(const char *dir, int fd) {
     ir_diag_init(&e, mf, path, NULL, 0);
     Model *mm = fe_load(path, &e);
     PassPipeline *pp = pass_pipeline_parse(steps[s].pipeline, &e);
-    PassRunOptions ro = {.verify_each = true};
+    char *rep = NULL;
+    size_t replen = 0;
+    FILE *rf = open_memstream(&rep, &replen);
+    PassRunOptions ro = {.verify_each = true, .pass_stats = true, .report = rf};
     bool ok = mm && pp && pass_pipeline_run(mm, pp, &ro, &e) == 0;
+    fclose(rf);
+    /* "stats: PASS: COUNTER = N" -> "S STEP PASS:COUNTER N" for the parent to sum */
+    for (char *line = rep; line && *line;) {
+      char *nl = strchr(line, '\n');
+      if (nl) *nl = 0;
+      char pass[64], counter[64];
+      long long v;
+      if (sscanf(line, "stats: %63[^:]: %63s = %lld", pass, counter, &v) == 3 && v)
+        dprintf(fd, "S %d %s:%s %lld\n", s, pass, counter, v);
+      line = nl ? nl + 1 : NULL;
+    }
+    free(rep);
     if (!ok) first_line(mf, &msg, why, sizeof why);
     RtValue **outs = calloc((size_t)no + 1, sizeof *outs);
     if (ok && !run_model(mm, dir, outs, &e)) {
@@ -149,6 +164,30 @@ static void run_case(const char *dir, int fd) {
   free(base);
   fclose(mf);
   free(msg);
+}
+
+/* Summed pass counters per step (what the passes did across the cases). */
+typedef struct Stat {
+  int step;
+  char key[160];
+  long long v;
+  int cases;
+} Stat;
+static Stat stats[256];
+static int n_stats;
+
+static void stat_add(int step, const char *key, long long v) {
+  for (int i = 0; i < n_stats; i++)
+    if (stats[i].step == step && !strcmp(stats[i].key, key)) {
+      stats[i].v += v;
+      stats[i].cases++;
+      return;
+    }
+  if (n_stats == 256) return;
+  stats[n_stats].step = step;
+  snprintf(stats[n_stats].key, sizeof stats[n_stats].key, "%s", key);
+  stats[n_stats].v = v;
+  stats[n_stats++].cases = 1;
 }
 
 int main(int argc, char **argv) {
@@ -191,6 +230,14 @@ int main(int argc, char **argv) {
         skip = true;
         continue;
       }
+      if (line[0] == 'S' && line[1] == ' ') {
+        int s;
+        char key[160];
+        long long v;
+        if (sscanf(line, "S %d %159s %lld", &s, key, &v) == 3 && s >= 0 && s < N_STEPS)
+          stat_add(s, key, v);
+        continue;
+      }
       int s = atoi(line);
       if (s < 0 || s >= N_STEPS) continue;
       if (!any) runnable++;
@@ -212,12 +259,15 @@ int main(int argc, char **argv) {
              last >= 0 ? steps[last].name : "the unoptimized run");
     }
   }
-  printf("passes checked on %d of %d cases (the interpreter runs the rest before any pass: no)\n",
+  printf("passes checked on %d of %d cases (where the interpreter runs the unoptimized model)\n",
          runnable, total);
   int bad = crashed;
   for (int s = 0; s < N_STEPS; s++) {
     printf("  %-14s %4d checked, %d mismatched or failed (%s)\n", steps[s].name, checked[s],
            failed[s], steps[s].exact ? "bit-exact" : "rtol 1e-5");
+    for (int i = 0; i < n_stats; i++)
+      if (stats[i].step == s)
+        printf("      %-36s %8lld in %d cases\n", stats[i].key, stats[i].v, stats[i].cases);
     bad += failed[s];
   }
   if (crashed) printf("  %d cases crashed or timed out\n", crashed);
