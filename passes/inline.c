@@ -76,7 +76,7 @@ static bool inline_call(Model *m, Graph *g, Node *n, Function *f, NodeVec *out, 
     nn->overload = bn->overload;
     nn->loc = n->loc;
     nn->graph = g;
-    nn->name = bn->name ? ir_arena_printf(a, "%s/%s", prefix, bn->name) : NULL;
+    nn->name = bn->name ? ir_arena_printf(a, "%s_%s", prefix, bn->name) : NULL;
     nn->attrs = bn->n_attrs ? ir_arena_alloc(a, (size_t)bn->n_attrs * sizeof *nn->attrs) : NULL;
     for (int j = 0; j < bn->n_attrs; j++) {
       const Attr *ba = &bn->attrs[j];
@@ -110,7 +110,7 @@ static bool inline_call(Model *m, Graph *g, Node *n, Function *f, NodeVec *out, 
       for (int k = 0; k < b->n_outputs && !v; k++)
         if (b->outputs[k] == bv && k < n->n_outputs) v = n->outputs[k];
       if (!v) {
-        v = ir_value_new(g, pass_fresh_name(g, ir_arena_printf(a, "%s/%s", prefix, bv->name)), bv->type);
+        v = ir_value_new(g, pass_fresh_name(g, ir_arena_printf(a, "%s_%s", prefix, bv->name)), bv->type);
         if (!v) {
           free(mp.v);
           return false;

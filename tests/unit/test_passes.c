@@ -197,11 +197,16 @@ static void test_inline(void **s) {
 
 static void test_fold(void **s) {
   (void)s;
-  const OpDef *add = ir_op_find("", "Add", 17);
-  if (!rt_kernel(add)) skip(); /* kernels arrive with the interpreter */
+  const OpDef *add = ir_op_find("", "Add", 17), *mul = ir_op_find("", "Mul", 17);
   Model *m = parse(HEAD "g (float[2] x) => (float[2] y) <float[2] a = {1, 2}, float[2] b = {10, 20}> {\n"
                         "  c = Add (a, b)\n  d = Mul (c, a)\n  y = Add (x, d)\n}\n");
   char *out = run_pipeline(m, "fold,dce");
+  if (!rt_kernel(add) || !rt_kernel(mul)) { /* no kernels linked: nothing folds, nothing breaks */
+    assert_non_null(strstr(out, "c = Add (a, b)"));
+    free(out);
+    ir_model_free(m);
+    return;
+  }
   assert_non_null(strstr(out, "d = {11,44}"));
   assert_non_null(strstr(out, "y = Add (x, d)"));
   assert_null(strstr(out, "Mul"));
