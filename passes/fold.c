@@ -135,4 +135,10 @@ static const PassOptSpec opts[] = {
 const Pass pass_fold = {
     "fold", "constant folding through the reference interpreter's kernels", opts, 2, run,
     PASS_REQ_KERNELS,
+    "A node whose inputs are all constant (initializers that no graph input can override, "
+    "including earlier folded results) runs through the reference interpreter's kernel for "
+    "its operator, so there is one implementation of every operator's arithmetic; its outputs"
+    " become initializers. Skipped: random operators, nodes with subgraphs or attribute "
+    "references, string and non-tensor results, results above `max-bytes`, graph outputs, and"
+    " operator types listed in `skip`. A kernel that fails leaves its node for run time.",
 };

@@ -153,4 +153,11 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 
 const Pass pass_fold_bn = {
     "fold-bn", "fold BatchNormalization after Conv or Gemm into the weights and bias", NULL, 0, run, 0,
+    "With s = scale / sqrt(var + epsilon): W' = W * s per output channel and b' = (b - mean) "
+    "* s + B, computed in double and rounded once. Only inference BatchNormalization (no "
+    "training outputs), only when the Conv/Gemm weights and bias and all BN parameters are "
+    "initializers and the Conv/Gemm output feeds nothing but the BN. Gemm: either transB; the"
+    " channel is the output column; C must be absent, a scalar, [N] or [1, N] (beta is folded"
+    " into the new bias and set to 1). New initializers are added; run `dce` to drop the old "
+    "ones.",
 };

@@ -130,4 +130,11 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 const Pass pass_fuse = {
     "fuse", "fuse Conv/Gemm + activation into com.microsoft FusedConv/FusedGemm", NULL, 0, run,
     0,
+    "Conv or Gemm followed by Relu, LeakyRelu, Sigmoid, Tanh, Clip (constant bounds) or "
+    "HardSigmoid becomes one com.microsoft FusedConv / FusedGemm with ONNX Runtime's "
+    "attributes: `activation` names the operator; FusedConv carries `activation_params` "
+    "(LeakyRelu [alpha], Clip [min, max], HardSigmoid [alpha, beta]); FusedGemm carries "
+    "`activation_alpha` / `activation_beta` (no Clip, as in ONNX Runtime). float32 only, only"
+    " when the Conv/Gemm output feeds nothing but the activation. The interpreter runs both "
+    "(runtime/k_fused.c).",
 };

@@ -89,4 +89,10 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 
 const Pass pass_identity_elim = {
     "identity-elim", "remove Identity and inference-mode Dropout, rewiring their uses", NULL, 0, run, 0,
+    "Identity, and Dropout in inference form (opset 7+, or `is_test=1` before; "
+    "`training_mode` absent or a constant false; mask output unused), are removed and every "
+    "use of the output, in subgraphs too, reads the input. When the output is a graph output,"
+    " the producer of the input writes the output directly (its other uses follow) if the "
+    "input is a plain node output of the same graph; otherwise the node stays (counted as "
+    "`kept-at-outputs`).",
 };

@@ -216,4 +216,11 @@ static const PassOptSpec opts[] = {
 
 const Pass pass_inline = {
     "inline", "inline calls of model-local functions, then drop unused functions", opts, 2, run, 0,
+    "Each call of a model-local function is replaced by the function's body: formal inputs "
+    "and outputs map to the call's values, every other value gets a fresh name (`<call-"
+    "name>_<value>`) so the graph stays SSA, attribute references (`@name`) resolve to the "
+    "call's attribute, else the function's default, else the attribute is dropped. Calls made"
+    " by inlined bodies are inlined in later rounds (`max-depth`). Functions whose bodies "
+    "hold subgraphs, or import another version of an opset the model imports, are kept as "
+    "calls. Functions nothing calls any more are dropped unless `keep-functions=1`.",
 };

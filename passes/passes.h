@@ -50,6 +50,7 @@ struct Pass {
   /* 0 on success, -1 after reporting an error. */
   int (*run)(Model *m, const PassOptions *o, PassCtx *c);
   unsigned requires; /* PASS_REQ_* */
+  const char *details; /* a paragraph for docs/passes.md */
 };
 
 extern const Pass *const pass_registry[];

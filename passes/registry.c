@@ -26,7 +26,7 @@ void pass_list(FILE *out, bool markdown) {
       fprintf(out, "| `%s` | %s |\n", pass_registry[i]->name, pass_registry[i]->summary);
     for (int i = 0; i < pass_registry_n; i++) {
       const Pass *p = pass_registry[i];
-      fprintf(out, "\n### `%s`\n\n%s.\n", p->name, p->summary);
+      fprintf(out, "\n### `%s`\n\n%c%s. %s\n", p->name, p->summary[0] >= 'a' && p->summary[0] <= 'z' ? p->summary[0] - 32 : p->summary[0], p->summary + 1, p->details ? p->details : "");
       if (p->requires & PASS_REQ_SHAPES) fprintf(out, "\nRuns shape inference first.\n");
       if (p->requires & PASS_REQ_KERNELS) fprintf(out, "\nRuns the reference interpreter's kernels.\n");
       if (!p->n_opts) continue;

@@ -49,4 +49,13 @@ static const PassOptSpec opts[] = {
 const Pass pass_shape_infer = {
     "shape-infer", "infer element types and shapes of every value, checking declared ones",
     opts, 1, run, 0,
+    "Runs `ir_infer_model`: every graph (subgraphs too, not function bodies) in topological "
+    "order, without recursion. Unknown value types are filled; declared ones are checked, and"
+    " a contradiction (element type, rank or a known dimension) is an error at the node; "
+    "unknown declared dimensions are filled in. Symbolic dimensions pass through where the "
+    "rule knows them unchanged, and broadcasting keeps equal symbols. Data-dependent shapes "
+    "(Reshape, Slice, Expand, Tile, Pad, Resize, ConstantOfShape, Split, Unsqueeze...) are "
+    "computed from constant inputs: initializers no graph input can override, Constant "
+    "outputs, and Shape of a known shape. Newly typed intermediate values are listed as "
+    "value_info (option `value-info=0` keeps them internal).",
 };
