@@ -1092,6 +1092,141 @@ int ir_infer_einsum(InferCtx *c) {
   return 0;
 }
 
+/* GatherElements: the indices' shape, the data's type. */
+int ir_infer_gather_elements(InferCtx *c) {
+  out_like(c, 0, ein(c, 0), 1);
+  return 0;
+}
+
+/* Scatter, ScatterElements, ScatterND: like the data. */
+int ir_infer_scatter(InferCtx *c) {
+  out_like(c, 0, ein(c, 0), 0);
+  return 0;
+}
+
+/* Range: 1-D, max(ceil((limit - start) / delta), 0) elements when all three are constant. */
+int ir_infer_range(InferCtx *c) {
+  double v[3];
+  Dim o = dim_unknown();
+  bool ok = true;
+  for (int i = 0; i < 3 && ok; i++) {
+    int64_t iv;
+    double fv;
+    size_t n;
+    if (const_ints(c, i, &iv, 1, &n) && n == 1) v[i] = (double)iv;
+    else if (const_floats(c, i, &fv, 1, &n) && n == 1) v[i] = fv;
+    else ok = false;
+  }
+  if (ok && v[2] != 0) {
+    double len = ceil((v[1] - v[0]) / v[2]);
+    o = dim_of(len > 0 ? (int64_t)len : 0);
+  }
+  set_out(c, 0, mk(c, ein(c, 0), 1, &o));
+  return 0;
+}
+
+/* TopK: the input's shape with k along the axis; indices int64. */
+int ir_infer_topk(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  if (!x) {
+    set_out(c, 0, mk(c, e, -1, NULL));
+    set_out(c, 1, mk(c, ELEM_INT64, -1, NULL));
+    return 0;
+  }
+  int64_t ax = ir_attr_int(c->node, "axis", -1), k = -1;
+  size_t n;
+  if (!norm_axis(&ax, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  if (c->op && c->op->since < 10) k = ir_attr_int(c->node, "k", -1);
+  else if (!const_ints(c, 1, &k, 1, &n) || n != 1) k = -1;
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  o[ax] = k >= 0 ? dim_of(k) : dim_unknown();
+  set_out(c, 0, mk(c, e, x->rank, o));
+  set_out(c, 1, mk(c, ELEM_INT64, x->rank, o));
+  return 0;
+}
+
+/* OneHot: the indices' shape with depth inserted at axis; the values' type. */
+int ir_infer_onehot(InferCtx *c) {
+  const Type *ix = shaped(c, 0);
+  ElemType e = ein(c, 2);
+  if (!ix || ix->rank + 1 > MAXR) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int r = ix->rank + 1;
+  int64_t ax = ir_attr_int(c->node, "axis", -1), depth;
+  if (!norm_axis(&ax, r)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, r);
+  double fd;
+  size_t n;
+  Dim d = dim_unknown();
+  if (const_ints(c, 1, &depth, 1, &n) && n == 1) d = dim_of(depth);
+  else if (const_floats(c, 1, &fd, 1, &n) && n == 1) d = dim_of((int64_t)fd);
+  Dim o[MAXR];
+  for (int i = 0, k = 0; i < r; i++) o[i] = i == ax ? d : ix->dims[k++];
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+/* SpaceToDepth / DepthToSpace: [N, C*b*b, H/b, W/b] and back. */
+int ir_infer_space_depth(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  int64_t b = ir_attr_int(c->node, "blocksize", 0);
+  if (!x || x->rank != 4 || b <= 0) return out_like(c, 0, ein(c, 0), -1), 0;
+  bool s2d = is(c, "SpaceToDepth");
+  Dim o[4] = {x->dims[0], dim_unknown(), dim_unknown(), dim_unknown()};
+  if (known(&x->dims[1])) o[1] = dim_of(s2d ? x->dims[1].value * b * b : x->dims[1].value / (b * b));
+  for (int i = 2; i < 4; i++)
+    if (known(&x->dims[i])) o[i] = dim_of(s2d ? x->dims[i].value / b : x->dims[i].value * b);
+  set_out(c, 0, mk(c, ein(c, 0), 4, o));
+  return 0;
+}
+
+/* EyeLike: the input's shape; dtype attribute or the input's type. */
+int ir_infer_eyelike(InferCtx *c) {
+  int64_t dt = ir_attr_int(c->node, "dtype", 0);
+  out_like(c, 0, dt && ir_elem_valid((int)dt) ? (ElemType)dt : ein(c, 0), 0);
+  return 0;
+}
+
+/* NonZero: int64 [rank, ?]. */
+int ir_infer_nonzero(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  Dim o[2] = {x ? dim_of(x->rank) : dim_unknown(), dim_unknown()};
+  set_out(c, 0, mk(c, ELEM_INT64, 2, o));
+  return 0;
+}
+
+/* GridSample: [N, C, grid spatial...]. */
+int ir_infer_grid_sample(InferCtx *c) {
+  const Type *x = shaped(c, 0), *g = shaped(c, 1);
+  if (!x || !g || g->rank != x->rank || x->rank < 3) return out_like(c, 0, ein(c, 0), -1), 0;
+  Dim o[MAXR];
+  o[0] = x->dims[0];
+  o[1] = x->dims[1];
+  for (int i = 2; i < x->rank; i++) o[i] = g->dims[i - 1];
+  set_out(c, 0, mk(c, ein(c, 0), x->rank, o));
+  return 0;
+}
+
+/* NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss: the target's shape with reduction
+ * "none", else a scalar; SCE's log_prob is like the scores. */
+int ir_infer_loss(InferCtx *c) {
+  const char *red = ir_attr_string(c->node, "reduction", "mean");
+  ElemType e = ein(c, 0);
+  if (!strcmp(red, "none")) out_like(c, 0, e, 1);
+  else set_out(c, 0, mk(c, e, 0, NULL));
+  out_like(c, 1, e, 0);
+  return 0;
+}
+
+/* BitCast: same shape when the element sizes agree. */
+int ir_infer_bitcast(InferCtx *c) {
+  int64_t to = ir_attr_int(c->node, "to", 0);
+  ElemType e = ir_elem_valid((int)to) ? (ElemType)to : ELEM_UNDEFINED;
+  if (e && ein(c, 0) && ir_elem(e)->bits == ir_elem(ein(c, 0))->bits) out_like(c, 0, e, 0);
+  else set_out(c, 0, mk(c, e, -1, NULL));
+  return 0;
+}
+
 /* ------------------------------------------------------------------ whole model */
 
 /* Graphs to process, parents first (iterative). */
@@ -1209,6 +1344,125 @@ static void record_data(Model *m, const Node *n, const Type *const *in, const Te
   }
 }
 
+/* Small integer data computed during inference (ONNX's "data propagation"): shape
+ * arithmetic on int64/int32 constants, so Reshape/Expand/Range/... downstream of Shape see
+ * constants. Up to PROP_MAX elements. */
+#define PROP_MAX 64
+
+static Tensor *int_tensor(Model *m, int rank, const int64_t *dims, const int64_t *v, uint64_t n) {
+  Tensor *t = ir_tensor_new(&m->arena, ELEM_INT64, rank, dims);
+  if (!ir_tensor_alloc_data(&m->arena, t)) return NULL;
+  if (n) memcpy(t->data, v, n * sizeof *v);
+  t->has_data = true;
+  return t;
+}
+
+static bool read_ints(const Tensor *t, int64_t *v, uint64_t *n) {
+  if (!t || !t->has_data || (t->elem != ELEM_INT64 && t->elem != ELEM_INT32) || t->rank > 1) return false;
+  if (!ir_tensor_numel(t, n) || *n > PROP_MAX) return false;
+  for (uint64_t k = 0; k < *n; k++)
+    v[k] = t->elem == ELEM_INT64 ? ((const int64_t *)t->data)[k] : ((const int32_t *)t->data)[k];
+  return true;
+}
+
+static const Tensor *propagate(Model *m, const Node *n, const Tensor *const *ind) {
+  const char *f = n->op->family;
+  int64_t a[PROP_MAX], b[PROP_MAX], r[PROP_MAX];
+  uint64_t na, nb, nr = 0;
+  if (n->n_inputs < 1 || !read_ints(ind[0], a, &na)) return NULL;
+  int64_t len;
+  if (!strcmp(f, "Identity") || (!strcmp(f, "Cast") && ir_attr_int(n, "to", 0) == ELEM_INT64))
+    return int_tensor(m, ind[0]->rank, ind[0]->dims, a, na);
+  if (!strcmp(f, "Squeeze") && na == 1) return int_tensor(m, 0, NULL, a, 1);
+  if (!strcmp(f, "Unsqueeze") && ind[0]->rank == 0) {
+    len = 1;
+    return int_tensor(m, 1, &len, a, 1);
+  }
+  if (!strcmp(f, "Reshape") && na == 1) {
+    /* scalar <-> [1] */
+    const Value *o = n->outputs[0];
+    if (o && o->type && o->type->rank == 0) return int_tensor(m, 0, NULL, a, 1);
+    len = 1;
+    return int_tensor(m, 1, &len, a, 1);
+  }
+  if (!strcmp(f, "Concat")) {
+    for (int i = 0; i < n->n_inputs; i++) {
+      if (!read_ints(ind[i], b, &nb) || nr + nb > PROP_MAX || ind[i]->rank != 1) return NULL;
+      memcpy(r + nr, b, nb * sizeof *b);
+      nr += nb;
+    }
+    len = (int64_t)nr;
+    return int_tensor(m, 1, &len, r, nr);
+  }
+  if (!strcmp(f, "Gather") && n->n_inputs > 1 && ir_attr_int(n, "axis", 0) == 0 && ind[0]->rank == 1 && ind[1] && ind[1]->rank <= 1 &&
+      read_ints(ind[1], b, &nb)) {
+    for (uint64_t k = 0; k < nb; k++) {
+      int64_t i = b[k] < 0 ? b[k] + (int64_t)na : b[k];
+      if (i < 0 || i >= (int64_t)na) return NULL;
+      r[k] = a[i];
+    }
+    len = (int64_t)nb;
+    return int_tensor(m, ind[1]->rank, ind[1]->rank ? &len : NULL, r, nb);
+  }
+  if (!strcmp(f, "Slice") && n->op->since >= 10 && n->n_inputs >= 3 && ind[0]->rank == 1) {
+    int64_t s, e, st = 1;
+    uint64_t q;
+    if (!read_ints(ind[1], &s, &q) || q != 1 || !read_ints(ind[2], &e, &q) || q != 1) return NULL;
+    if (n->n_inputs > 4 && n->inputs[4] && (!read_ints(ind[4], &st, &q) || q != 1)) return NULL;
+    if (n->n_inputs > 3 && n->inputs[3]) {
+      int64_t ax;
+      if (!read_ints(ind[3], &ax, &q) || q != 1 || (ax != 0 && ax != -1)) return NULL;
+    }
+    if (st == 0) return NULL;
+    int64_t d = (int64_t)na;
+    if (s < 0) s += d;
+    if (e < 0) e += d;
+    if (st > 0) {
+      s = s < 0 ? 0 : s > d ? d : s;
+      e = e < 0 ? 0 : e > d ? d : e;
+      for (int64_t i = s; i < e; i += st) r[nr++] = a[i];
+    } else {
+      s = s < 0 ? -1 : s > d - 1 ? d - 1 : s;
+      e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
+      for (int64_t i = s; i > e; i += st) r[nr++] = a[i];
+    }
+    len = (int64_t)nr;
+    return int_tensor(m, 1, &len, r, nr);
+  }
+  static const char *const arith[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", NULL};
+  int op = 0;
+  while (arith[op] && strcmp(f, arith[op])) op++;
+  if (arith[op] && n->n_inputs == 2 && read_ints(ind[1], b, &nb) && (na == nb || na == 1 || nb == 1)) {
+    nr = na > nb ? na : nb;
+    for (uint64_t k = 0; k < nr; k++) {
+      int64_t x = a[na == 1 ? 0 : k], y = b[nb == 1 ? 0 : k];
+      switch (op) {
+      case 0: r[k] = (int64_t)((uint64_t)x + (uint64_t)y); break;
+      case 1: r[k] = (int64_t)((uint64_t)x - (uint64_t)y); break;
+      case 2: r[k] = (int64_t)((uint64_t)x * (uint64_t)y); break;
+      case 3:
+        if (y == 0 || (x == INT64_MIN && y == -1)) return NULL;
+        r[k] = x / y;
+        break;
+      case 4: r[k] = x > y ? x : y; break;
+      default: r[k] = x < y ? x : y; break;
+      }
+    }
+    const Tensor *shape_of = na >= nb ? ind[0] : ind[1];
+    if (ind[0]->elem != ind[1]->elem) return NULL;
+    Tensor *t = int_tensor(m, shape_of->rank, shape_of->dims, r, nr);
+    if (t && ind[0]->elem == ELEM_INT32) { /* keep the type: rewrite as int32 */
+      Tensor *u = ir_tensor_new(&m->arena, ELEM_INT32, t->rank, t->dims);
+      if (!ir_tensor_alloc_data(&m->arena, u)) return NULL;
+      for (uint64_t k = 0; k < nr; k++) ((int32_t *)u->data)[k] = (int32_t)r[k];
+      u->has_data = true;
+      return u;
+    }
+    return t;
+  }
+  return NULL;
+}
+
 int ir_infer_model(Model *m, Diag *d) {
   ir_bind_ops(m);
   int errors = d->errors;
@@ -1269,6 +1523,8 @@ int ir_infer_model(Model *m, Diag *d) {
         if (t) v->type = t;
       }
       record_data(m, n, in, side, nside);
+      Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
+      if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, ind);
     }
   }
   free(in);

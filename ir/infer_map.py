@@ -12,7 +12,7 @@ RULES = {
         Selu Shrink Sigmoid Sign Sin Sinh Softmax Softplus Softsign Sqrt Tan Tanh
         ThresholdedRelu Swish BitwiseNot Not CumSum CumProd LRN InstanceNormalization
         MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization Clip
-        Trilu''',
+        Trilu ReverseSequence RotaryEmbedding''',
     'same_bool': 'IsInf IsNaN',
     'bcast': '''Add Sub Mul Div Pow Mod BitShift BitwiseAnd BitwiseOr BitwiseXor Max Min Mean Sum
         PRelu''',
@@ -51,6 +51,17 @@ RULES = {
     'dequantize': 'DequantizeLinear',
     'attention': 'Attention',
     'einsum': 'Einsum',
+    'gather_elements': 'GatherElements',
+    'scatter': 'Scatter ScatterElements ScatterND',
+    'range': 'Range',
+    'topk': 'TopK',
+    'onehot': 'OneHot',
+    'space_depth': 'SpaceToDepth DepthToSpace',
+    'eyelike': 'EyeLike',
+    'nonzero': 'NonZero',
+    'grid_sample': 'GridSample',
+    'loss': 'NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss',
+    'bitcast': 'BitCast',
 }
 FAMILY = {f: r for r, fams in RULES.items() for f in fams.split()}
 ROW = re.compile(r'^(OP\(\s*(\w+)\s*,(?:\s*"[^"]*"\s*,)(?:\s*"[^"]*"\s*,)(?:\s*-?\d+\s*,){5}\s*)(\w+)(\s*,)')

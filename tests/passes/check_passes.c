@@ -105,6 +105,39 @@ static void run_case(const char *dir, int fd) {
     dprintf(fd, "SKIP\n");
     return;
   }
+  /* inference coverage: clear the declared output types, infer, compare */
+  {
+    Diag q;
+    ir_diag_init(&q, mf, path, NULL, 0);
+    Model *c = fe_load(path, &q);
+    int exact = 0, declared = 0;
+    if (c) {
+      Type **want = calloc((size_t)c->graph->n_outputs + 1, sizeof *want);
+      for (int i = 0; i < c->graph->n_outputs; i++) {
+        Value *v = c->graph->outputs[i];
+        if (!v || !v->type || v->type->kind != TYPE_TENSOR || v->producer == NULL) continue;
+        want[i] = v->type;
+        v->type = NULL;
+        declared++;
+      }
+      for (size_t i = 0; i < c->graph->value_infos.n; i++) c->graph->value_infos.v[i]->type = NULL;
+      if (ir_infer_model(c, &q) == 0) {
+        for (int i = 0; i < c->graph->n_outputs; i++) {
+          if (want[i] && ir_type_equal(want[i], c->graph->outputs[i]->type)) exact++;
+          else if (want[i] && getenv("CHECK_PASSES_VERBOSE")) {
+            char w[200], g[200];
+            ir_type_to_str(want[i], w, sizeof w);
+            ir_type_to_str(c->graph->outputs[i]->type, g, sizeof g);
+            Node *p = c->graph->outputs[i]->producer;
+            dprintf(fd, "X %s-%d declared %s, inferred %s\n", p->op_type, p->op ? p->op->since : 0, w, g);
+          }
+        }
+      }
+      free(want);
+      ir_model_free(c);
+    }
+    dprintf(fd, "I %d %d\n", declared, exact);
+  }
   int no = m->graph->n_outputs;
   RtValue **base = calloc((size_t)no + 1, sizeof *base);
   if (!run_model(m, dir, base, &d)) {
@@ -201,6 +234,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "check_passes: no cases in %s\n", argv[1]);
     return 1;
   }
+  long infer_declared = 0, infer_exact = 0;
   int checked[N_STEPS] = {0}, failed[N_STEPS] = {0}, runnable = 0, total = 0, crashed = 0;
   for (int c = 0; c < n; c++) {
     bool want = argc == 2;
@@ -228,6 +262,18 @@ int main(int argc, char **argv) {
       line[strcspn(line, "\n")] = 0;
       if (!strcmp(line, "SKIP")) {
         skip = true;
+        continue;
+      }
+      if (line[0] == 'X' && line[1] == ' ') {
+        printf("%s infer: %s\n", cases[c], line + 2);
+        continue;
+      }
+      if (line[0] == 'I' && line[1] == ' ') {
+        int dcl, ex;
+        if (sscanf(line, "I %d %d", &dcl, &ex) == 2) {
+          infer_declared += dcl;
+          infer_exact += ex;
+        }
         continue;
       }
       if (line[0] == 'S' && line[1] == ' ') {
@@ -270,6 +316,8 @@ int main(int argc, char **argv) {
         printf("      %-36s %8lld in %d cases\n", stats[i].key, stats[i].v, stats[i].cases);
     bad += failed[s];
   }
+  printf("shape inference alone reproduces %ld of %ld declared output types exactly\n",
+         infer_exact, infer_declared);
   if (crashed) printf("  %d cases crashed or timed out\n", crashed);
   for (int c = 0; c < n; c++) free(cases[c]);
   free(cases);
