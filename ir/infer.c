@@ -1054,6 +1054,25 @@ int ir_infer_attention(InferCtx *c) {
                                                                            : dim_unknown();
   }
   set_out(c, 0, mk(c, e, q->rank, o));
+  /* present_key / present_value: past (input 4 / 5) and new (K / V) along the sequence */
+  for (int w = 0; w < 2; w++) {
+    const Type *kv = shaped(c, 1 + w), *past = shaped(c, 4 + w);
+    if (!kv || (kv->rank != 3 && kv->rank != 4)) continue;
+    Dim p[4];
+    int64_t kh = ir_attr_int(c->node, "kv_num_heads", 0);
+    if (kv->rank == 4) memcpy(p, kv->dims, sizeof p);
+    else {
+      p[0] = kv->dims[0];
+      p[1] = kh > 0 ? dim_of(kh) : dim_unknown();
+      p[2] = kv->dims[1];
+      p[3] = kh > 0 && known(&kv->dims[2]) ? dim_of(kv->dims[2].value / kh) : dim_unknown();
+    }
+    if (past && past->rank == 4)
+      p[2] = known(&past->dims[2]) && known(&p[2]) ? dim_of(past->dims[2].value + p[2].value) : dim_unknown();
+    else if (nin(c) > 4 + w && c->node->inputs[4 + w])
+      p[2] = dim_unknown();
+    set_out(c, 1 + w, mk(c, ein(c, 1 + w), 4, p));
+  }
   return 0;
 }
 
@@ -1365,12 +1384,31 @@ static bool read_ints(const Tensor *t, int64_t *v, uint64_t *n) {
   return true;
 }
 
-static const Tensor *propagate(Model *m, const Node *n, const Tensor *const *ind) {
+static const Tensor *propagate(Model *m, const Node *n, const Type *const *in,
+                               const Tensor *const *ind) {
   const char *f = n->op->family;
   int64_t a[PROP_MAX], b[PROP_MAX], r[PROP_MAX];
   uint64_t na, nb, nr = 0;
-  if (n->n_inputs < 1 || !read_ints(ind[0], a, &na)) return NULL;
   int64_t len;
+  if (!strcmp(f, "Size") && n->n_inputs == 1) {
+    uint64_t cnt;
+    if (!ir_type_numel(in[0], &cnt)) return NULL;
+    a[0] = (int64_t)cnt;
+    return int_tensor(m, 0, NULL, a, 1);
+  }
+  if (n->n_inputs < 1 || !read_ints(ind[0], a, &na)) return NULL;
+  if (!strcmp(f, "ConstantOfShape") && ind[0]->rank == 1) {
+    const Attr *v = ir_node_attr(n, "value");
+    int64_t fill = 0;
+    if (v && v->type == ATTR_TENSOR && v->t) {
+      if (v->t->elem != ELEM_INT64 || !v->t->has_data) return NULL;
+      fill = ((const int64_t *)v->t->data)[0];
+    }
+    if (na != 1 || a[0] < 0 || a[0] > PROP_MAX) return NULL;
+    for (int64_t k = 0; k < a[0]; k++) r[k] = fill;
+    len = a[0];
+    return int_tensor(m, 1, &len, r, (uint64_t)a[0]);
+  }
   if (!strcmp(f, "Identity") || (!strcmp(f, "Cast") && ir_attr_int(n, "to", 0) == ELEM_INT64))
     return int_tensor(m, ind[0]->rank, ind[0]->dims, a, na);
   if (!strcmp(f, "Squeeze") && na == 1) return int_tensor(m, 0, NULL, a, 1);
@@ -1524,7 +1562,7 @@ int ir_infer_model(Model *m, Diag *d) {
       }
       record_data(m, n, in, side, nside);
       Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
-      if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, ind);
+      if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, in, ind);
     }
   }
   free(in);
