@@ -3,7 +3,9 @@
  * first-pass pipeline) runs on a fresh copy with --verify-each, the interpreter runs again,
  * and the outputs must match the unoptimized run: bit-exact for passes that must not change
  * arithmetic, within rtol 1e-5 (atol 1e-6) for fold-bn, fuse and the pipeline. Each case
- * runs in a forked child (a crash fails only that case).
+ * runs in a forked child (a crash fails only that case). Shape inference is also checked
+ * value by value: every inferred tensor type of the main graph must match the shape the
+ * interpreter computes.
  *   check_passes DIR [GLOB...]     per-step counts; exit 1 on any mismatch or pass error */
 #include "frontend.h"
 #include "passes.h"
@@ -138,6 +140,55 @@ static void run_case(const char *dir, int fd) {
     }
     dprintf(fd, "I %d %d\n", declared, exact);
   }
+  /* every inferred tensor shape against the value the interpreter computes: the main
+   * graph's typed node outputs become extra graph outputs */
+  {
+    Diag q;
+    ir_diag_init(&q, mf, path, NULL, 0);
+    Model *c = fe_load(path, &q);
+    int checked = 0, wrong = 0;
+    if (c && ir_infer_model(c, &q) == 0) {
+      Graph *g = c->graph;
+      int n0 = g->n_outputs, cap = n0;
+      for (size_t i = 0; i < g->nodes.n; i++) cap += g->nodes.v[i]->n_outputs;
+      Value **outs = calloc((size_t)cap + 1, sizeof *outs);
+      memcpy(outs, g->outputs, (size_t)n0 * sizeof *outs);
+      int k = n0;
+      for (size_t i = 0; i < g->nodes.n; i++)
+        for (int j = 0; j < g->nodes.v[i]->n_outputs; j++) {
+          Value *v = g->nodes.v[i]->outputs[j];
+          bool dup = false;
+          for (int q2 = 0; q2 < n0 && v; q2++) dup = outs[q2] == v;
+          if (v && !dup && v->type && v->type->kind == TYPE_TENSOR && v->type->rank >= 0) outs[k++] = v;
+        }
+      ir_graph_set_outputs(g, outs, k);
+      RtValue **got = calloc((size_t)k + 1, sizeof *got);
+      if (run_model(c, dir, got, &q)) {
+        for (int i = n0; i < k; i++) {
+          const Type *t = outs[i]->type;
+          RtValue *r = got[i];
+          if (!r || r->kind != TYPE_TENSOR) continue;
+          checked++;
+          bool ok = r->rank == t->rank && (!t->elem || t->elem == r->elem);
+          for (int d2 = 0; ok && d2 < t->rank; d2++)
+            ok = t->dims[d2].param || t->dims[d2].value < 0 || t->dims[d2].value == r->dims[d2];
+          if (!ok) {
+            char w[200], gs[200];
+            wrong++;
+            ir_type_to_str(t, w, sizeof w);
+            rt_shape_str(r, gs, sizeof gs);
+            dprintf(fd, "W %s (%s) inferred %s, computed %s\n", outs[i]->name,
+                    outs[i]->producer->op_type, w, gs);
+          }
+        }
+      }
+      for (int i = 0; i < k; i++) rt_unref(got[i]);
+      free(got);
+      free(outs);
+    }
+    if (c) ir_model_free(c);
+    dprintf(fd, "V %d %d\n", checked, wrong);
+  }
   int no = m->graph->n_outputs;
   RtValue **base = calloc((size_t)no + 1, sizeof *base);
   if (!run_model(m, dir, base, &d)) {
@@ -234,7 +285,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "check_passes: no cases in %s\n", argv[1]);
     return 1;
   }
-  long infer_declared = 0, infer_exact = 0;
+  long infer_declared = 0, infer_exact = 0, vals_checked = 0, vals_wrong = 0;
   int checked[N_STEPS] = {0}, failed[N_STEPS] = {0}, runnable = 0, total = 0, crashed = 0;
   for (int c = 0; c < n; c++) {
     bool want = argc == 2;
@@ -262,6 +313,18 @@ int main(int argc, char **argv) {
       line[strcspn(line, "\n")] = 0;
       if (!strcmp(line, "SKIP")) {
         skip = true;
+        continue;
+      }
+      if (line[0] == 'V' && line[1] == ' ') {
+        int ch, wr;
+        if (sscanf(line, "V %d %d", &ch, &wr) == 2) {
+          vals_checked += ch;
+          vals_wrong += wr;
+        }
+        continue;
+      }
+      if (line[0] == 'W' && line[1] == ' ') {
+        printf("%s shape-infer WRONG: %s\n", cases[c], line + 2);
         continue;
       }
       if (line[0] == 'X' && line[1] == ' ') {
@@ -318,6 +381,9 @@ int main(int argc, char **argv) {
   }
   printf("shape inference alone reproduces %ld of %ld declared output types exactly\n",
          infer_exact, infer_declared);
+  printf("inferred types of %ld intermediate values checked against the interpreter: %ld wrong\n",
+         vals_checked, vals_wrong);
+  bad += (int)vals_wrong;
   if (crashed) printf("  %d cases crashed or timed out\n", crashed);
   for (int c = 0; c < n; c++) free(cases[c]);
   free(cases);
