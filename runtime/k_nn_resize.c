@@ -1,0 +1,2 @@
+/* k_nn_resize.c */
+#include "k_nn_util.h"

@@ -1,0 +1,2 @@
+/* k_nn_rnn.c */
+#include "k_nn_util.h"
