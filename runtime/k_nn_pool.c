@@ -136,34 +136,53 @@ int rt_k_MaxUnpool(RtCtx *c) {
   if (!I || I->kind != TYPE_TENSOR || I->elem != ELEM_INT64 || !rt_same_shape(X, I))
     return rt_error(c, "I must be an int64 tensor of X's shape");
   int S = X->rank - 2;
-  int64_t dims[RT_MAX_RANK];
-  size_t n = 0;
+  int64_t inf[RT_MAX_RANK], dims[RT_MAX_RANK], st[NN_MAXS], pads[2 * NN_MAXS];
+  size_t nk = 0, n = 0;
+  const int64_t *ks = rt_attr_ints(c, "kernel_shape", &nk);
+  if (!ks || nk != (size_t)S) return rt_error(c, "kernel_shape must have %d values", S);
+  if (!nn_ints_attr(c, "strides", S, 1, st, true) || !nn_ints_attr(c, "pads", 2 * S, 0, pads, false))
+    return -1;
+  inf[0] = X->dims[0], inf[1] = X->dims[1];
+  for (int d = 0; d < S; d++) {
+    inf[d + 2] = (X->dims[d + 2] - 1) * st[d] + ks[d] - pads[d] - pads[d + S];
+    if (inf[d + 2] < 0) return rt_error(c, "negative output dimension");
+  }
+  memcpy(dims, inf, sizeof dims);
   if (c->n_in > 2 && c->in[2]) {
     if (!rt_in_ints(c, 2, dims, RT_MAX_RANK, &n)) return -1;
     if ((int)n != X->rank) return rt_error(c, "output_shape must have %d values", X->rank);
-  } else {
-    NnGeo g;
-    g.S = S;
-    int64_t pads[2 * NN_MAXS];
-    size_t nk = 0;
-    const int64_t *ks = rt_attr_ints(c, "kernel_shape", &nk);
-    if (!ks || nk != (size_t)S) return rt_error(c, "kernel_shape must have %d values", S);
-    if (!nn_ints_attr(c, "strides", S, 1, g.st, true) || !nn_ints_attr(c, "pads", 2 * S, 0, pads, false))
-      return -1;
-    dims[0] = X->dims[0], dims[1] = X->dims[1];
-    for (int d = 0; d < S; d++) {
-      dims[d + 2] = (X->dims[d + 2] - 1) * g.st[d] + ks[d] - pads[d] - pads[d + S];
-      if (dims[d + 2] < 0) return rt_error(c, "negative output dimension");
-    }
   }
-  RtValue *Y = rt_out(c, 0, X->elem, X->rank, dims);
-  if (!Y) return -1;
+  /* scatter into the inferred shape, then place that at the origin of the output */
+  RtValue *T = rt_tensor_new(X->elem, X->rank, inf);
+  if (!T) return rt_error(c, "bad output shape");
   const int64_t *ix = I->data;
   for (uint64_t i = 0; i < X->numel; i++) {
-    if (ix[i] < 0 || (uint64_t)ix[i] >= Y->numel)
+    if (ix[i] < 0 || (uint64_t)ix[i] >= T->numel) {
+      rt_unref(T);
       return rt_error(c, "index %lld is out of range", (long long)ix[i]);
-    rt_set_f64(Y, (uint64_t)ix[i], rt_get_f64(X, i));
+    }
+    rt_set_f64(T, (uint64_t)ix[i], rt_get_f64(X, i));
   }
+  RtValue *Y = rt_out(c, 0, X->elem, X->rank, dims);
+  if (!Y) {
+    rt_unref(T);
+    return -1;
+  }
+  int64_t ext[RT_MAX_RANK], idx[RT_MAX_RANK] = {0};
+  bool empty = false;
+  for (int d = 0; d < X->rank; d++) {
+    ext[d] = inf[d] < dims[d] ? inf[d] : dims[d];
+    if (!ext[d]) empty = true;
+  }
+  if (!empty) do {
+      uint64_t si = 0, di = 0;
+      for (int d = 0; d < X->rank; d++) {
+        si = si * (uint64_t)inf[d] + (uint64_t)idx[d];
+        di = di * (uint64_t)dims[d] + (uint64_t)idx[d];
+      }
+      rt_set_f64(Y, di, rt_get_f64(T, si));
+    } while (nn_next(X->rank, ext, idx));
+  rt_unref(T);
   return 0;
 }
 
