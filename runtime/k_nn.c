@@ -120,6 +120,16 @@ static void gemm_int(int64_t M, int64_t N, int64_t K, const RtValue *A, uint64_t
     }
 }
 
+/* A tensor's elements as a fresh float array (float16/bfloat16 widen exactly). */
+static float *get_f32(const RtValue *v) {
+  float *b = nn_alloc(v->numel, sizeof *b);
+  for (uint64_t i = 0; i < v->numel; i++) b[i] = (float)rt_get_f64(v, i);
+  return b;
+}
+
+/* float16 and bfloat16 products accumulate in float and round once, as numpy does. */
+static bool half_type(ElemType e) { return e == ELEM_FLOAT16 || e == ELEM_BFLOAT16; }
+
 static bool int_type(ElemType e) {
   return !ir_elem(e)->is_float && e != ELEM_STRING && e != ELEM_BOOL && e != ELEM_UNDEFINED;
 }
@@ -164,8 +174,11 @@ int rt_k_MatMul(RtCtx *c) {
   for (int i = 0; i < br; i++) nb *= bdims[i];
   int64_t idx[RT_MAX_RANK] = {0};
   double *da = NULL, *db = NULL, *dy = NULL;
+  float *fa = NULL, *fb = NULL, *fy = NULL;
   uint64_t *iy = NULL;
-  if (A->elem != ELEM_FLOAT && real) {
+  if (half_type(A->elem)) {
+    fa = get_f32(A), fb = get_f32(B), fy = nn_zalloc(Y->numel, sizeof *fy);
+  } else if (A->elem != ELEM_FLOAT && real) {
     da = nn_get_f64(A), db = nn_get_f64(B), dy = nn_zalloc(Y->numel, sizeof *dy);
   } else if (!real) {
     iy = nn_alloc((uint64_t)(M * N), sizeof *iy);
@@ -177,6 +190,8 @@ int rt_k_MatMul(RtCtx *c) {
     if (A->elem == ELEM_FLOAT)
       gemm_f32(M, N, K, (const float *)A->data + oa, K, 1, (const float *)B->data + ob, N, 1,
                (float *)Y->data + oy, N);
+    else if (fy)
+      gemm_f32(M, N, K, fa + oa, K, 1, fb + ob, N, 1, fy + oy, N);
     else if (real)
       gemm_f64(M, N, K, da + oa, K, 1, db + ob, N, 1, dy + oy, N);
     else {
@@ -186,7 +201,8 @@ int rt_k_MatMul(RtCtx *c) {
     nn_next(br, bdims, idx);
   }
   if (dy) nn_put_f64(Y, dy);
-  free(da), free(db), free(dy), free(iy);
+  for (uint64_t i = 0; fy && i < Y->numel; i++) rt_set_f64(Y, i, fy[i]);
+  free(da), free(db), free(dy), free(iy), free(fa), free(fb), free(fy);
   return 0;
 }
 
