@@ -424,6 +424,10 @@ static bool conv_common(RtCtx *c, NnGeo *g, int64_t *N, int64_t *C, int64_t *G) 
   for (int d = 0; d < g->S; d++) {
     g->in[d] = X->dims[d + 2];
     g->k[d] = W->dims[d + 2];
+    if (g->k[d] < 1) {
+      rt_error(c, "W has an empty kernel dimension");
+      return false;
+    }
     if (ks && ks[d] != g->k[d]) {
       rt_error(c, "kernel_shape does not match W");
       return false;

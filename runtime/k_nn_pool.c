@@ -205,7 +205,10 @@ int rt_k_MaxRoiPool(RtCtx *c) {
   uint64_t o = 0;
   for (int64_t ri = 0; ri < nr; ri++) {
     const double *roi = r + ri * 5;
-    int64_t b = (int64_t)roi[0];
+    bool finite = true;
+    for (int k = 0; k < 5; k++)
+      if (!(fabs(roi[k] * (k ? scale : 1.0)) < 1e15)) finite = false;
+    int64_t b = finite ? (int64_t)roi[0] : -1;
     if (b < 0 || b >= N) {
       free(x), free(r);
       return rt_error(c, "roi %lld has batch index %lld", (long long)ri, (long long)b);
@@ -259,6 +262,7 @@ int rt_k_RoiAlign(RtCtx *c) {
   RtValue *Y = rt_out(c, 0, X->elem, 4, dims);
   if (!Y) return -1;
   if (Y->numel == 0) return 0;
+  if (H == 0 || W == 0) return rt_error(c, "X has an empty spatial dimension");
   double *x = nn_get_f64(X), *r = nn_get_f64(R), *y = nn_alloc(Y->numel, sizeof *y);
   double off = half ? 0.5 : 0.0;
   for (int64_t ri = 0; ri < nr; ri++) {
@@ -275,8 +279,13 @@ int rt_k_RoiAlign(RtCtx *c) {
       rh = rh > 1.0 ? rh : 1.0;
     }
     double bh = rh / (double)oh, bw = rw / (double)ow;
-    int64_t gh = sr > 0 ? sr : (int64_t)ceil(rh / (double)oh);
-    int64_t gw = sr > 0 ? sr : (int64_t)ceil(rw / (double)ow);
+    double ghd = sr > 0 ? (double)sr : ceil(rh / (double)oh);
+    double gwd = sr > 0 ? (double)sr : ceil(rw / (double)ow);
+    if (!(ghd < 1e5 && gwd < 1e5)) {
+      free(x), free(r), free(y);
+      return rt_error(c, "roi %lld is too large or not finite", (long long)ri);
+    }
+    int64_t gh = ghd > 0 ? (int64_t)ghd : 0, gw = gwd > 0 ? (int64_t)gwd : 0;
     double count = gh * gw > 1 ? (double)(gh * gw) : 1.0;
     for (int64_t ch = 0; ch < C; ch++) {
       const double *pl = x + (b * C + ch) * H * W;

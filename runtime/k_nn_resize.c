@@ -97,6 +97,10 @@ static bool rs_taps(RtCtx *c, const RsParams *p, int64_t in, int64_t out, double
       double adj = (double)out / ow, off = (double)in / 2 * (1 - adj);
       x = off + (jd + 0.5) / scale - 0.5;
     } else x = (jd + 0.5) / scale - 0.5; /* half_pixel */
+    if (!(fabs(x) < 1e15)) { /* NaN or absurd roi/scale: extrapolate or take the edge */
+      if (!strcmp(m, "tf_crop_and_resize")) t->ext[j] = true;
+      x = isnan(x) ? 0.0 : x < 0 ? -1e15 : 1e15;
+    }
     double base = ceil(x) - 1, r = x - base;
     if (!(r > 0 && r <= 1)) base = floor(x), r = 1.0; /* NaN/inf guard */
     rs_coeffs(p, r, scale, cf, RS_MAXTAP);
@@ -202,8 +206,9 @@ static bool rs_check_x(RtCtx *c, const RtValue *X) {
 static int rs_from_scales(RtCtx *c, const RsParams *p, const RtValue *X, const double *sc) {
   int64_t out[RT_MAX_RANK];
   for (int d = 0; d < X->rank; d++) {
-    if (!(sc[d] > 0)) return rt_error(c, "scale %g is not positive", sc[d]);
-    out[d] = (int64_t)floor(sc[d] * (double)X->dims[d]);
+    double o = floor(sc[d] * (double)X->dims[d]);
+    if (!(sc[d] > 0) || !(o < 1e12)) return rt_error(c, "scale %g is not usable", sc[d]);
+    out[d] = (int64_t)o;
   }
   return rs_run(c, p, X, out, sc, NULL);
 }
@@ -261,9 +266,10 @@ int rt_k_Resize(RtCtx *c) {
   if (nsc) {
     if (nsc != na) return rt_error(c, "scales must have %d values", na);
     for (int i = 0; i < na; i++) {
-      if (!(sc_in[i] > 0)) return rt_error(c, "scale %g is not positive", sc_in[i]);
+      double o = floor(sc_in[i] * (double)X->dims[axes[i]]);
+      if (!(sc_in[i] > 0) || !(o < 1e12)) return rt_error(c, "scale %g is not usable", sc_in[i]);
       sc[axes[i]] = sc_in[i];
-      out[axes[i]] = (int64_t)floor(sc_in[i] * (double)X->dims[axes[i]]);
+      out[axes[i]] = (int64_t)o;
     }
   } else if (nsz) {
     if ((int)nsz != na) return rt_error(c, "sizes must have %d values", na);
@@ -358,6 +364,7 @@ int rt_k_GridSample(RtCtx *c) {
   RtValue *Y = rt_out(c, 0, X->elem, X->rank, dims);
   if (!Y) return -1;
   if (Y->numel == 0) return 0;
+  if (inprod == 0) return rt_error(c, "X has an empty spatial dimension");
   double *x = nn_get_f64(X), *g = nn_get_f64(G), *y = nn_alloc(Y->numel, sizeof *y);
   const int64_t *in = X->dims + 2;
   int nt = mode == RS_NEAREST ? 1 : mode == RS_LINEAR ? 2 : 4;
