@@ -92,7 +92,8 @@ static bool rs_taps(RtCtx *c, const RsParams *p, int64_t in, int64_t out, double
       x = ow == 1.0 ? (r1 - r0) * (double)(in - 1) / 2 : jd * (r1 - r0) * (double)(in - 1) / (ow - 1);
       x += r0 * (double)(in - 1);
       if (x < 0 || x > (double)(in - 1)) t->ext[j] = true;
-    } else if (!strcmp(m, "pytorch_half_pixel")) x = ow == 1.0 ? -0.5 : (jd + 0.5) / scale - 0.5;
+    } else if (!strcmp(m, "tf_half_pixel_for_nn")) x = (jd + 0.5) / scale;
+    else if (!strcmp(m, "pytorch_half_pixel")) x = ow == 1.0 ? -0.5 : (jd + 0.5) / scale - 0.5;
     else if (!strcmp(m, "half_pixel_symmetric")) {
       double adj = (double)out / ow, off = (double)in / 2 * (1 - adj);
       x = off + (jd + 0.5) / scale - 0.5;
@@ -233,6 +234,17 @@ int rt_k_Resize(RtCtx *c) {
   }
   p.ctm = rt_attr_str(c, "coordinate_transformation_mode", "half_pixel");
   p.nearest = rt_attr_str(c, "nearest_mode", "round_prefer_floor");
+  static const char *const ctms[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
+                                     "align_corners", "asymmetric", "tf_half_pixel_for_nn",
+                                     "tf_crop_and_resize"};
+  size_t ci = 0;
+  while (ci < sizeof ctms / sizeof ctms[0] && strcmp(ctms[ci], p.ctm)) ci++;
+  if (ci == sizeof ctms / sizeof ctms[0])
+    return rt_error(c, "unknown coordinate_transformation_mode '%s'", p.ctm);
+  static const char *const nms[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+  size_t ni = 0;
+  while (ni < sizeof nms / sizeof nms[0] && strcmp(nms[ni], p.nearest)) ni++;
+  if (ni == sizeof nms / sizeof nms[0]) return rt_error(c, "unknown nearest_mode '%s'", p.nearest);
   const char *pol = rt_attr_str(c, "keep_aspect_ratio_policy", "stretch");
   int64_t axes[RT_MAX_RANK];
   int na = r;
