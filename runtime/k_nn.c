@@ -51,7 +51,8 @@ static void gemm_mk(int64_t kc, const float *const a[4], int64_t sak, const floa
 static void gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t sai, int64_t sak,
                      const float *B, int64_t sbk, int64_t sbj, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0 || K <= 0) return;
-  float *bp = nn_alloc(GEMM_KC * GEMM_NC, sizeof(float));
+  int64_t kmax = K < GEMM_KC ? K : GEMM_KC, nmax = N < GEMM_NC ? (N + 7) / 8 * 8 : GEMM_NC;
+  float *bp = nn_alloc((uint64_t)(kmax * nmax), sizeof(float));
   for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
     int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
     for (int64_t j0 = 0; j0 < N; j0 += GEMM_NC) {
