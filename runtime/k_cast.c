@@ -4,6 +4,7 @@
 #include "runtime.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,9 +325,11 @@ static double parse_num(const IrStr *s, bool *isint, int64_t *iv) {
   memcpy(buf, s->s ? s->s : "", n);
   buf[n] = 0;
   char *end;
+  errno = 0;
   long long ll = strtoll(buf, &end, 10);
+  bool range_err = errno == ERANGE;
   while (*end && isspace((unsigned char)*end)) end++;
-  if (end != buf && !*end) {
+  if (end != buf && !*end && !range_err) {
     *isint = true;
     *iv = ll;
     return (double)ll;
@@ -429,7 +432,7 @@ int rt_k_Cast(RtCtx *c) {
   if (c->op->since == 1 && a->type == ATTR_STRING) to = type_from_name(rt_attr_str(c, "to", ""));
   else {
     int64_t t = rt_attr_int(c, "to", 0);
-    to = ir_elem_valid((int)t) && t < ELEM_COUNT ? (ElemType)t : ELEM_UNDEFINED;
+    to = t > 0 && t < ELEM_COUNT ? (ElemType)t : ELEM_UNDEFINED;
   }
   if (to == ELEM_UNDEFINED) return rt_error(c, "attribute 'to' is not a known element type");
   return do_cast(c, to);
@@ -447,7 +450,7 @@ int rt_k_BitCast(RtCtx *c) {
   RtValue *x = c->in[0];
   if (!x || x->kind != TYPE_TENSOR) return rt_error(c, "input must be a tensor");
   int64_t t = rt_attr_int(c, "to", 0);
-  if (!ir_elem_valid((int)t)) return rt_error(c, "attribute 'to' is not a known element type");
+  if (t <= 0 || t >= ELEM_COUNT) return rt_error(c, "attribute 'to' is not a known element type");
   ElemType to = (ElemType)t;
   int ib = ebits(x->elem), ob = ebits(to);
   if (x->elem == ELEM_STRING || to == ELEM_STRING || !ib || !ob)
@@ -486,7 +489,7 @@ static bool qmap_init(RtCtx *c, QMap *q, const RtValue *x, const RtValue *s, con
   if (!s || s->kind != TYPE_TENSOR) return rt_error(c, "scale must be a tensor"), false;
   if (zp && (zp->kind != TYPE_TENSOR || zp->numel != s->numel))
     return rt_error(c, "zero point and scale differ in size"), false;
-  if (s->numel == 1 && bs <= 0) return true;
+  if (s->numel == 1) return true; /* a single value is per-tensor in every mode */
   int ax;
   if (!rt_axis(c, axis, x->rank, &ax)) return false;
   q->inner = 1;
@@ -566,6 +569,8 @@ int rt_k_QuantizeLinear(RtCtx *c) {
   bool sat = since >= 19 ? rt_attr_int(c, "saturate", 1) != 0 : true;
   int64_t odt = since >= 21 ? rt_attr_int(c, "output_dtype", 0) : 0;
   int64_t prec = since >= 23 ? rt_attr_int(c, "precision", 0) : 0;
+  if (odt < 0 || odt >= ELEM_COUNT || prec < 0 || prec >= ELEM_COUNT)
+    return rt_error(c, "output_dtype or precision is not an element type");
   ElemType ot = zp ? zp->elem : odt ? (ElemType)odt : ELEM_UINT8;
   if (odt && zp && odt != zp->elem) return rt_error(c, "output_dtype differs from the zero point's type");
   if (!ir_elem_valid((int)ot) || !is_qtype(ot))
@@ -602,6 +607,7 @@ int rt_k_DequantizeLinear(RtCtx *c) {
   int64_t axis = since >= 13 ? rt_attr_int(c, "axis", 1) : 1;
   int64_t bs = since >= 21 ? rt_attr_int(c, "block_size", 0) : 0;
   int64_t odt = since >= 23 ? rt_attr_int(c, "output_dtype", 0) : 0;
+  if (odt < 0 || odt >= ELEM_COUNT) return rt_error(c, "output_dtype is not an element type");
   ElemType ot = odt ? (ElemType)odt : s->elem;
   if (!ir_elem_valid((int)ot) || elem_class(ot) != CL_FLOAT)
     return rt_error(c, "output_dtype must be a float type");
