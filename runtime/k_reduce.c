@@ -324,7 +324,7 @@ static int cumulative(RtCtx *c, bool prod) {
     return rt_error(c, "input type %s is not supported", ir_elem(x->elem)->name);
   int64_t av[1];
   size_t na;
-  if (!c->in[1] || c->in[1]->numel != 1 || !rt_in_ints(c, 1, av, 1, &na) || na != 1)
+  if (c->n_in < 2 || !c->in[1] || c->in[1]->numel != 1 || !rt_in_ints(c, 1, av, 1, &na) || na != 1)
     return rt_error(c, "axis must be a one-element int32 or int64 tensor");
   int axis;
   if (x->rank == 0) return rt_error(c, "input must have rank >= 1");
