@@ -10,17 +10,27 @@
 typedef enum { R_SUM, R_MEAN, R_PROD, R_MAX, R_MIN, R_L1, R_L2, R_SUMSQ, R_LOGSUM, R_LSE } RdOp;
 
 /* The version from which the axes come as input 1 instead of an attribute. */
-static int axes_input_since(RdOp op) { return op == R_SUM ? 13 : 18; }
+static int axes_input_since(RdOp op) {
+  return op == R_SUM ? 13 : 18;
+}
 
 /* Float reduction of one group. */
 static double reduce_f(RdOp op, const RtValue *x, uint64_t base, const uint64_t *inner,
                        uint64_t n) {
   double acc, m = -INFINITY;
   switch (op) {
-  case R_PROD: acc = 1; break;
-  case R_MAX: acc = -INFINITY; break;
-  case R_MIN: acc = INFINITY; break;
-  default: acc = 0; break;
+  case R_PROD:
+    acc = 1;
+    break;
+  case R_MAX:
+    acc = -INFINITY;
+    break;
+  case R_MIN:
+    acc = INFINITY;
+    break;
+  default:
+    acc = 0;
+    break;
   }
   if (op == R_LSE) {
     for (uint64_t i = 0; i < n; i++) {
@@ -33,27 +43,51 @@ static double reduce_f(RdOp op, const RtValue *x, uint64_t base, const uint64_t 
   for (uint64_t i = 0; i < n; i++) {
     double v = rt_get_f64(x, base + inner[i]);
     switch (op) {
-    case R_SUM: case R_MEAN: case R_LOGSUM: acc += v; break;
-    case R_PROD: acc *= v; break;
-    case R_MAX: if (v > acc || isnan(v)) acc = v; if (isnan(acc)) i = n; break;
-    case R_MIN: if (v < acc || isnan(v)) acc = v; if (isnan(acc)) i = n; break;
-    case R_L1: acc += fabs(v); break;
-    case R_L2: case R_SUMSQ: acc += v * v; break;
-    case R_LSE: acc += exp(v - m); break;
+    case R_SUM:
+    case R_MEAN:
+    case R_LOGSUM:
+      acc += v;
+      break;
+    case R_PROD:
+      acc *= v;
+      break;
+    case R_MAX:
+      if (v > acc || isnan(v)) acc = v;
+      if (isnan(acc)) i = n;
+      break;
+    case R_MIN:
+      if (v < acc || isnan(v)) acc = v;
+      if (isnan(acc)) i = n;
+      break;
+    case R_L1:
+      acc += fabs(v);
+      break;
+    case R_L2:
+    case R_SUMSQ:
+      acc += v * v;
+      break;
+    case R_LSE:
+      acc += exp(v - m);
+      break;
     }
   }
   switch (op) {
-  case R_MEAN: return acc / (double)n; /* 0/0 = NaN for an empty group, as numpy */
-  case R_L2: return sqrt(acc);
-  case R_LOGSUM: return log(acc);
-  case R_LSE: return m + log(acc);
-  default: return acc;
+  case R_MEAN:
+    return acc / (double)n; /* 0/0 = NaN for an empty group, as numpy */
+  case R_L2:
+    return sqrt(acc);
+  case R_LOGSUM:
+    return log(acc);
+  case R_LSE:
+    return m + log(acc);
+  default:
+    return acc;
   }
 }
 
 /* Integer (and bool) reduction of one group into out[k]: exact, wrapping. */
-static void reduce_i(RdOp op, const RtValue *x, uint64_t base, const uint64_t *inner,
-                     uint64_t n, RtValue *out, uint64_t k) {
+static void reduce_i(RdOp op, const RtValue *x, uint64_t base, const uint64_t *inner, uint64_t n,
+                     RtValue *out, uint64_t k) {
   ElemType e = x->elem;
   bool sgn = ir_elem(e)->is_signed, u64 = e == ELEM_UINT64;
   int bits = e == ELEM_BOOL ? 1 : ir_elem(e)->bits;
@@ -76,41 +110,27 @@ static void reduce_i(RdOp op, const RtValue *x, uint64_t base, const uint64_t *i
   }
   if (op == R_MEAN || op == R_L2 || op == R_LOGSUM || op == R_LSE) {
     /* through double, truncated like numpy's astype */
-    double acc = 0, m = 0;
-    if (op == R_MEAN) {
-      for (uint64_t i = 0; i < n; i++)
-        acc += u64 ? (double)rt_get_u64(x, base + inner[i]) : (double)rt_get_i64(x, base + inner[i]);
-      acc /= (double)n;
-    } else if (op == R_L2 || op == R_LOGSUM) {
-      for (uint64_t i = 0; i < n; i++) {
-        double v = u64 ? (double)rt_get_u64(x, base + inner[i]) : (double)rt_get_i64(x, base + inner[i]);
-        acc += op == R_L2 ? v * v : v;
-      }
-      acc = op == R_L2 ? sqrt(acc) : log(acc);
-    } else {
-      m = -INFINITY;
-      for (uint64_t i = 0; i < n; i++) {
-        double v = u64 ? (double)rt_get_u64(x, base + inner[i]) : (double)rt_get_i64(x, base + inner[i]);
-        if (v > m) m = v;
-      }
-      for (uint64_t i = 0; i < n; i++) {
-        double v = u64 ? (double)rt_get_u64(x, base + inner[i]) : (double)rt_get_i64(x, base + inner[i]);
-        acc += exp(v - m);
-      }
-      acc = n ? m + log(acc) : -INFINITY;
-    }
-    rt_set_f64(out, k, acc);
+    rt_set_f64(out, k, reduce_f(op, x, base, inner, n));
     return;
   }
   uint64_t acc = op == R_PROD ? 1 : 0;
   for (uint64_t i = 0; i < n; i++) {
     uint64_t v = rt_get_u64(x, base + inner[i]);
     switch (op) {
-    case R_SUM: acc += v; break;
-    case R_PROD: acc *= v; break;
-    case R_L1: acc += sgn && (int64_t)v < 0 ? (uint64_t)0 - v : v; break;
-    case R_SUMSQ: acc += v * v; break;
-    default: break;
+    case R_SUM:
+      acc += v;
+      break;
+    case R_PROD:
+      acc *= v;
+      break;
+    case R_L1:
+      acc += sgn && (int64_t)v < 0 ? (uint64_t)0 - v : v;
+      break;
+    case R_SUMSQ:
+      acc += v * v;
+      break;
+    default:
+      break;
     }
   }
   rt_set_i64(out, k, (int64_t)acc);
@@ -129,8 +149,8 @@ static int reduce(RtCtx *c, RdOp op) {
   if (c->op->since >= axes_input_since(op)) {
     if (c->n_in > 1 && c->in[1]) {
       if (c->in[1]->numel > (uint64_t)x->rank)
-        return rt_error(c, "%llu axes for a rank-%d input",
-                        (unsigned long long)c->in[1]->numel, x->rank);
+        return rt_error(c, "%llu axes for a rank-%d input", (unsigned long long)c->in[1]->numel,
+                        x->rank);
       if (!rt_in_ints(c, 1, axes, RT_MAX_RANK, &n_axes)) return -1;
     }
     noop = rt_attr_int(c, "noop_with_empty_axes", 0) != 0;
@@ -152,8 +172,10 @@ static int reduce(RtCtx *c, RdOp op) {
   int64_t od[RT_MAX_RANK];
   int orank = 0;
   for (int a = 0; a < x->rank; a++) {
-    if (!sel[a]) od[orank++] = x->dims[a];
-    else if (keep) od[orank++] = 1;
+    if (!sel[a])
+      od[orank++] = x->dims[a];
+    else if (keep)
+      od[orank++] = 1;
   }
   RdSplit s;
   if (!rd_split(c, x->rank, x->dims, sel, &s)) return -1;
@@ -164,23 +186,45 @@ static int reduce(RtCtx *c, RdOp op) {
   }
   bool fl = ir_elem(x->elem)->is_float;
   for (uint64_t k = 0; k < s.n_outer; k++) {
-    if (fl) rt_set_f64(out, k, reduce_f(op, x, s.outer[k], s.inner, s.n_inner));
-    else reduce_i(op, x, s.outer[k], s.inner, s.n_inner, out, k);
+    if (fl)
+      rt_set_f64(out, k, reduce_f(op, x, s.outer[k], s.inner, s.n_inner));
+    else
+      reduce_i(op, x, s.outer[k], s.inner, s.n_inner, out, k);
   }
   rd_split_free(&s);
   return 0;
 }
 
-int rt_k_ReduceSum(RtCtx *c) { return reduce(c, R_SUM); }
-int rt_k_ReduceMean(RtCtx *c) { return reduce(c, R_MEAN); }
-int rt_k_ReduceProd(RtCtx *c) { return reduce(c, R_PROD); }
-int rt_k_ReduceMax(RtCtx *c) { return reduce(c, R_MAX); }
-int rt_k_ReduceMin(RtCtx *c) { return reduce(c, R_MIN); }
-int rt_k_ReduceL1(RtCtx *c) { return reduce(c, R_L1); }
-int rt_k_ReduceL2(RtCtx *c) { return reduce(c, R_L2); }
-int rt_k_ReduceSumSquare(RtCtx *c) { return reduce(c, R_SUMSQ); }
-int rt_k_ReduceLogSum(RtCtx *c) { return reduce(c, R_LOGSUM); }
-int rt_k_ReduceLogSumExp(RtCtx *c) { return reduce(c, R_LSE); }
+int rt_k_ReduceSum(RtCtx *c) {
+  return reduce(c, R_SUM);
+}
+int rt_k_ReduceMean(RtCtx *c) {
+  return reduce(c, R_MEAN);
+}
+int rt_k_ReduceProd(RtCtx *c) {
+  return reduce(c, R_PROD);
+}
+int rt_k_ReduceMax(RtCtx *c) {
+  return reduce(c, R_MAX);
+}
+int rt_k_ReduceMin(RtCtx *c) {
+  return reduce(c, R_MIN);
+}
+int rt_k_ReduceL1(RtCtx *c) {
+  return reduce(c, R_L1);
+}
+int rt_k_ReduceL2(RtCtx *c) {
+  return reduce(c, R_L2);
+}
+int rt_k_ReduceSumSquare(RtCtx *c) {
+  return reduce(c, R_SUMSQ);
+}
+int rt_k_ReduceLogSum(RtCtx *c) {
+  return reduce(c, R_LOGSUM);
+}
+int rt_k_ReduceLogSumExp(RtCtx *c) {
+  return reduce(c, R_LSE);
+}
 
 /* ------------------------------------------------------------------ ArgMax / ArgMin */
 
@@ -242,8 +286,10 @@ static int arg_extreme(RtCtx *c, bool is_max) {
   int64_t od[RT_MAX_RANK];
   int orank = 0;
   for (int a = 0; a < x->rank; a++) {
-    if (a != axis) od[orank++] = x->dims[a];
-    else if (keep) od[orank++] = 1;
+    if (a != axis)
+      od[orank++] = x->dims[a];
+    else if (keep)
+      od[orank++] = 1;
   }
   RdSplit s;
   if (!rd_split(c, x->rank, x->dims, sel, &s)) return -1;
@@ -255,8 +301,12 @@ static int arg_extreme(RtCtx *c, bool is_max) {
   return out ? 0 : -1;
 }
 
-int rt_k_ArgMax(RtCtx *c) { return arg_extreme(c, true); }
-int rt_k_ArgMin(RtCtx *c) { return arg_extreme(c, false); }
+int rt_k_ArgMax(RtCtx *c) {
+  return arg_extreme(c, true);
+}
+int rt_k_ArgMin(RtCtx *c) {
+  return arg_extreme(c, false);
+}
 
 /* ------------------------------------------------------------------ Softmax family */
 
@@ -274,7 +324,8 @@ static int softmax_like(RtCtx *c, SmOp op) {
   if (x->rank == 0) {
     if (ax != 0 && ax != -1 && !(coerce && ax == 1)) return rt_error(c, "axis out of range");
   } else if (coerce) {
-    if (ax < -(int64_t)x->rank || ax > x->rank) return rt_error(c, "axis %lld is out of range", (long long)ax);
+    if (ax < -(int64_t)x->rank || ax > x->rank)
+      return rt_error(c, "axis %lld is out of range", (long long)ax);
     axis = (int)(ax < 0 ? ax + x->rank : ax);
     for (int a = axis; a < x->rank; a++) sel[a] = true;
   } else {
@@ -311,9 +362,15 @@ static int softmax_like(RtCtx *c, SmOp op) {
   return y ? 0 : -1;
 }
 
-int rt_k_Softmax(RtCtx *c) { return softmax_like(c, SM_SOFTMAX); }
-int rt_k_LogSoftmax(RtCtx *c) { return softmax_like(c, SM_LOGSOFTMAX); }
-int rt_k_Hardmax(RtCtx *c) { return softmax_like(c, SM_HARDMAX); }
+int rt_k_Softmax(RtCtx *c) {
+  return softmax_like(c, SM_SOFTMAX);
+}
+int rt_k_LogSoftmax(RtCtx *c) {
+  return softmax_like(c, SM_LOGSOFTMAX);
+}
+int rt_k_Hardmax(RtCtx *c) {
+  return softmax_like(c, SM_HARDMAX);
+}
 
 /* ------------------------------------------------------------------ CumSum / CumProd */
 
@@ -342,8 +399,10 @@ static int cumulative(RtCtx *c, bool prod) {
     for (uint64_t j = 0; j < s.n_inner; j++) {
       uint64_t at = s.outer[k] + s.inner[rev ? s.n_inner - 1 - j : j];
       if (excl) {
-        if (fl) rt_set_f64(y, at, fa);
-        else rt_set_i64(y, at, (int64_t)ia);
+        if (fl)
+          rt_set_f64(y, at, fa);
+        else
+          rt_set_i64(y, at, (int64_t)ia);
       }
       if (fl) {
         double v = rt_get_f64(x, at);
@@ -353,8 +412,10 @@ static int cumulative(RtCtx *c, bool prod) {
         ia = prod ? ia * v : ia + v;
       }
       if (!excl) {
-        if (fl) rt_set_f64(y, at, fa);
-        else rt_set_i64(y, at, (int64_t)ia);
+        if (fl)
+          rt_set_f64(y, at, fa);
+        else
+          rt_set_i64(y, at, (int64_t)ia);
       }
     }
   }
@@ -362,5 +423,9 @@ static int cumulative(RtCtx *c, bool prod) {
   return y ? 0 : -1;
 }
 
-int rt_k_CumSum(RtCtx *c) { return cumulative(c, false); }
-int rt_k_CumProd(RtCtx *c) { return cumulative(c, true); }
+int rt_k_CumSum(RtCtx *c) {
+  return cumulative(c, false);
+}
+int rt_k_CumProd(RtCtx *c) {
+  return cumulative(c, true);
+}

@@ -28,9 +28,12 @@ static inline uint64_t *rd_offsets(int rank, const int64_t *dims, const bool *se
   uint64_t n = 1;
   for (int a = 0; a < rank; a++)
     if (sel[a] == want) {
-      if (n == 0 || dims[a] == 0) n = 0;
-      else if (n > RD_LIMIT || (uint64_t)dims[a] > RD_LIMIT) n = RD_LIMIT + 1;
-      else n *= (uint64_t)dims[a];
+      if (n == 0 || dims[a] == 0)
+        n = 0;
+      else if (n > RD_LIMIT || (uint64_t)dims[a] > RD_LIMIT)
+        n = RD_LIMIT + 1;
+      else
+        n *= (uint64_t)dims[a];
     }
   *count = n;
   if (n > RD_LIMIT) return NULL; /* only reachable beside a zero dimension */
@@ -51,8 +54,7 @@ static inline uint64_t *rd_offsets(int rank, const int64_t *dims, const bool *se
 }
 
 /* False after reporting when a group count is absurd (a huge dimension beside a zero one). */
-static inline bool rd_split(RtCtx *c, int rank, const int64_t *dims, const bool *sel,
-                            RdSplit *s) {
+static inline bool rd_split(RtCtx *c, int rank, const int64_t *dims, const bool *sel, RdSplit *s) {
   s->outer = rd_offsets(rank, dims, sel, false, &s->n_outer);
   s->inner = rd_offsets(rank, dims, sel, true, &s->n_inner);
   if (s->outer && s->inner) return true;
@@ -82,8 +84,8 @@ static inline RtValue *rd_tensor(RtCtx *c, int i) {
 /* A float-typed input (float, double, float16, bfloat16 and the small floats). */
 static inline RtValue *rd_float_tensor(RtCtx *c, int i) {
   RtValue *v = rd_tensor(c, i);
-  if (v && (!ir_elem(v->elem)->is_float || v->elem == ELEM_COMPLEX64 ||
-            v->elem == ELEM_COMPLEX128)) {
+  if (v &&
+      (!ir_elem(v->elem)->is_float || v->elem == ELEM_COMPLEX64 || v->elem == ELEM_COMPLEX128)) {
     rt_error(c, "input %d has type %s, expected a real floating-point type", i,
              ir_elem(v->elem)->name);
     return NULL;
@@ -93,11 +95,12 @@ static inline RtValue *rd_float_tensor(RtCtx *c, int i) {
 
 /* Element types the numeric kernels accept: real numbers and bool. */
 static inline bool rd_numeric(ElemType e) {
-  return e != ELEM_STRING && e != ELEM_COMPLEX64 && e != ELEM_COMPLEX128 &&
-         e != ELEM_UNDEFINED;
+  return e != ELEM_STRING && e != ELEM_COMPLEX64 && e != ELEM_COMPLEX128 && e != ELEM_UNDEFINED;
 }
 
-static inline bool rd_is_int(ElemType e) { return rd_numeric(e) && !ir_elem(e)->is_float; }
+static inline bool rd_is_int(ElemType e) {
+  return rd_numeric(e) && !ir_elem(e)->is_float;
+}
 
 /* Whether the node lists output i. */
 static inline bool rd_wants(RtCtx *c, int i) {

@@ -7,12 +7,12 @@
 
 /* ------------------------------------------------------------------ Einsum */
 
-#define EIN_LETTERS 52          /* a-z then A-Z ... label ids; ellipsis dims follow */
+#define EIN_LETTERS 52 /* a-z then A-Z ... label ids; ellipsis dims follow */
 #define EIN_MAX (EIN_LETTERS + RT_MAX_RANK)
 #define EIN_MAX_IN 16
 
 typedef struct EinTerm {
-  int n;                  /* labels in the term, the ellipsis counted as one */
+  int n;                    /* labels in the term, the ellipsis counted as one */
   int lab[RT_MAX_RANK + 1]; /* label ids; -1 marks the ellipsis */
   bool ell;
 } EinTerm;
@@ -100,8 +100,10 @@ int rt_k_Einsum(RtCtx *c) {
     if (!v) return -1;
     if (!rd_numeric(v->elem) || v->elem == ELEM_BOOL)
       return rt_error(c, "input type %s is not supported", ir_elem(v->elem)->name);
-    if (i == 0) elem = v->elem;
-    else if (v->elem != elem) return rt_error(c, "inputs differ in element type");
+    if (i == 0)
+      elem = v->elem;
+    else if (v->elem != elem)
+      return rt_error(c, "inputs differ in element type");
     int letters = terms[i].n - (terms[i].ell ? 1 : 0);
     ell_r[i] = v->rank - letters;
     if (ell_r[i] < 0 || (!terms[i].ell && ell_r[i] != 0))
@@ -125,9 +127,11 @@ int rt_k_Einsum(RtCtx *c) {
       int l = axlab[i][a];
       int64_t d = v->dims[a];
       count[l]++;
-      if (size[l] < 0 || size[l] == 1) size[l] = d;
+      if (size[l] < 0 || size[l] == 1)
+        size[l] = d;
       else if (d != size[l] && d != 1)
-        return rt_error(c, "label dimension mismatch (%lld vs %lld)", (long long)size[l], (long long)d);
+        return rt_error(c, "label dimension mismatch (%lld vs %lld)", (long long)size[l],
+                        (long long)d);
     }
   }
   for (int e = 0; e < ell_rank; e++)
@@ -166,7 +170,7 @@ int rt_k_Einsum(RtCtx *c) {
   int64_t od[RT_MAX_RANK];
   for (int j = 0; j < on; j++) od[j] = size[olab[j]];
   /* per input, the stride of each loop label (sum over repeated axes; 0 if broadcast) */
-  int64_t (*lst)[EIN_MAX] = calloc((size_t)n_in, sizeof *lst);
+  int64_t(*lst)[EIN_MAX] = calloc((size_t)n_in, sizeof *lst);
   if (!lst) abort();
   for (int i = 0; i < n_in; i++) {
     RtValue *v = c->in[i];
@@ -196,8 +200,10 @@ int rt_k_Einsum(RtCtx *c) {
       double fp = 1;
       uint64_t ip = 1;
       for (int i = 0; i < n_in; i++) {
-        if (fl) fp *= rt_get_f64(c->in[i], off[i]);
-        else ip *= rt_get_u64(c->in[i], off[i]);
+        if (fl)
+          fp *= rt_get_f64(c->in[i], off[i]);
+        else
+          ip *= rt_get_u64(c->in[i], off[i]);
       }
       fa += fp;
       ia += ip;
@@ -209,8 +215,10 @@ int rt_k_Einsum(RtCtx *c) {
         idx[q] = 0;
       }
     }
-    if (fl) rt_set_f64(y, o, fa);
-    else rt_set_i64(y, o, (int64_t)ia);
+    if (fl)
+      rt_set_f64(y, o, fa);
+    else
+      rt_set_i64(y, o, (int64_t)ia);
     for (int q = on - 1; q >= 0; q--) {
       for (int i = 0; i < n_in; i++) off[i] += (uint64_t)lst[i][q];
       if (++idx[q] < size[loop[q]]) break;

@@ -32,7 +32,8 @@ static bool bcast_strides(RtCtx *c, const RtValue *x, const RtValue *p, const ch
     st[a] = 0;
     if (a < off) continue;
     int64_t d = p->dims[a - off];
-    if (d == x->dims[a]) st[a] = ps[a - off];
+    if (d == x->dims[a])
+      st[a] = ps[a - off];
     else if (d != 1) {
       char b1[64], b2[64];
       rt_error(c, "%s %s does not broadcast to the input %s", what, rt_shape_str(p, b1, sizeof b1),
@@ -116,8 +117,12 @@ static int layer_like(RtCtx *c, bool rms) {
   return y ? 0 : -1;
 }
 
-int rt_k_LayerNormalization(RtCtx *c) { return layer_like(c, false); }
-int rt_k_RMSNormalization(RtCtx *c) { return layer_like(c, true); }
+int rt_k_LayerNormalization(RtCtx *c) {
+  return layer_like(c, false);
+}
+int rt_k_RMSNormalization(RtCtx *c) {
+  return layer_like(c, true);
+}
 
 /* ------------------------------------------------------------------ channel-blocked norms */
 
@@ -145,9 +150,8 @@ static bool check_numel(RtCtx *c, const RtValue *p, uint64_t want, const char *w
 
 /* Normalize contiguous blocks of `blk` elements of x into y: y = (x - mean) / sqrt(var +
  * eps) * scale[j] + bias[j], j = param(i) for element i. */
-static void block_norm(const RtValue *x, RtValue *y, uint64_t blk, double eps,
-                       const RtValue *scale, const RtValue *bias, uint64_t sp, uint64_t ch,
-                       uint64_t per_param) {
+static void block_norm(const RtValue *x, RtValue *y, uint64_t blk, double eps, const RtValue *scale,
+                       const RtValue *bias, uint64_t sp, uint64_t ch, uint64_t per_param) {
   uint64_t nb = blk ? x->numel / blk : 0;
   for (uint64_t b = 0; b < nb; b++) {
     uint64_t base = b * blk;
@@ -161,8 +165,7 @@ static void block_norm(const RtValue *x, RtValue *y, uint64_t blk, double eps,
     double inv = 1.0 / sqrt(q / (double)blk + eps);
     for (uint64_t i = 0; i < blk; i++) {
       uint64_t at = base + i, j = (at / sp) % ch / per_param;
-      rt_set_f64(y, at, (rt_get_f64(x, at) - m) * inv * rt_get_f64(scale, j) +
-                            rt_get_f64(bias, j));
+      rt_set_f64(y, at, (rt_get_f64(x, at) - m) * inv * rt_get_f64(scale, j) + rt_get_f64(bias, j));
     }
   }
 }
@@ -183,7 +186,9 @@ int rt_k_GroupNormalization(RtCtx *c) {
   uint64_t n, ch, sp;
   if (!x || !sc || !b || !nc_shape(c, x, &n, &ch, &sp)) return -1;
   int64_t g = rt_attr_int(c, "num_groups", 0);
-  if (g <= 0 || ch % (uint64_t)g) return rt_error(c, "num_groups %lld does not divide the %llu channels", (long long)g, (unsigned long long)ch);
+  if (g <= 0 || ch % (uint64_t)g)
+    return rt_error(c, "num_groups %lld does not divide the %llu channels", (long long)g,
+                    (unsigned long long)ch);
   uint64_t per = ch / (uint64_t)g;
   /* opset 18 has one scale/bias per group, 21 one per channel; accept either by size */
   uint64_t per_param = sc->numel == ch ? 1 : per;
@@ -217,9 +222,12 @@ int rt_k_BatchNormalization(RtCtx *c) {
   for (int i = 1; i < 4; i++)
     if (!check_numel(c, p[i], np, "parameter")) return -1;
   bool train;
-  if (c->op->since >= 14) train = rt_attr_int(c, "training_mode", 0) != 0;
-  else if (c->op->since <= 6) train = rt_attr_int(c, "is_test", 0) == 0;
-  else train = c->node->n_outputs > 1;
+  if (c->op->since >= 14)
+    train = rt_attr_int(c, "training_mode", 0) != 0;
+  else if (c->op->since <= 6)
+    train = rt_attr_int(c, "is_test", 0) == 0;
+  else
+    train = c->node->n_outputs > 1;
   double eps = rt_attr_float(c, "epsilon", 1e-5f), mom = rt_attr_float(c, "momentum", 0.9f);
   double *mean = calloc(np ? np : 1, sizeof *mean), *var = calloc(np ? np : 1, sizeof *var);
   if (!mean || !var) abort();
@@ -244,8 +252,9 @@ int rt_k_BatchNormalization(RtCtx *c) {
   if (y)
     for (uint64_t i = 0; i < x->numel; i++) {
       uint64_t j = PIDX(i);
-      rt_set_f64(y, i, (rt_get_f64(x, i) - mean[j]) / sqrt(var[j] + eps) * rt_get_f64(p[0], j) +
-                           rt_get_f64(p[1], j));
+      rt_set_f64(y, i,
+                 (rt_get_f64(x, i) - mean[j]) / sqrt(var[j] + eps) * rt_get_f64(p[0], j) +
+                     rt_get_f64(p[1], j));
     }
 #undef PIDX
   /* training outputs: running mean and variance, then (before 14) the batch statistics */
@@ -375,7 +384,8 @@ static int nll(RtCtx *c, const RtValue *x, const double *lp) {
   const char *red = rt_attr_str(c, "reduction", "mean");
   int mode = !strcmp(red, "none") ? 0 : !strcmp(red, "sum") ? 1 : !strcmp(red, "mean") ? 2 : -1;
   if (mode < 0) return rt_error(c, "unknown reduction '%s'", red);
-  RtValue *out = mode == 0 ? rt_out(c, 0, x->elem, t->rank, t->dims) : rt_out(c, 0, x->elem, 0, NULL);
+  RtValue *out =
+      mode == 0 ? rt_out(c, 0, x->elem, t->rank, t->dims) : rt_out(c, 0, x->elem, 0, NULL);
   if (!out) return -1;
   double sum = 0, wsum = 0;
   for (uint64_t i = 0; i < t->numel; i++) {
