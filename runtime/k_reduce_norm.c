@@ -325,7 +325,7 @@ int rt_k_LpNormalization(RtCtx *c) {
     if (p == 2) nrm = sqrt(nrm);
     for (uint64_t i = 0; i < s.n_inner; i++) {
       uint64_t at = s.outer[k] + s.inner[i];
-      rt_set_f64(y, at, rt_get_f64(x, at) / nrm);
+      rt_set_f64(y, at, nrm == 0 ? 0 : rt_get_f64(x, at) / nrm); /* all-zero lines stay 0 */
     }
   }
   rd_split_free(&s);
