@@ -75,7 +75,7 @@ static int layer_like(RtCtx *c, bool rms) {
   if (x->rank == 0) return rt_error(c, "input must have rank >= 1");
   int axis;
   if (!rt_axis(c, rt_attr_int(c, "axis", -1), x->rank, &axis)) return -1;
-  double eps = rt_attr_float(c, "epsilon", rms ? 1e-5f : 1e-5f);
+  double eps = rt_attr_float(c, "epsilon", 1e-5f);
   int64_t sst[RT_MAX_RANK], bst[RT_MAX_RANK];
   if (!bcast_strides(c, x, sc, "scale", sst)) return -1;
   if (b && !bcast_strides(c, x, b, "bias", bst)) return -1;
