@@ -115,7 +115,7 @@ static inline void ks_remap(RtValue *out, int rank, const int64_t *dims, const R
     for (int d = 0; d < last; d++) {
       int64_t t = tab[d][idx[d]];
       if (t == KS_FILL) filled = true;
-      base += t;
+      else base += t;
     }
     if (filled) {
       if (fill)
