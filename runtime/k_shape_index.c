@@ -463,13 +463,11 @@ typedef struct RowCtx {
   bool largest;
 } RowCtx;
 
+/* NaN orders above every number (numpy's lexsort), so largest=1 picks it first; ties keep
+ * the lower index first (the sort is stable). */
 static int row_cmp(const void *vctx, int64_t a, int64_t b) {
   const RowCtx *s = vctx;
   uint64_t i = s->base + (uint64_t)a * s->stride, j = s->base + (uint64_t)b * s->stride;
-  if (ir_elem(s->x->elem)->is_float) {
-    double x = rt_get_f64(s->x, i), y = rt_get_f64(s->x, j);
-    if (x != x || y != y) return (x != x) - (y != y); /* NaN last either way */
-  }
   int r = ks_cmp_elem(s->x, i, s->x, j);
   return s->largest ? -r : r;
 }
