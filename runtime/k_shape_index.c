@@ -254,7 +254,7 @@ int rt_k_TensorScatter(RtCtx *c) {
   uint64_t mid = prod(x->dims, 1, ax), inner = prod(x->dims, ax + 1, x->rank);
   for (int64_t b = 0; b < B; b++) {
     int64_t w = wi ? rt_get_i64(wi, (uint64_t)b) : 0;
-    if (w < 0 || w >= (maxs ? maxs : 1) || (!circ && w + seq > maxs))
+    if (w < 0 || (circ ? w >= maxs && seq > 0 : w > maxs - seq))
       return rt_error(c, "write index %lld is out of range", (long long)w);
     for (uint64_t m = 0; m < mid; m++)
       for (int64_t j = 0; j < seq; j++) {
