@@ -1,0 +1,887 @@
+/* k_misc_ml.c - ai.onnx.ml kernels: LabelEncoder (v1, v2, v4), ArrayFeatureExtractor,
+ * Binarizer, Normalizer, Scaler, Imputer, OneHotEncoder, CategoryMapper, FeatureVectorizer,
+ * LinearRegressor, ZipMap and the tree ensembles (TreeEnsemble-5 and the legacy
+ * TreeEnsembleRegressor/Classifier) on one shared evaluator. */
+#include "k_misc.h"
+
+/* ------------------------------------------------------------------ LabelEncoder */
+
+static bool elem_is_int(ElemType t) { return !ir_elem(t)->is_float && t != ELEM_STRING; }
+
+/* Does element i of x equal element k of keys? NaN equals NaN. */
+static bool key_eq(const RtValue *x, uint64_t i, const RtValue *keys, uint64_t k) {
+  if (x->elem == ELEM_STRING || keys->elem == ELEM_STRING) {
+    if (x->elem != keys->elem) return false;
+    return km_str_eq((const IrStr *)x->data + i, (const IrStr *)keys->data + k);
+  }
+  if (elem_is_int(x->elem) && elem_is_int(keys->elem)) return rt_get_i64(x, i) == rt_get_i64(keys, k);
+  double a = rt_get_f64(x, i), b = rt_get_f64(keys, k);
+  return a == b || (isnan(a) && isnan(b));
+}
+
+/* The first list attribute among names that the node carries, as a 1-D tensor. */
+static RtValue *first_list(RtCtx *c, const char *const *names) {
+  for (; *names; names++)
+    if (rt_attr(c, *names)) return km_attr_list(c, *names);
+  return NULL;
+}
+
+int rt_k_ml_LabelEncoder(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  RtValue *keys = NULL, *vals = NULL, *dflt = NULL;
+  int rc = -1;
+  if (c->op->since < 2) {
+    keys = km_attr_list(c, "classes_strings");
+    if (!keys) return rt_error(c, "attribute 'classes_strings' is required");
+    int64_t n = (int64_t)keys->numel;
+    if (x->elem == ELEM_STRING) {
+      vals = rt_tensor_new(ELEM_INT64, 1, &n);
+      for (int64_t i = 0; i < n; i++) ((int64_t *)vals->data)[i] = i;
+    } else {
+      /* int64 -> string: the roles of keys and values swap */
+      vals = keys;
+      keys = rt_tensor_new(ELEM_INT64, 1, &n);
+      for (int64_t i = 0; i < n; i++) ((int64_t *)keys->data)[i] = i;
+    }
+  } else {
+    static const char *const kn[] = {"keys_strings", "keys_int64s", "keys_floats", NULL};
+    static const char *const vn[] = {"values_strings", "values_int64s", "values_floats", NULL};
+    keys = km_attr_tensor(c, "keys_tensor");
+    if (!keys) keys = first_list(c, kn);
+    vals = km_attr_tensor(c, "values_tensor");
+    if (!vals) vals = first_list(c, vn);
+    dflt = km_attr_tensor(c, "default_tensor");
+  }
+  if (!keys || !vals) {
+    rt_error(c, "keys and values attributes are required");
+    goto done;
+  }
+  if (keys->numel != vals->numel) {
+    rt_error(c, "%llu keys but %llu values", (unsigned long long)keys->numel,
+             (unsigned long long)vals->numel);
+    goto done;
+  }
+  if (dflt && (dflt->elem != vals->elem || dflt->numel < 1)) {
+    rt_error(c, "default_tensor must hold one value of the values' type");
+    goto done;
+  }
+  if (!dflt) {
+    dflt = rt_scalar_new(vals->elem);
+    if (vals->elem == ELEM_STRING) {
+      const char *s = rt_attr_str(c, "default_string", "_Unused");
+      rt_str_set(dflt, 0, s, strlen(s));
+    } else if (ir_elem(vals->elem)->is_float) {
+      rt_set_f64(dflt, 0, rt_attr_float(c, "default_float", -0.0f));
+    } else {
+      rt_set_i64(dflt, 0, rt_attr_int(c, "default_int64", -1));
+    }
+  }
+  RtValue *y = rt_out(c, 0, vals->elem, x->rank, x->dims);
+  if (!y) goto done;
+  for (uint64_t i = 0; i < x->numel; i++) {
+    uint64_t k = 0;
+    while (k < keys->numel && !key_eq(x, i, keys, k)) k++;
+    if (k < keys->numel) km_copy_elem(y, i, vals, k);
+    else km_copy_elem(y, i, dflt, 0);
+  }
+  rc = 0;
+done:
+  rt_unref(keys);
+  rt_unref(vals);
+  rt_unref(dflt);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ simple feature ops */
+
+int rt_k_ml_ArrayFeatureExtractor(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0), *ix = km_tensor(c, 1);
+  if (!x || !ix) return -1;
+  if (ix->elem != ELEM_INT64) return rt_error(c, "indices must be int64");
+  if (x->rank < 1) return rt_error(c, "input must have rank >= 1");
+  int64_t dims[RT_MAX_RANK];
+  int rank = x->rank;
+  int64_t last = x->dims[rank - 1], k = (int64_t)ix->numel;
+  if (rank == 1) {
+    dims[0] = 1;
+    dims[1] = k;
+    rank = 2;
+  } else {
+    for (int i = 0; i < rank - 1; i++) dims[i] = x->dims[i];
+    dims[rank - 1] = k;
+  }
+  const int64_t *idx = ix->data;
+  for (int64_t j = 0; j < k; j++)
+    if (idx[j] < 0 || idx[j] >= last)
+      return rt_error(c, "index %lld is out of range [0, %lld)", (long long)idx[j], (long long)last);
+  RtValue *y = rt_out(c, 0, x->elem, rank, dims);
+  if (!y) return -1;
+  uint64_t rows = last ? x->numel / (uint64_t)last : 0;
+  for (uint64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < k; j++)
+      km_copy_elem(y, r * (uint64_t)k + (uint64_t)j, x, r * (uint64_t)last + (uint64_t)idx[j]);
+  return 0;
+}
+
+int rt_k_ml_Binarizer(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
+  double th = rt_attr_float(c, "threshold", 0.0f);
+  RtValue *y = rt_out(c, 0, x->elem, x->rank, x->dims);
+  if (!y) return -1;
+  for (uint64_t i = 0; i < x->numel; i++) {
+    double v = rt_get_f64(x, i);
+    rt_set_f64(y, i, isnan(v) ? v : v > th ? 1.0 : 0.0);
+  }
+  return 0;
+}
+
+/* [N, C] view of a 1-D or 2-D input. */
+static bool as_matrix(RtCtx *c, const RtValue *x, int64_t *n, int64_t *cdim) {
+  if (x->rank == 1) { *n = 1; *cdim = x->dims[0]; return true; }
+  if (x->rank == 2) { *n = x->dims[0]; *cdim = x->dims[1]; return true; }
+  if (x->rank == 0) { *n = 1; *cdim = 1; return true; }
+  rt_error(c, "input must be 1-D or 2-D");
+  return false;
+}
+
+int rt_k_ml_Normalizer(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, cd;
+  if (x->elem == ELEM_STRING || !as_matrix(c, x, &n, &cd)) return x->elem == ELEM_STRING ? rt_error(c, "input must be numeric") : -1;
+  const char *norm = rt_attr_str(c, "norm", "MAX");
+  int m = !strcmp(norm, "MAX") ? 0 : !strcmp(norm, "L1") ? 1 : !strcmp(norm, "L2") ? 2 : -1;
+  if (m < 0) return rt_error(c, "unknown norm '%s'", norm);
+  RtValue *y = rt_out(c, 0, ELEM_FLOAT, x->rank, x->dims);
+  if (!y) return -1;
+  float *o = y->data;
+  for (int64_t r = 0; r < n; r++) {
+    double acc = m == 0 ? -INFINITY : 0;
+    for (int64_t j = 0; j < cd; j++) {
+      double v = rt_get_f64(x, (uint64_t)(r * cd + j));
+      if (m == 0) acc = v > acc ? v : acc;
+      else if (m == 1) acc += fabs(v);
+      else acc += v * v;
+    }
+    if (m == 2) acc = sqrt(acc);
+    for (int64_t j = 0; j < cd; j++) {
+      double v = rt_get_f64(x, (uint64_t)(r * cd + j));
+      o[r * cd + j] = (float)(acc != 0 ? v / acc : v);
+    }
+  }
+  return 0;
+}
+
+int rt_k_ml_Scaler(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
+  size_t no = 0, ns = 0;
+  const float *off = rt_attr_floats(c, "offset", &no), *sc = rt_attr_floats(c, "scale", &ns);
+  int64_t last = x->rank ? x->dims[x->rank - 1] : 1;
+  if ((no > 1 && (int64_t)no != last) || (ns > 1 && (int64_t)ns != last))
+    return rt_error(c, "offset/scale must have 1 or %lld values", (long long)last);
+  RtValue *y = rt_out(c, 0, ELEM_FLOAT, x->rank, x->dims);
+  if (!y) return -1;
+  for (uint64_t i = 0; i < x->numel; i++) {
+    uint64_t j = last ? i % (uint64_t)last : 0;
+    double o = no ? off[no > 1 ? j : 0] : 0, s = ns ? sc[ns > 1 ? j : 0] : 1;
+    ((float *)y->data)[i] = (float)((rt_get_f64(x, i) - o) * s);
+  }
+  return 0;
+}
+
+int rt_k_ml_Imputer(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
+  int64_t last = x->rank ? x->dims[x->rank - 1] : 1;
+  bool fl = ir_elem(x->elem)->is_float;
+  size_t nf = 0, ni = 0;
+  const float *vf = rt_attr_floats(c, "imputed_value_floats", &nf);
+  const int64_t *vi = rt_attr_ints(c, "imputed_value_int64s", &ni);
+  size_t nv = fl ? nf : ni;
+  if (!nv || (nv > 1 && (int64_t)nv != last))
+    return rt_error(c, "imputed values must have 1 or %lld entries", (long long)last);
+  double rf = rt_attr_float(c, "replaced_value_float", 0.0f);
+  int64_t ri = rt_attr_int(c, "replaced_value_int64", 0);
+  RtValue *y = rt_out(c, 0, x->elem, x->rank, x->dims);
+  if (!y) return -1;
+  for (uint64_t i = 0; i < x->numel; i++) {
+    uint64_t j = nv > 1 && last ? i % (uint64_t)last : 0;
+    if (fl) {
+      double v = rt_get_f64(x, i);
+      bool hit = isnan(rf) ? isnan(v) : v == rf;
+      rt_set_f64(y, i, hit ? vf[j] : v);
+    } else {
+      int64_t v = rt_get_i64(x, i);
+      rt_set_i64(y, i, v == ri ? vi[j] : v);
+    }
+  }
+  return 0;
+}
+
+int rt_k_ml_OneHotEncoder(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  if (x->rank >= RT_MAX_RANK) return rt_error(c, "input rank too large");
+  RtValue *cats = x->elem == ELEM_STRING ? km_attr_list(c, "cats_strings") : km_attr_list(c, "cats_int64s");
+  if (!cats) return rt_error(c, "the cats_* attribute for this input type is missing");
+  bool zeros = rt_attr_int(c, "zeros", 1) != 0;
+  int64_t dims[RT_MAX_RANK];
+  for (int i = 0; i < x->rank; i++) dims[i] = x->dims[i];
+  dims[x->rank] = (int64_t)cats->numel;
+  RtValue *y = rt_out(c, 0, ELEM_FLOAT, x->rank + 1, dims);
+  int rc = y ? 0 : -1;
+  for (uint64_t i = 0; y && i < x->numel; i++) {
+    uint64_t k = 0;
+    if (x->elem == ELEM_STRING) {
+      while (k < cats->numel && !key_eq(x, i, cats, k)) k++;
+    } else {
+      double v = rt_get_f64(x, i);
+      while (k < cats->numel && (double)((const int64_t *)cats->data)[k] != v) k++;
+    }
+    if (k < cats->numel) ((float *)y->data)[i * cats->numel + k] = 1;
+    else if (!zeros) {
+      rc = rt_error(c, "a value is not among the categories and zeros = 0");
+      break;
+    }
+  }
+  rt_unref(cats);
+  return rc;
+}
+
+int rt_k_ml_CategoryMapper(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  RtValue *cs = km_attr_list(c, "cats_strings"), *ci = km_attr_list(c, "cats_int64s");
+  int rc = -1;
+  if (!cs || !ci || cs->numel != ci->numel) {
+    rt_error(c, "cats_strings and cats_int64s must have the same length");
+    goto done;
+  }
+  bool to_int = x->elem == ELEM_STRING;
+  if (!to_int && x->elem != ELEM_INT64) {
+    rt_error(c, "input must be string or int64");
+    goto done;
+  }
+  RtValue *y = rt_out(c, 0, to_int ? ELEM_INT64 : ELEM_STRING, x->rank, x->dims);
+  if (!y) goto done;
+  const char *ds = rt_attr_str(c, "default_string", "_Unused");
+  int64_t di = rt_attr_int(c, "default_int64", -1);
+  for (uint64_t i = 0; i < x->numel; i++) {
+    const RtValue *keys = to_int ? cs : ci, *vals = to_int ? ci : cs;
+    uint64_t k = 0;
+    while (k < keys->numel && !key_eq(x, i, keys, k)) k++;
+    if (k < keys->numel) km_copy_elem(y, i, vals, k);
+    else if (to_int) ((int64_t *)y->data)[i] = di;
+    else rt_str_set(y, i, ds, strlen(ds));
+  }
+  rc = 0;
+done:
+  rt_unref(cs);
+  rt_unref(ci);
+  return rc;
+}
+
+int rt_k_ml_FeatureVectorizer(RtCtx *c) {
+  size_t nd = 0;
+  const int64_t *idims = rt_attr_ints(c, "inputdimensions", &nd);
+  if ((int)nd != c->n_in) return rt_error(c, "inputdimensions must list every input");
+  int64_t n = -1, total = 0;
+  for (int i = 0; i < c->n_in; i++) {
+    RtValue *x = km_tensor(c, i);
+    if (!x) return -1;
+    if (x->elem == ELEM_STRING) return rt_error(c, "inputs must be numeric");
+    int64_t rows = x->rank <= 1 ? 1 : x->dims[0];
+    if (n >= 0 && rows != n) return rt_error(c, "inputs disagree on the batch size");
+    n = rows;
+    if (idims[i] < 0) return rt_error(c, "negative input dimension");
+    total += idims[i];
+  }
+  int64_t dims[2] = {n < 0 ? 1 : n, total};
+  RtValue *y = rt_out(c, 0, ELEM_FLOAT, 2, dims);
+  if (!y) return -1;
+  int64_t col = 0;
+  for (int i = 0; i < c->n_in; i++) {
+    RtValue *x = c->in[i];
+    uint64_t per = dims[0] ? x->numel / (uint64_t)dims[0] : 0;
+    for (int64_t r = 0; r < dims[0]; r++)
+      for (int64_t j = 0; j < idims[i] && (uint64_t)j < per; j++)
+        ((float *)y->data)[r * total + col + j] = (float)rt_get_f64(x, (uint64_t)r * per + (uint64_t)j);
+    col += idims[i];
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ post transforms */
+
+enum { PT_NONE, PT_SOFTMAX, PT_LOGISTIC, PT_SOFTMAX_ZERO, PT_PROBIT };
+
+static int post_from_name(const char *s) {
+  static const char *const names[] = {"NONE", "SOFTMAX", "LOGISTIC", "SOFTMAX_ZERO", "PROBIT"};
+  for (int i = 0; i < 5; i++)
+    if (!strcmp(s, names[i])) return i;
+  return -1;
+}
+
+/* Inverse error function: the approximation ONNX's reference uses (Winitzki). */
+static double erf_inv(double x) {
+  double sgn = x < 0 ? -1.0 : 1.0;
+  x = (1.0 - x) * (1.0 + x);
+  if (x == 0) return 0;
+  double l = log(x), a = 0.147;
+  double v = 2.0 / (M_PI * a) + 0.5 * l, v2 = l / a;
+  return sgn * sqrt(-v + sqrt(v * v - v2));
+}
+
+static void post_transform(int pt, double *v, int64_t n) {
+  switch (pt) {
+  case PT_SOFTMAX: {
+    double mx = -INFINITY, s = 0;
+    for (int64_t i = 0; i < n; i++) mx = v[i] > mx ? v[i] : mx;
+    for (int64_t i = 0; i < n; i++) s += (v[i] = exp(v[i] - mx));
+    for (int64_t i = 0; i < n; i++) v[i] /= s;
+    break;
+  }
+  case PT_SOFTMAX_ZERO: {
+    double mx = -INFINITY, s = 0;
+    for (int64_t i = 0; i < n; i++) mx = v[i] > mx ? v[i] : mx;
+    for (int64_t i = 0; i < n; i++) {
+      v[i] = fabs(v[i]) > 1e-7 ? exp(v[i] - mx) : v[i] * exp(-mx);
+      s += v[i];
+    }
+    for (int64_t i = 0; i < n; i++) v[i] = s == 0 ? 0.5 : v[i] / s;
+    break;
+  }
+  case PT_LOGISTIC:
+    for (int64_t i = 0; i < n; i++) {
+      double e = 1.0 / (1.0 + exp(-fabs(v[i])));
+      v[i] = v[i] < 0 ? 1.0 - e : e;
+    }
+    break;
+  case PT_PROBIT:
+    for (int64_t i = 0; i < n; i++) v[i] = 1.41421356 * erf_inv(v[i] * 2 - 1);
+    break;
+  default: break;
+  }
+}
+
+/* ------------------------------------------------------------------ LinearRegressor */
+
+int rt_k_ml_LinearRegressor(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, f;
+  if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
+  if (!as_matrix(c, x, &n, &f)) return -1;
+  size_t nc = 0, ni = 0;
+  const float *coef = rt_attr_floats(c, "coefficients", &nc);
+  const float *icpt = rt_attr_floats(c, "intercepts", &ni);
+  int64_t t = rt_attr_int(c, "targets", 1);
+  int pt = post_from_name(rt_attr_str(c, "post_transform", "NONE"));
+  if (t < 1 || (int64_t)nc != t * f || (ni && (int64_t)ni != t) || pt < 0)
+    return rt_error(c, "coefficients must be targets x features, intercepts one per target");
+  int64_t dims[2] = {n, t};
+  RtValue *y = rt_out(c, 0, ELEM_FLOAT, 2, dims);
+  if (!y) return -1;
+  double *row = malloc(sizeof(double) * (size_t)t);
+  for (int64_t r = 0; r < n; r++) {
+    for (int64_t k = 0; k < t; k++) {
+      double s = ni ? icpt[k] : 0;
+      for (int64_t j = 0; j < f; j++) s += coef[k * f + j] * rt_get_f64(x, (uint64_t)(r * f + j));
+      row[k] = s;
+    }
+    post_transform(pt, row, t);
+    for (int64_t k = 0; k < t; k++) ((float *)y->data)[r * t + k] = (float)row[k];
+  }
+  free(row);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ tree ensembles */
+
+enum { M_LEQ, M_LT, M_GTE, M_GT, M_EQ, M_NEQ, M_MEMBER, M_LEAF };
+
+typedef struct TNode {
+  int mode;
+  int64_t feature;
+  double split;
+  int64_t t, f;        /* child node indices */
+  bool miss_true;
+  int64_t set0, setn;  /* MEMBER: range in the ensemble's set values */
+  int64_t w0, wn;      /* LEAF: range in the ensemble's (target, weight) entries */
+} TNode;
+
+typedef struct Ensemble {
+  TNode *nodes;
+  int64_t n_nodes;
+  int64_t *roots;
+  int64_t n_roots;
+  double *sets;
+  int64_t *wt_target;
+  double *wt_weight;
+  int64_t n_wt;
+} Ensemble;
+
+static void ens_free(Ensemble *e) {
+  free(e->nodes);
+  free(e->roots);
+  free(e->sets);
+  free(e->wt_target);
+  free(e->wt_weight);
+}
+
+/* Follow one tree for one row; returns the leaf node or -1 on a cycle/bad index. */
+static int64_t ens_leaf(const Ensemble *e, int64_t root, const RtValue *x, uint64_t row,
+                        int64_t nfeat) {
+  int64_t k = root;
+  for (int64_t steps = 0; steps <= e->n_nodes; steps++) {
+    if (k < 0 || k >= e->n_nodes) return -1;
+    const TNode *nd = &e->nodes[k];
+    if (nd->mode == M_LEAF) return k;
+    if (nd->feature < 0 || nd->feature >= nfeat) return -1;
+    double v = rt_get_f64(x, row * (uint64_t)nfeat + (uint64_t)nd->feature);
+    bool go;
+    if (isnan(v) && nd->miss_true) go = true;
+    else switch (nd->mode) {
+      case M_LEQ: go = v <= nd->split; break;
+      case M_LT: go = v < nd->split; break;
+      case M_GTE: go = v >= nd->split; break;
+      case M_GT: go = v > nd->split; break;
+      case M_EQ: go = v == nd->split; break;
+      case M_NEQ: go = v != nd->split; break;
+      default:
+        go = false;
+        for (int64_t s = 0; s < nd->setn; s++)
+          if (e->sets[nd->set0 + s] == v) go = true;
+      }
+    k = go ? nd->t : nd->f;
+  }
+  return -1;
+}
+
+enum { AGG_AVERAGE, AGG_SUM, AGG_MIN, AGG_MAX };
+
+/* Scores [n, nt] (row-major doubles): aggregate every tree's leaf entries. `init` is the
+ * starting value for MIN/MAX targets. */
+static int ens_scores(RtCtx *c, const Ensemble *e, const RtValue *x, int64_t n, int64_t nfeat,
+                      int64_t nt, int agg, double init, double *out) {
+  for (int64_t r = 0; r < n; r++) {
+    double *o = out + r * nt;
+    for (int64_t k = 0; k < nt; k++) o[k] = agg == AGG_MIN || agg == AGG_MAX ? init : 0;
+    for (int64_t t = 0; t < e->n_roots; t++) {
+      int64_t leaf = ens_leaf(e, e->roots[t], x, (uint64_t)r, nfeat);
+      if (leaf < 0) return rt_error(c, "tree %lld: bad node reference or feature id", (long long)t);
+      const TNode *nd = &e->nodes[leaf];
+      for (int64_t w = nd->w0; w < nd->w0 + nd->wn; w++) {
+        int64_t tg = e->wt_target[w];
+        double v = e->wt_weight[w];
+        if (tg < 0 || tg >= nt) return rt_error(c, "target id %lld out of range", (long long)tg);
+        if (agg == AGG_MIN) o[tg] = v < o[tg] ? v : o[tg];
+        else if (agg == AGG_MAX) o[tg] = v > o[tg] ? v : o[tg];
+        else o[tg] += v;
+      }
+    }
+    if (agg == AGG_AVERAGE && e->n_roots)
+      for (int64_t k = 0; k < nt; k++) o[k] /= (double)e->n_roots;
+  }
+  return 0;
+}
+
+/* Values of a tensor attribute as doubles (malloc'd); NULL when absent. */
+static double *attr_tensor_f64(RtCtx *c, const char *name, int64_t *n) {
+  RtValue *v = km_attr_tensor(c, name);
+  if (!v) return NULL;
+  double *d = NULL;
+  if (v->elem != ELEM_STRING) {
+    d = malloc(sizeof(double) * (v->numel ? v->numel : 1));
+    for (uint64_t i = 0; i < v->numel; i++) d[i] = rt_get_f64(v, i);
+    *n = (int64_t)v->numel;
+  }
+  rt_unref(v);
+  return d;
+}
+
+int rt_k_ml_TreeEnsemble(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  if (!ir_elem(x->elem)->is_float || x->rank != 2) return rt_error(c, "X must be a 2-D float tensor");
+  size_t nf = 0, ntr = 0, nfl = 0, nti = 0, nfi = 0, nlt = 0, nr = 0, nmv = 0;
+  const int64_t *feat = rt_attr_ints(c, "nodes_featureids", &nf);
+  const int64_t *tl = rt_attr_ints(c, "nodes_trueleafs", &ntr);
+  const int64_t *fl = rt_attr_ints(c, "nodes_falseleafs", &nfl);
+  const int64_t *ti = rt_attr_ints(c, "nodes_truenodeids", &nti);
+  const int64_t *fi = rt_attr_ints(c, "nodes_falsenodeids", &nfi);
+  const int64_t *ltg = rt_attr_ints(c, "leaf_targetids", &nlt);
+  const int64_t *roots = rt_attr_ints(c, "tree_roots", &nr);
+  const int64_t *mv = rt_attr_ints(c, "nodes_missing_value_tracks_true", &nmv);
+  int64_t nsplit = 0, nlw = 0, nmode = 0, nset = 0;
+  double *splits = attr_tensor_f64(c, "nodes_splits", &nsplit);
+  double *lw = attr_tensor_f64(c, "leaf_weights", &nlw);
+  double *modes = attr_tensor_f64(c, "nodes_modes", &nmode);
+  double *sets = attr_tensor_f64(c, "membership_values", &nset);
+  Ensemble e = {0};
+  int rc = -1;
+  int64_t nb = (int64_t)nf, nl = (int64_t)nlt;
+  int64_t nt = rt_attr_int(c, "n_targets", 1);
+  int agg = (int)rt_attr_int(c, "aggregate_function", 1);
+  int pt = (int)rt_attr_int(c, "post_transform", 0);
+  if (!feat || !splits || !lw || !modes || !roots || !tl || !fl || !ti || !fi || !ltg ||
+      (int64_t)ntr != nb || (int64_t)nfl != nb || (int64_t)nti != nb || (int64_t)nfi != nb ||
+      nsplit != nb || nmode != nb || nlw != nl || (mv && (int64_t)nmv != nb) || nt < 1 ||
+      agg < 0 || agg > 3 || pt < 0 || pt > 4) {
+    rt_error(c, "inconsistent tree ensemble attributes");
+    goto done;
+  }
+  /* nodes 0..nb-1 are branches, nb..nb+nl-1 the leaves */
+  e.n_nodes = nb + nl;
+  e.nodes = calloc((size_t)(e.n_nodes ? e.n_nodes : 1), sizeof *e.nodes);
+  e.n_wt = nl;
+  e.wt_target = malloc(sizeof(int64_t) * (size_t)(nl ? nl : 1));
+  e.wt_weight = malloc(sizeof(double) * (size_t)(nl ? nl : 1));
+  e.sets = sets;
+  sets = NULL;
+  int64_t setpos = 0;
+  for (int64_t i = 0; i < nb; i++) {
+    TNode *nd = &e.nodes[i];
+    nd->mode = (int)modes[i];
+    if (nd->mode < M_LEQ || nd->mode > M_MEMBER) {
+      rt_error(c, "node %lld: unknown mode %d", (long long)i, nd->mode);
+      goto done;
+    }
+    nd->feature = feat[i];
+    nd->split = splits[i];
+    nd->miss_true = mv && mv[i];
+    nd->t = tl[i] ? nb + ti[i] : ti[i];
+    nd->f = fl[i] ? nb + fi[i] : fi[i];
+    if ((tl[i] && (ti[i] < 0 || ti[i] >= nl)) || (fl[i] && (fi[i] < 0 || fi[i] >= nl))) {
+      rt_error(c, "node %lld: leaf index out of range", (long long)i);
+      goto done;
+    }
+    if (nd->mode == M_MEMBER) {
+      nd->set0 = setpos;
+      while (setpos < nset && !isnan(e.sets[setpos])) setpos++;
+      if (setpos >= nset) {
+        rt_error(c, "membership_values has fewer sets than MEMBER nodes");
+        goto done;
+      }
+      nd->setn = setpos - nd->set0;
+      setpos++; /* the NaN separator */
+    }
+  }
+  for (int64_t i = 0; i < nl; i++) {
+    TNode *nd = &e.nodes[nb + i];
+    nd->mode = M_LEAF;
+    nd->w0 = i;
+    nd->wn = 1;
+    e.wt_target[i] = ltg[i];
+    e.wt_weight[i] = lw[i];
+  }
+  e.n_roots = (int64_t)nr;
+  e.roots = malloc(sizeof(int64_t) * (nr ? nr : 1));
+  for (size_t t = 0; t < nr; t++) {
+    int64_t r = roots[t];
+    if (r < 0 || r >= nb) {
+      rt_error(c, "tree root %lld out of range", (long long)r);
+      goto done;
+    }
+    /* a tree that is a single leaf: both branches name the same leaf */
+    e.roots[t] = tl[r] && fl[r] && ti[r] == fi[r] ? nb + ti[r] : r;
+  }
+  int64_t n = x->dims[0], dims[2] = {n, nt};
+  double big = x->elem == ELEM_DOUBLE ? 1.7976931348623157e308 : 3.4028234663852886e38;
+  double *sc = malloc(sizeof(double) * (size_t)(n * nt > 0 ? n * nt : 1));
+  if (ens_scores(c, &e, x, n, x->dims[1], nt, agg, agg == AGG_MIN ? big : -big, sc) == 0) {
+    RtValue *y = rt_out(c, 0, x->elem, 2, dims);
+    if (y) {
+      for (int64_t r = 0; r < n; r++) post_transform(pt, sc + r * nt, nt);
+      for (int64_t i = 0; i < n * nt; i++) rt_set_f64(y, (uint64_t)i, sc[i]);
+      rc = 0;
+    }
+  }
+  free(sc);
+done:
+  ens_free(&e);
+  free(splits);
+  free(lw);
+  free(modes);
+  free(sets);
+  return rc;
+}
+
+/* Legacy (TreeEnsembleRegressor/Classifier) layout: nodes keyed by (treeid, nodeid), leaf
+ * entries keyed the same way by the target_* / class_* lists. */
+static int legacy_build(RtCtx *c, Ensemble *e, const char *pfx) {
+  size_t nn = 0, n1, n2, n3, n4, nm = 0, nv = 0, nw = 0, nwt, nwn, nwi, nmv = 0;
+  const int64_t *tids = rt_attr_ints(c, "nodes_treeids", &nn);
+  const int64_t *nids = rt_attr_ints(c, "nodes_nodeids", &n1);
+  const int64_t *feat = rt_attr_ints(c, "nodes_featureids", &n2);
+  const int64_t *tn = rt_attr_ints(c, "nodes_truenodeids", &n3);
+  const int64_t *fn = rt_attr_ints(c, "nodes_falsenodeids", &n4);
+  const int64_t *mv = rt_attr_ints(c, "nodes_missing_value_tracks_true", &nmv);
+  const Attr *ma = rt_attr(c, "nodes_modes");
+  nm = ma && ma->type == ATTR_STRINGS ? ma->n : 0;
+  int64_t nvals = 0, nwts = 0;
+  double *vals = attr_tensor_f64(c, "nodes_values_as_tensor", &nvals);
+  if (!vals) {
+    const float *vf = rt_attr_floats(c, "nodes_values", &nv);
+    nvals = (int64_t)nv;
+    vals = malloc(sizeof(double) * (nv ? nv : 1));
+    for (size_t i = 0; i < nv; i++) vals[i] = vf ? vf[i] : 0;
+  }
+  char nm_t[32], nm_n[32], nm_i[32], nm_w[40], nm_wt[48];
+  snprintf(nm_t, sizeof nm_t, "%s_treeids", pfx);
+  snprintf(nm_n, sizeof nm_n, "%s_nodeids", pfx);
+  snprintf(nm_i, sizeof nm_i, "%s_ids", pfx);
+  snprintf(nm_w, sizeof nm_w, "%s_weights", pfx);
+  snprintf(nm_wt, sizeof nm_wt, "%s_weights_as_tensor", pfx);
+  const int64_t *wt = rt_attr_ints(c, nm_t, &nwt);
+  const int64_t *wn = rt_attr_ints(c, nm_n, &nwn);
+  const int64_t *wi = rt_attr_ints(c, nm_i, &nwi);
+  double *ww = attr_tensor_f64(c, nm_wt, &nwts);
+  if (!ww) {
+    const float *wf = rt_attr_floats(c, nm_w, &nw);
+    nwts = (int64_t)nw;
+    ww = malloc(sizeof(double) * (nw ? nw : 1));
+    for (size_t i = 0; i < nw; i++) ww[i] = wf ? wf[i] : 0;
+  }
+  int rc = -1;
+  if (!tids || !nids || !feat || !tn || !fn || n1 != nn || n2 != nn || n3 != nn || n4 != nn ||
+      nm != nn || (int64_t)nn != nvals || (mv && nmv != nn) || !wt || !wn || !wi ||
+      nwn != nwt || nwi != nwt || (int64_t)nwt != nwts) {
+    rt_error(c, "inconsistent tree ensemble attributes");
+    goto done;
+  }
+  e->n_nodes = (int64_t)nn;
+  e->nodes = calloc(nn ? nn : 1, sizeof *e->nodes);
+  e->n_wt = (int64_t)nwt;
+  e->wt_target = malloc(sizeof(int64_t) * (nwt ? nwt : 1));
+  e->wt_weight = malloc(sizeof(double) * (nwt ? nwt : 1));
+  e->roots = malloc(sizeof(int64_t) * (nn ? nn : 1));
+  /* index of (tree, node); linear search keeps it simple */
+#define FIND(tree, node, out)                                                                  \
+  do {                                                                                         \
+    (out) = -1;                                                                                \
+    for (size_t q_ = 0; q_ < nn; q_++)                                                         \
+      if (tids[q_] == (tree) && nids[q_] == (node)) { (out) = (int64_t)q_; break; }            \
+  } while (0)
+  static const char *const mn[] = {"BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT",
+                                   "BRANCH_EQ", "BRANCH_NEQ", "BRANCH_MEMBER", "LEAF"};
+  int64_t wpos = 0;
+  for (size_t i = 0; i < nn; i++) {
+    TNode *nd = &e->nodes[i];
+    nd->mode = -1;
+    for (int m = 0; m < 8; m++)
+      if (!strcmp(ma->strings[i].s, mn[m])) nd->mode = m;
+    if (nd->mode < 0 || nd->mode == M_MEMBER) {
+      rt_error(c, "node %zu: unsupported mode '%s'", i, ma->strings[i].s);
+      goto done;
+    }
+    nd->feature = feat[i];
+    nd->split = vals[i];
+    nd->miss_true = mv && mv[i];
+    if (nd->mode != M_LEAF) {
+      FIND(tids[i], tn[i], nd->t);
+      FIND(tids[i], fn[i], nd->f);
+      if (nd->t < 0 || nd->f < 0) {
+        rt_error(c, "node %zu: child not found", i);
+        goto done;
+      }
+    } else {
+      nd->w0 = wpos;
+      for (size_t k = 0; k < nwt; k++)
+        if (wt[k] == tids[i] && wn[k] == nids[i]) {
+          e->wt_target[wpos] = wi[k];
+          e->wt_weight[wpos] = ww[k];
+          wpos++;
+        }
+      nd->wn = wpos - nd->w0;
+    }
+  }
+#undef FIND
+  /* roots: the first node listed for each tree id (in order of first appearance) */
+  for (size_t i = 0; i < nn; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) seen = tids[j] == tids[i];
+    if (seen) continue;
+    /* the root is the node of that tree no other node points at */
+    int64_t root = (int64_t)i;
+    for (size_t k = 0; k < nn; k++) {
+      if (tids[k] != tids[i]) continue;
+      bool child = false;
+      for (size_t j = 0; j < nn && !child; j++)
+        child = e->nodes[j].mode != M_LEAF && (e->nodes[j].t == (int64_t)k || e->nodes[j].f == (int64_t)k);
+      if (!child) { root = (int64_t)k; break; }
+    }
+    e->roots[e->n_roots++] = root;
+  }
+  rc = 0;
+done:
+  free(vals);
+  free(ww);
+  return rc;
+}
+
+static bool base_values(RtCtx *c, double *out, int64_t n) {
+  int64_t nb = 0;
+  double *b = attr_tensor_f64(c, "base_values_as_tensor", &nb);
+  size_t nf = 0;
+  const float *bf = b ? NULL : rt_attr_floats(c, "base_values", &nf);
+  if (!b) nb = (int64_t)nf;
+  for (int64_t i = 0; i < n; i++) out[i] = 0;
+  bool ok = nb == 0 || nb == n;
+  if (ok)
+    for (int64_t i = 0; i < nb; i++) out[i] = b ? b[i] : bf[i];
+  free(b);
+  if (!ok) rt_error(c, "base_values must have %lld entries", (long long)n);
+  return ok;
+}
+
+int rt_k_ml_TreeEnsembleRegressor(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, f;
+  if (x->elem == ELEM_STRING || !as_matrix(c, x, &n, &f)) return x->elem == ELEM_STRING ? rt_error(c, "X must be numeric") : -1;
+  int64_t nt = rt_attr_int(c, "n_targets", 1);
+  const char *ag = rt_attr_str(c, "aggregate_function", "SUM");
+  int agg = !strcmp(ag, "AVERAGE") ? AGG_AVERAGE : !strcmp(ag, "SUM") ? AGG_SUM
+          : !strcmp(ag, "MIN") ? AGG_MIN : !strcmp(ag, "MAX") ? AGG_MAX : -1;
+  int pt = post_from_name(rt_attr_str(c, "post_transform", "NONE"));
+  if (nt < 1 || agg < 0 || pt < 0) return rt_error(c, "bad n_targets, aggregate_function or post_transform");
+  Ensemble e = {0};
+  int rc = -1;
+  double *sc = NULL, *base = malloc(sizeof(double) * (size_t)nt);
+  if (legacy_build(c, &e, "target") || !base_values(c, base, nt)) goto done;
+  sc = malloc(sizeof(double) * (size_t)(n * nt > 0 ? n * nt : 1));
+  if (ens_scores(c, &e, x, n, f, nt, agg, agg == AGG_MIN ? 3.4028234663852886e38 : -3.4028234663852886e38, sc))
+    goto done;
+  int64_t dims[2] = {n, nt};
+  RtValue *y = rt_out(c, 0, ELEM_FLOAT, 2, dims);
+  if (!y) goto done;
+  for (int64_t r = 0; r < n; r++) {
+    for (int64_t k = 0; k < nt; k++) sc[r * nt + k] += base[k];
+    post_transform(pt, sc + r * nt, nt);
+    for (int64_t k = 0; k < nt; k++) ((float *)y->data)[r * nt + k] = (float)sc[r * nt + k];
+  }
+  rc = 0;
+done:
+  ens_free(&e);
+  free(sc);
+  free(base);
+  return rc;
+}
+
+/* Class labels (ints or strings) as a 1-D tensor; NULL after reporting. */
+static RtValue *class_labels(RtCtx *c) {
+  RtValue *l = km_attr_list(c, "classlabels_strings");
+  if (!l) l = km_attr_list(c, "classlabels_int64s");
+  if (!l) l = km_attr_list(c, "classlabels_ints");
+  if (!l || !l->numel) {
+    rt_unref(l);
+    rt_error(c, "class labels are required");
+    return NULL;
+  }
+  return l;
+}
+
+int rt_k_ml_TreeEnsembleClassifier(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, f;
+  if (x->elem == ELEM_STRING || !as_matrix(c, x, &n, &f)) return x->elem == ELEM_STRING ? rt_error(c, "X must be numeric") : -1;
+  int pt = post_from_name(rt_attr_str(c, "post_transform", "NONE"));
+  if (pt < 0) return rt_error(c, "unknown post_transform");
+  RtValue *labels = class_labels(c);
+  if (!labels) return -1;
+  int64_t nl = (int64_t)labels->numel, nc = nl < 2 ? 2 : nl;
+  Ensemble e = {0};
+  int rc = -1;
+  double *sc = NULL, *base = malloc(sizeof(double) * (size_t)nc);
+  size_t nci = 0;
+  const int64_t *cid = rt_attr_ints(c, "class_ids", &nci);
+  if (legacy_build(c, &e, "class")) goto done;
+  for (int64_t k = 0; k < nc; k++) base[k] = 0;
+  {
+    int64_t nb = 0;
+    double *b = attr_tensor_f64(c, "base_values_as_tensor", &nb);
+    size_t nbf = 0;
+    const float *bf = b ? NULL : rt_attr_floats(c, "base_values", &nbf);
+    if (!b) nb = (int64_t)nbf;
+    for (int64_t k = 0; k < nb && k < nc; k++) base[k] = b ? b[k] : bf[k];
+    free(b);
+  }
+  bool binary = nci > 0;
+  for (size_t k = 1; k < nci; k++) binary = binary && cid[k] == cid[0];
+  sc = malloc(sizeof(double) * (size_t)(n * nc));
+  if (ens_scores(c, &e, x, n, f, nc, AGG_SUM, 0, sc)) goto done;
+  int64_t d1[1] = {n}, d2[2] = {n, nc};
+  RtValue *lab = rt_out(c, 0, labels->elem, 1, d1);
+  RtValue *y = rt_out(c, 1, ELEM_FLOAT, 2, d2);
+  if (!lab || !y) goto done;
+  for (int64_t r = 0; r < n; r++) {
+    double *s = sc + r * nc;
+    for (int64_t k = 0; k < nc; k++) s[k] += base[k];
+    if (binary) {
+      s[1] = s[0];
+      s[0] = pt == PT_NONE || pt == PT_PROBIT ? 1 - s[1] : -s[1];
+    }
+    post_transform(pt, s, nc);
+    int64_t best = 0;
+    for (int64_t k = 1; k < nc; k++)
+      if (s[k] > s[best]) best = k;
+    if (nl == 1) {
+      /* a single label: the positive class is label 1 (ints) */
+      if (labels->elem == ELEM_STRING) { rt_error(c, "a single string class label is not supported"); goto done; }
+      ((int64_t *)lab->data)[r] = best == 1 ? ((const int64_t *)labels->data)[0] : 0;
+    } else {
+      km_copy_elem(lab, (uint64_t)r, labels, (uint64_t)best);
+    }
+    for (int64_t k = 0; k < nc; k++) ((float *)y->data)[r * nc + k] = (float)s[k];
+  }
+  rc = 0;
+done:
+  rt_unref(labels);
+  ens_free(&e);
+  free(sc);
+  free(base);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ ZipMap */
+
+/* A sequence of maps, one per row: keys are the class labels, values the row's scores. */
+int rt_k_ml_ZipMap(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, k;
+  if (x->elem != ELEM_FLOAT || !as_matrix(c, x, &n, &k)) return x->elem != ELEM_FLOAT ? rt_error(c, "X must be float") : -1;
+  RtValue *labels = class_labels(c);
+  if (!labels) return -1;
+  if ((int64_t)labels->numel != k) {
+    rt_unref(labels);
+    return rt_error(c, "%lld labels for %lld columns", (long long)labels->numel, (long long)k);
+  }
+  if (n > 1 << 30) {
+    rt_unref(labels);
+    return rt_error(c, "too many rows");
+  }
+  RtValue *seq = rt_seq_new((int)n);
+  seq->elem = ELEM_FLOAT;
+  for (int64_t r = 0; r < n; r++) {
+    RtValue *m = rt_seq_new(2);
+    m->kind = TYPE_MAP;
+    m->elem = labels->elem;
+    m->items[0] = rt_ref(labels);
+    RtValue *v = rt_tensor_new(ELEM_FLOAT, 1, &k);
+    if (k) memcpy(v->data, (const float *)x->data + r * k, sizeof(float) * (size_t)k);
+    m->items[1] = v;
+    seq->items[r] = m;
+  }
+  rt_unref(labels);
+  rt_set_out(c, 0, seq);
+  return 0;
+}
