@@ -13,7 +13,7 @@ typedef struct Img {
   int ch;
 } Img;
 
-static bool img_alloc(Img *im, int64_t w, int64_t h, int ch) {
+static inline bool img_alloc(Img *im, int64_t w, int64_t h, int ch) {
   if (w <= 0 || h <= 0 || w > (1 << 20) || h > (1 << 20)) return false;
   im->w = w;
   im->h = h;
