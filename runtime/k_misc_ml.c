@@ -885,3 +885,408 @@ int rt_k_ml_ZipMap(RtCtx *c) {
   rt_set_out(c, 0, seq);
   return 0;
 }
+
+/* ------------------------------------------------------------------ LinearClassifier */
+
+/* Labels output: int64 (classlabels_ints or indices) or string. */
+static void put_label(RtValue *lab, uint64_t i, const RtValue *labels, int64_t k) {
+  if (labels && k >= 0 && (uint64_t)k < labels->numel) km_copy_elem(lab, i, labels, (uint64_t)k);
+  else if (lab->elem == ELEM_STRING) rt_str_set(lab, i, "", 0);
+  else ((int64_t *)lab->data)[i] = k;
+}
+
+static RtValue *opt_labels(RtCtx *c) {
+  RtValue *l = km_attr_list(c, "classlabels_strings");
+  if (!l) l = km_attr_list(c, "classlabels_ints");
+  if (l && !l->numel) {
+    rt_unref(l);
+    l = NULL;
+  }
+  return l;
+}
+
+int rt_k_ml_LinearClassifier(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, f;
+  if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
+  if (!as_matrix(c, x, &n, &f)) return -1;
+  size_t nc = 0, ni = 0;
+  const float *coef = rt_attr_floats(c, "coefficients", &nc);
+  const float *icpt = rt_attr_floats(c, "intercepts", &ni);
+  int pt = post_from_name(rt_attr_str(c, "post_transform", "NONE"));
+  if (!coef || f < 1 || nc % (size_t)f || pt < 0) return rt_error(c, "coefficients must be classes x features");
+  int64_t C = (int64_t)nc / f;
+  if (ni && (int64_t)ni != C) return rt_error(c, "intercepts must have one value per class");
+  RtValue *labels = opt_labels(c);
+  int64_t ncl = labels ? (int64_t)labels->numel : 0;
+  int64_t cols = C == 1 && ncl == 2 ? 2 : C;
+  int64_t d1[1] = {n}, d2[2] = {n, cols};
+  RtValue *lab = rt_out(c, 0, labels ? labels->elem : ELEM_INT64, 1, d1);
+  RtValue *y = rt_out(c, 1, ELEM_FLOAT, 2, d2);
+  double *s = malloc(sizeof(double) * (size_t)(cols + 1));
+  for (int64_t r = 0; lab && y && r < n; r++) {
+    for (int64_t k = 0; k < C; k++) {
+      double a = ni ? icpt[k] : 0;
+      for (int64_t j = 0; j < f; j++) a += coef[k * f + j] * rt_get_f64(x, (uint64_t)(r * f + j));
+      s[k] = a;
+    }
+    if (cols == 2 && C == 1) {
+      s[1] = s[0];
+      s[0] = -s[1];
+    }
+    if (pt == PT_SOFTMAX || pt == PT_SOFTMAX_ZERO) post_transform(pt, s, cols);
+    else if (pt == PT_LOGISTIC)
+      for (int64_t k = 0; k < cols; k++) s[k] = 1.0 / (1.0 + exp(-s[k]));
+    else post_transform(pt, s, cols);
+    int64_t best = 0;
+    if (cols > 1) {
+      for (int64_t k = 1; k < cols; k++)
+        if (s[k] > s[best]) best = k;
+      put_label(lab, (uint64_t)r, labels, best);
+    } else {
+      bool pos = s[0] >= (pt == PT_NONE ? 0 : 0.5);
+      if (labels) {
+        if (pos) km_copy_elem(lab, (uint64_t)r, labels, 0);
+        else if (lab->elem == ELEM_STRING) rt_str_set(lab, (uint64_t)r, "", 0);
+        else ((int64_t *)lab->data)[r] = 0;
+      } else {
+        ((int64_t *)lab->data)[r] = pos;
+      }
+    }
+    for (int64_t k = 0; k < cols; k++) ((float *)y->data)[r * cols + k] = (float)s[k];
+  }
+  free(s);
+  rt_unref(labels);
+  return lab && y ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ SVM */
+
+typedef struct Svm {
+  int kernel; /* 0 LINEAR, 1 POLY, 2 RBF, 3 SIGMOID */
+  double gamma, coef0;
+  int degree;
+} Svm;
+
+static bool svm_init(RtCtx *c, Svm *s) {
+  const char *k = rt_attr_str(c, "kernel_type", "LINEAR");
+  s->kernel = !strcmp(k, "LINEAR") ? 0 : !strcmp(k, "POLY") ? 1 : !strcmp(k, "RBF") ? 2 : !strcmp(k, "SIGMOID") ? 3 : -1;
+  size_t np = 0;
+  const float *p = rt_attr_floats(c, "kernel_params", &np);
+  s->gamma = np > 0 ? p[0] : 0;
+  s->coef0 = np > 1 ? p[1] : 0;
+  s->degree = np > 2 ? (int)p[2] : 0;
+  if (s->kernel < 0) rt_error(c, "unknown kernel_type '%s'", k);
+  return s->kernel >= 0;
+}
+
+static double svm_kernel(const Svm *s, int kernel, const RtValue *x, uint64_t off, const float *v, int64_t f) {
+  double d = 0;
+  if (kernel == 2) {
+    for (int64_t j = 0; j < f; j++) {
+      double t = rt_get_f64(x, off + (uint64_t)j) - v[j];
+      d += t * t;
+    }
+    return exp(-s->gamma * d);
+  }
+  for (int64_t j = 0; j < f; j++) d += rt_get_f64(x, off + (uint64_t)j) * v[j];
+  if (kernel == 1) return pow(d * s->gamma + s->coef0, s->degree);
+  if (kernel == 3) return tanh(d * s->gamma + s->coef0);
+  return d;
+}
+
+int rt_k_ml_SVMRegressor(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, f;
+  Svm s;
+  if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
+  if (!as_matrix(c, x, &n, &f) || !svm_init(c, &s)) return -1;
+  int64_t ns = rt_attr_int(c, "n_supports", 0);
+  bool one = rt_attr_int(c, "one_class", 0) != 0;
+  size_t nco = 0, nsv = 0, nrho = 0;
+  const float *co = rt_attr_floats(c, "coefficients", &nco);
+  const float *sv = rt_attr_floats(c, "support_vectors", &nsv);
+  const float *rho = rt_attr_floats(c, "rho", &nrho);
+  int pt = post_from_name(rt_attr_str(c, "post_transform", "NONE"));
+  if (pt < 0 || !nrho || ns < 0 || (ns > 0 && ((int64_t)nsv != ns * f || (int64_t)nco < ns)) ||
+      (ns == 0 && (int64_t)nco < f))
+    return rt_error(c, "inconsistent SVM attributes");
+  int64_t dims[2] = {n, 1};
+  RtValue *y = rt_out(c, 0, ELEM_FLOAT, 2, dims);
+  if (!y) return -1;
+  for (int64_t r = 0; r < n; r++) {
+    double a = 0;
+    if (ns > 0)
+      for (int64_t j = 0; j < ns; j++) a += co[j] * svm_kernel(&s, s.kernel, x, (uint64_t)(r * f), sv + j * f, f);
+    else
+      a = svm_kernel(&s, 0, x, (uint64_t)(r * f), co, f);
+    a += rho[0];
+    if (one) a = a > 0 ? 1 : -1;
+    else post_transform(pt, &a, 1);
+    ((float *)y->data)[r] = (float)a;
+  }
+  return 0;
+}
+
+/* Pairwise coupling of one-vs-one probabilities (libsvm's multiclass_probability). */
+static void svm_multiclass_prob(int64_t k, const double *R, double *P) {
+  double *Q = malloc(sizeof(double) * (size_t)(k * k)), *Qp = malloc(sizeof(double) * (size_t)k);
+  int64_t max_iter = k > 100 ? k : 100;
+  double eps = 0.005 / (double)k;
+  for (int64_t t = 0; t < k; t++) {
+    P[t] = 1.0 / (double)k;
+    Q[t * k + t] = 0;
+    for (int64_t j = 0; j < t; j++) {
+      Q[t * k + t] += R[j * k + t] * R[j * k + t];
+      Q[t * k + j] = Q[j * k + t];
+    }
+    for (int64_t j = t + 1; j < k; j++) {
+      Q[t * k + t] += R[j * k + t] * R[j * k + t];
+      Q[t * k + j] = -R[j * k + t] * R[t * k + j];
+    }
+  }
+  for (int64_t it = 0; it < max_iter; it++) {
+    double pQp = 0, max_err = 0;
+    for (int64_t t = 0; t < k; t++) {
+      Qp[t] = 0;
+      for (int64_t j = 0; j < k; j++) Qp[t] += Q[t * k + j] * P[j];
+      pQp += P[t] * Qp[t];
+    }
+    for (int64_t t = 0; t < k; t++) {
+      double e = fabs(Qp[t] - pQp);
+      if (e > max_err) max_err = e;
+    }
+    if (max_err < eps) break;
+    for (int64_t t = 0; t < k; t++) {
+      double diff = (-Qp[t] + pQp) / Q[t * k + t];
+      P[t] += diff;
+      pQp = (pQp + diff * (diff * Q[t * k + t] + 2 * Qp[t])) / (1 + diff) / (1 + diff);
+      for (int64_t j = 0; j < k; j++) {
+        P[j] /= 1 + diff;
+        Qp[j] = (Qp[j] + diff * Q[t * k + j]) / (1 + diff);
+      }
+    }
+  }
+  free(Q);
+  free(Qp);
+}
+
+int rt_k_ml_SVMClassifier(RtCtx *c) {
+  RtValue *x = km_tensor(c, 0);
+  if (!x) return -1;
+  int64_t n, f;
+  Svm s;
+  if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
+  if (!as_matrix(c, x, &n, &f) || !svm_init(c, &s)) return -1;
+  RtValue *labels = opt_labels(c);
+  int64_t K = labels ? (int64_t)labels->numel : 1;
+  size_t nvpc = 0, nco = 0, nsv = 0, nrho = 0, npa = 0, npb = 0;
+  const int64_t *vpc = rt_attr_ints(c, "vectors_per_class", &nvpc);
+  const float *co = rt_attr_floats(c, "coefficients", &nco);
+  const float *sv = rt_attr_floats(c, "support_vectors", &nsv);
+  const float *rho = rt_attr_floats(c, "rho", &nrho);
+  const float *pa = rt_attr_floats(c, "prob_a", &npa);
+  const float *pb = rt_attr_floats(c, "prob_b", &npb);
+  int pt = post_from_name(rt_attr_str(c, "post_transform", "NONE"));
+  int64_t V = 0, *start = calloc((size_t)(K + 1), sizeof(int64_t));
+  for (size_t i = 0; vpc && i < nvpc && (int64_t)i < K; i++) {
+    start[i] = V;
+    V += vpc[i];
+  }
+  bool svc = V > 0;
+  int64_t npair = K * (K - 1) / 2, ncols = svc ? npair : K;
+  int rc = -1;
+  double *kern = NULL, *sc = NULL, *votes = NULL, *R = NULL, *P = NULL;
+  if (pt < 0 || !co || !nrho || (svc && ((int64_t)nvpc != K || (int64_t)nsv != V * f || (int64_t)nco < (K - 1) * V ||
+                                         (int64_t)nrho < npair)) ||
+      (!svc && (int64_t)nco < K * f)) {
+    rt_error(c, "inconsistent SVM attributes");
+    goto done;
+  }
+  bool proba = svc && npa > 0 && (int64_t)npa >= npair && (int64_t)npb >= npair;
+  bool all_pos = true;
+  for (size_t i = 0; i < nco; i++) all_pos = all_pos && co[i] >= 0;
+  kern = malloc(sizeof(double) * (size_t)(V + 1));
+  sc = malloc(sizeof(double) * (size_t)(ncols + K + 2));
+  votes = malloc(sizeof(double) * (size_t)(K + 1));
+  R = malloc(sizeof(double) * (size_t)(K * K + 1));
+  P = malloc(sizeof(double) * (size_t)(K + 1));
+  /* output width: known after the first row; compute it the same way up front */
+  int64_t fin = proba ? K : ncols;
+  int add = -1;
+  if (nrho == 1 && K == 2) add = 2;
+  int64_t width = fin >= 2 ? fin : fin == 1 ? (pt == PT_PROBIT ? 1 : (add == 0 || add == 1 || add == 2 || add == 3) ? 2 : 1) : fin;
+  int64_t d1[1] = {n}, d2[2] = {n, width};
+  RtValue *lab = rt_out(c, 0, labels ? labels->elem : ELEM_INT64, 1, d1);
+  RtValue *y = rt_out(c, 1, ELEM_FLOAT, 2, d2);
+  if (!lab || !y) goto done;
+  for (int64_t r = 0; r < n; r++) {
+    uint64_t off = (uint64_t)(r * f);
+    if (!svc) {
+      for (int64_t k = 0; k < K; k++) sc[k] = rho[0] + svm_kernel(&s, 0, x, off, co + k * f, f);
+    } else {
+      for (int64_t j = 0; j < V; j++) kern[j] = svm_kernel(&s, s.kernel, x, off, sv + j * f, f);
+      for (int64_t k = 0; k < K; k++) votes[k] = 0;
+      int64_t e = 0;
+      for (int64_t i = 0; i < K; i++)
+        for (int64_t j = i + 1; j < K; j++, e++) {
+          double s1 = 0, s2 = 0;
+          for (int64_t q = 0; q < vpc[i]; q++) s1 += co[(j - 1) * V + start[i] + q] * kern[start[i] + q];
+          for (int64_t q = 0; q < vpc[j]; q++) s2 += co[i * V + start[j] + q] * kern[start[j] + q];
+          double v = rho[e] + s1 + s2;
+          sc[e] = v;
+          votes[v > 0 ? i : j] += 1;
+        }
+    }
+    if (proba) {
+      for (int64_t i = 0; i < K * K; i++) R[i] = 0;
+      int64_t e = 0;
+      for (int64_t i = 0; i < K; i++)
+        for (int64_t j = i + 1; j < K; j++, e++) {
+          double v = sc[e] * pa[e] + pb[e];
+          double lg = 1.0 / (1.0 + exp(-fabs(v)));
+          lg = v < 0 ? 1 - lg : lg;
+          double v2 = 1 - lg;
+          v2 = v2 < 1e-7 ? 1e-7 : v2 > 1 - 1e-7 ? 1 - 1e-7 : v2;
+          R[i * K + j] = v2;
+          R[j * K + i] = 1 - v2;
+        }
+      svm_multiclass_prob(K, R, P);
+      for (int64_t k = 0; k < K; k++) sc[k] = P[k];
+    }
+    /* the label */
+    int64_t mc = 0;
+    double mw;
+    if (svc) {
+      for (int64_t k = 1; k < K; k++)
+        if (votes[k] > votes[mc]) mc = k;
+      mw = votes[mc];
+    } else {
+      for (int64_t k = 1; k < fin; k++)
+        if (sc[k] > sc[mc]) mc = k;
+      mw = sc[mc];
+    }
+    int64_t li;
+    if (nrho == 1) {
+      if (K == 2) li = !proba && all_pos && mw >= 0.5 ? 1 : mc;
+      else li = mw > 0 ? 1 : 0; /* positive/negative class ids */
+      if (K == 2 || !labels) put_label(lab, (uint64_t)r, labels, li);
+      else if (lab->elem == ELEM_STRING) put_label(lab, (uint64_t)r, labels, li);
+      else ((int64_t *)lab->data)[r] = li;
+    } else {
+      put_label(lab, (uint64_t)r, labels, mc);
+    }
+    /* the scores */
+    float *o = (float *)y->data + r * width;
+    if (fin >= 2) {
+      post_transform(pt, sc, fin);
+      for (int64_t k = 0; k < fin; k++) o[k] = (float)sc[k];
+    } else if (fin == 1) {
+      double v = sc[0];
+      if (pt == PT_PROBIT) {
+        post_transform(pt, &v, 1);
+        o[0] = (float)v;
+      } else if (width == 2) {
+        double t[2] = {-v, v};
+        if (pt == PT_LOGISTIC || pt == PT_SOFTMAX || pt == PT_SOFTMAX_ZERO) post_transform(pt, t, 2);
+        o[0] = (float)t[0];
+        o[1] = (float)t[1];
+      } else {
+        o[0] = (float)v;
+      }
+    }
+  }
+  rc = 0;
+done:
+  rt_unref(labels);
+  free(start);
+  free(kern);
+  free(sc);
+  free(votes);
+  free(R);
+  free(P);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ maps */
+
+static bool is_map(const RtValue *m) {
+  return m && m->kind == TYPE_MAP && m->n_items == 2 && m->items[0] && m->items[1] &&
+         m->items[0]->numel == m->items[1]->numel;
+}
+
+int rt_k_ml_DictVectorizer(RtCtx *c) {
+  RtValue *in = c->n_in ? c->in[0] : NULL;
+  int nm = in && in->kind == TYPE_SEQUENCE ? in->n_items : 1;
+  RtValue *const *maps = in && in->kind == TYPE_SEQUENCE ? in->items : &in;
+  for (int i = 0; i < nm; i++)
+    if (!is_map(maps[i])) return rt_error(c, "input must be a map (or a sequence of maps)");
+  if (!nm) return rt_error(c, "empty input");
+  const RtValue *k0 = maps[0]->items[0], *v0 = maps[0]->items[1];
+  RtValue *voc = k0->elem == ELEM_STRING ? km_attr_list(c, "string_vocabulary") : km_attr_list(c, "int64_vocabulary");
+  if (!voc) return rt_error(c, "the vocabulary for this key type is missing");
+  int64_t dims[2] = {nm, (int64_t)voc->numel};
+  RtValue *y = rt_out(c, 0, v0->elem, 2, dims);
+  for (int i = 0; y && i < nm; i++) {
+    const RtValue *ks = maps[i]->items[0], *vs = maps[i]->items[1];
+    if (vs->elem != v0->elem || ks->elem != k0->elem) {
+      rt_unref(voc);
+      return rt_error(c, "maps disagree on key or value types");
+    }
+    for (uint64_t j = 0; j < ks->numel; j++)
+      for (uint64_t k = 0; k < voc->numel; k++)
+        if (key_eq(ks, j, voc, k)) {
+          km_copy_elem(y, (uint64_t)i * voc->numel + k, vs, j);
+          break;
+        }
+  }
+  rt_unref(voc);
+  return y ? 0 : -1;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int rt_k_ml_CastMap(RtCtx *c) {
+  RtValue *m = c->n_in ? c->in[0] : NULL;
+  if (!is_map(m) || m->items[0]->elem != ELEM_INT64) return rt_error(c, "input must be a map from int64");
+  const RtValue *ks = m->items[0], *vs = m->items[1];
+  const char *to = rt_attr_str(c, "cast_to", "TO_FLOAT"), *form = rt_attr_str(c, "map_form", "DENSE");
+  ElemType et = !strcmp(to, "TO_FLOAT") ? ELEM_FLOAT : !strcmp(to, "TO_STRING") ? ELEM_STRING
+              : !strcmp(to, "TO_INT64") ? ELEM_INT64 : ELEM_UNDEFINED;
+  bool sparse = !strcmp(form, "SPARSE");
+  if (et == ELEM_UNDEFINED || (!sparse && strcmp(form, "DENSE"))) return rt_error(c, "bad cast_to or map_form");
+  int64_t nk = (int64_t)ks->numel, width = sparse ? rt_attr_int(c, "max_map", 1) : nk;
+  if (width < 0) return rt_error(c, "negative max_map");
+  /* (key, index) pairs sorted by key */
+  int64_t *pairs = malloc(sizeof(int64_t) * 2 * (size_t)(nk ? nk : 1));
+  for (int64_t i = 0; i < nk; i++) {
+    pairs[2 * i] = ((const int64_t *)ks->data)[i];
+    pairs[2 * i + 1] = i;
+  }
+  qsort(pairs, (size_t)nk, 2 * sizeof(int64_t), cmp_i64);
+  int64_t dims[2] = {1, width};
+  RtValue *y = rt_out(c, 0, et, 2, dims);
+  for (int64_t i = 0; y && i < nk; i++) {
+    int64_t pos = sparse ? pairs[2 * i] : i, src = pairs[2 * i + 1];
+    if (pos < 0 || pos >= width) continue;
+    if (vs->elem == ELEM_STRING && et != ELEM_STRING) {
+      double v = strtod(((const IrStr *)vs->data)[src].s, NULL);
+      if (et == ELEM_FLOAT) ((float *)y->data)[pos] = (float)v;
+      else ((int64_t *)y->data)[pos] = (int64_t)v;
+    } else if (et == ELEM_STRING) {
+      char b[64];
+      int l = vs->elem == ELEM_STRING ? -1 : snprintf(b, sizeof b, "%f", rt_get_f64(vs, (uint64_t)src));
+      if (l < 0) km_copy_elem(y, (uint64_t)pos, vs, (uint64_t)src);
+      else rt_str_set(y, (uint64_t)pos, b, (size_t)l);
+    } else {
+      rt_set_f64(y, (uint64_t)pos, rt_get_f64(vs, (uint64_t)src));
+    }
+  }
+  free(pairs);
+  return y ? 0 : -1;
+}
