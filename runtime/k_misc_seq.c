@@ -493,3 +493,50 @@ int rt_k_ConcatFromSequence(RtCtx *c) {
   }
   return 0;
 }
+
+/* SequenceMap: run `body` once per element of the first input; additional inputs that are
+ * sequences contribute their i-th element, tensors are passed whole. Each body output
+ * collects into one output sequence. */
+int rt_k_SequenceMap(RtCtx *c) {
+  RtValue *s = seq_in(c, 0);
+  if (!s) return -1;
+  const Attr *a = rt_attr(c, "body");
+  if (!a || a->type != ATTR_GRAPH || !a->g) return rt_error(c, "attribute 'body' is required");
+  const Graph *g = a->g;
+  if (g->n_inputs != c->n_in) return rt_error(c, "body takes %d inputs, the node has %d", g->n_inputs, c->n_in);
+  if (g->n_outputs != c->n_out) return rt_error(c, "body has %d outputs, the node %d", g->n_outputs, c->n_out);
+  int n = s->n_items;
+  for (int j = 1; j < c->n_in; j++) {
+    RtValue *x = c->in[j];
+    if (!x) return rt_error(c, "input %d is missing", j);
+    if (x->kind == TYPE_SEQUENCE && x->n_items != n)
+      return rt_error(c, "input %d has %d items, the first input %d", j, x->n_items, n);
+  }
+  RtValue **outs = calloc((size_t)c->n_out, sizeof *outs);
+  RtValue **ins = calloc((size_t)c->n_in, sizeof *ins);
+  RtValue **res = calloc((size_t)c->n_out, sizeof *res);
+  int rc = 0;
+  for (int k = 0; k < c->n_out; k++) {
+    res[k] = rt_seq_new(n);
+    const Type *t = g->outputs[k] ? g->outputs[k]->type : NULL;
+    if (t && t->kind == TYPE_TENSOR) res[k]->elem = t->elem;
+  }
+  for (int i = 0; i < n && !rc; i++) {
+    ins[0] = s->items[i];
+    for (int j = 1; j < c->n_in; j++) ins[j] = c->in[j]->kind == TYPE_SEQUENCE ? c->in[j]->items[i] : c->in[j];
+    rc = rt_run_subgraph(c, g, ins, c->n_in, outs);
+    for (int k = 0; k < c->n_out && !rc; k++) {
+      res[k]->items[i] = outs[k];
+      outs[k] = NULL;
+      if (res[k]->items[i]) res[k]->elem = res[k]->items[i]->elem;
+    }
+  }
+  for (int k = 0; k < c->n_out; k++) {
+    if (rc) rt_unref(res[k]);
+    else rt_set_out(c, k, res[k]);
+  }
+  free(outs);
+  free(ins);
+  free(res);
+  return rc;
+}
