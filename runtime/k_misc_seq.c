@@ -340,7 +340,9 @@ int rt_k_SequenceLength(RtCtx *c) {
 int rt_k_SequenceAt(RtCtx *c) {
   RtValue *s = seq_in(c, 0);
   int64_t p;
-  if (!s || !c->in[1] || !seq_pos(c, 1, s->n_items, false, 0, &p)) return s && !c->in[1] ? rt_error(c, "position is required") : -1;
+  if (!s) return -1;
+  if (c->n_in < 2 || !c->in[1]) return rt_error(c, "position is required");
+  if (!seq_pos(c, 1, s->n_items, false, 0, &p)) return -1;
   rt_set_out(c, 0, rt_ref(s->items[p]));
   return 0;
 }
