@@ -613,6 +613,28 @@ done:
   return rc;
 }
 
+typedef struct Key {
+  int64_t tree, node, idx;
+} Key;
+
+static int key_cmp(const void *a, const void *b) {
+  const Key *x = a, *y = b;
+  if (x->tree != y->tree) return x->tree < y->tree ? -1 : 1;
+  if (x->node != y->node) return x->node < y->node ? -1 : 1;
+  return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Node index of (tree, node) in the sorted table, -1 if absent (first of duplicates). */
+static int64_t key_find(const Key *k, size_t n, int64_t tree, int64_t node) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (k[mid].tree < tree || (k[mid].tree == tree && k[mid].node < node)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < n && k[lo].tree == tree && k[lo].node == node ? k[lo].idx : -1;
+}
+
 /* Legacy (TreeEnsembleRegressor/Classifier) layout: nodes keyed by (treeid, nodeid), leaf
  * entries keyed the same way by the target_* / class_* lists. */
 static int legacy_build(RtCtx *c, Ensemble *e, const char *pfx) {
@@ -662,16 +684,14 @@ static int legacy_build(RtCtx *c, Ensemble *e, const char *pfx) {
   e->wt_target = malloc(sizeof(int64_t) * (nwt ? nwt : 1));
   e->wt_weight = malloc(sizeof(double) * (nwt ? nwt : 1));
   e->roots = malloc(sizeof(int64_t) * (nn ? nn : 1));
-  /* index of (tree, node); linear search keeps it simple */
-#define FIND(tree, node, out)                                                                  \
-  do {                                                                                         \
-    (out) = -1;                                                                                \
-    for (size_t q_ = 0; q_ < nn; q_++)                                                         \
-      if (tids[q_] == (tree) && nids[q_] == (node)) { (out) = (int64_t)q_; break; }            \
-  } while (0)
+  /* (tree, node) -> node index through a sorted key table */
+  Key *keys = malloc(sizeof(Key) * (nn ? nn : 1));
+  for (size_t i = 0; i < nn; i++) keys[i] = (Key){tids[i], nids[i], (int64_t)i};
+  qsort(keys, nn, sizeof(Key), key_cmp);
   static const char *const mn[] = {"BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT",
                                    "BRANCH_EQ", "BRANCH_NEQ", "BRANCH_MEMBER", "LEAF"};
-  int64_t wpos = 0;
+  bool *is_child = calloc(nn ? nn : 1, 1);
+  int64_t *cnt = calloc(nn + 1, sizeof(int64_t)), *owner = malloc(sizeof(int64_t) * (nwt ? nwt : 1));
   for (size_t i = 0; i < nn; i++) {
     TNode *nd = &e->nodes[i];
     nd->mode = -1;
@@ -679,47 +699,54 @@ static int legacy_build(RtCtx *c, Ensemble *e, const char *pfx) {
       if (!strcmp(ma->strings[i].s, mn[m])) nd->mode = m;
     if (nd->mode < 0 || nd->mode == M_MEMBER) {
       rt_error(c, "node %zu: unsupported mode '%s'", i, ma->strings[i].s);
-      goto done;
+      goto fail;
     }
     nd->feature = feat[i];
     nd->split = vals[i];
     nd->miss_true = mv && mv[i];
     if (nd->mode != M_LEAF) {
-      FIND(tids[i], tn[i], nd->t);
-      FIND(tids[i], fn[i], nd->f);
+      nd->t = key_find(keys, nn, tids[i], tn[i]);
+      nd->f = key_find(keys, nn, tids[i], fn[i]);
       if (nd->t < 0 || nd->f < 0) {
         rt_error(c, "node %zu: child not found", i);
-        goto done;
+        goto fail;
       }
-    } else {
-      nd->w0 = wpos;
-      for (size_t k = 0; k < nwt; k++)
-        if (wt[k] == tids[i] && wn[k] == nids[i]) {
-          e->wt_target[wpos] = wi[k];
-          e->wt_weight[wpos] = ww[k];
-          wpos++;
-        }
-      nd->wn = wpos - nd->w0;
+      is_child[nd->t] = is_child[nd->f] = true;
     }
   }
-#undef FIND
-  /* roots: the first node listed for each tree id (in order of first appearance) */
+  /* leaf entries grouped by their node (counting sort keeps the listed order) */
+  for (size_t k = 0; k < nwt; k++) {
+    owner[k] = key_find(keys, nn, wt[k], wn[k]);
+    if (owner[k] >= 0 && e->nodes[owner[k]].mode == M_LEAF) cnt[owner[k] + 1]++;
+    else owner[k] = -1;
+  }
   for (size_t i = 0; i < nn; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++) seen = tids[j] == tids[i];
-    if (seen) continue;
-    /* the root is the node of that tree no other node points at */
-    int64_t root = (int64_t)i;
-    for (size_t k = 0; k < nn; k++) {
-      if (tids[k] != tids[i]) continue;
-      bool child = false;
-      for (size_t j = 0; j < nn && !child; j++)
-        child = e->nodes[j].mode != M_LEAF && (e->nodes[j].t == (int64_t)k || e->nodes[j].f == (int64_t)k);
-      if (!child) { root = (int64_t)k; break; }
-    }
-    e->roots[e->n_roots++] = root;
+    cnt[i + 1] += cnt[i];
+    e->nodes[i].w0 = cnt[i];
+    e->nodes[i].wn = 0;
+  }
+  for (size_t k = 0; k < nwt; k++) {
+    if (owner[k] < 0) continue;
+    TNode *nd = &e->nodes[owner[k]];
+    e->wt_target[nd->w0 + nd->wn] = wi[k];
+    e->wt_weight[nd->w0 + nd->wn] = ww[k];
+    nd->wn++;
+  }
+  /* roots: per tree id, the node nothing points at */
+  for (size_t q = 0; q < nn; q++) {
+    size_t i = (size_t)keys[q].idx;
+    if (q > 0 && keys[q - 1].tree == keys[q].tree) continue;
+    int64_t root = -1;
+    for (size_t r = q; r < nn && keys[r].tree == keys[q].tree && root < 0; r++)
+      if (!is_child[keys[r].idx]) root = keys[r].idx;
+    e->roots[e->n_roots++] = root >= 0 ? root : (int64_t)i;
   }
   rc = 0;
+fail:
+  free(keys);
+  free(is_child);
+  free(cnt);
+  free(owner);
 done:
   free(vals);
   free(ww);
