@@ -159,10 +159,10 @@ int rt_k_ml_Normalizer(RtCtx *c) {
   if (!y) return -1;
   float *o = y->data;
   for (int64_t r = 0; r < n; r++) {
-    double acc = m == 0 ? -INFINITY : 0;
+    double acc = 0;
     for (int64_t j = 0; j < cd; j++) {
       double v = rt_get_f64(x, (uint64_t)(r * cd + j));
-      if (m == 0) acc = v > acc ? v : acc;
+      if (m == 0) acc = fabs(v) > acc ? fabs(v) : acc; /* largest magnitude */
       else if (m == 1) acc += fabs(v);
       else acc += v * v;
     }
