@@ -133,7 +133,7 @@ int rt_k_ml_Binarizer(RtCtx *c) {
   if (!y) return -1;
   for (uint64_t i = 0; i < x->numel; i++) {
     double v = rt_get_f64(x, i);
-    rt_set_f64(y, i, isnan(v) ? v : v > th ? 1.0 : 0.0);
+    rt_set_f64(y, i, v > th ? 1.0 : 0.0); /* NaN -> 0 */
   }
   return 0;
 }
