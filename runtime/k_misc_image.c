@@ -81,27 +81,63 @@ static const char *dec_jpeg(const uint8_t *d, size_t n, Img *im) {
 #ifdef EFFC_HAVE_PNG
 #include <png.h>
 
+/* The classic API rather than png_image: samples as stored (no gamma handling), 16-bit
+ * reduced to its high byte and alpha dropped, as Pillow does. */
+typedef struct PngIn {
+  const uint8_t *d;
+  size_t n, pos;
+  char msg[128];
+} PngIn;
+
+static void png_rd(png_structp p, png_bytep out, size_t len) {
+  PngIn *m = png_get_io_ptr(p);
+  if (len > m->n - m->pos) png_error(p, "read beyond end of data");
+  memcpy(out, m->d + m->pos, len);
+  m->pos += len;
+}
+static void png_fail(png_structp p, png_const_charp msg) {
+  PngIn *m = png_get_error_ptr(p);
+  snprintf(m->msg, sizeof m->msg, "%s", msg);
+  png_longjmp(p, 1);
+}
+static void png_quiet(png_structp p, png_const_charp msg) { (void)p, (void)msg; }
+
 static const char *dec_png(const uint8_t *d, size_t n, Img *im) {
-  static _Thread_local char msg[64];
-  png_image pi;
-  memset(&pi, 0, sizeof pi);
-  pi.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&pi, d, n)) {
-    snprintf(msg, sizeof msg, "%s", pi.message);
+  static _Thread_local char msg[128];
+  PngIn m = {d, n, 0, "cannot decode the PNG image"};
+  png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &m, png_fail, png_quiet);
+  png_infop info = p ? png_create_info_struct(p) : NULL;
+  if (!info) {
+    png_destroy_read_struct(&p, NULL, NULL);
+    return "libpng initialization failed";
+  }
+  png_bytep *volatile rows = NULL;
+  Img *volatile out = im;
+  if (setjmp(png_jmpbuf(p))) {
+    png_destroy_read_struct(&p, &info, NULL);
+    free(rows);
+    free(out->px);
+    out->px = NULL;
+    snprintf(msg, sizeof msg, "%s", m.msg);
     return msg;
   }
-  bool gray = !(pi.format & PNG_FORMAT_FLAG_COLOR);
-  pi.format = gray ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
-  if (!img_alloc(im, pi.width, pi.height, gray ? 1 : 3)) {
-    png_image_free(&pi);
-    return "unsupported PNG size";
-  }
-  if (!png_image_finish_read(&pi, NULL, im->px, 0, NULL)) {
-    snprintf(msg, sizeof msg, "%s", pi.message);
-    free(im->px);
-    im->px = NULL;
-    return msg;
-  }
+  png_set_read_fn(p, &m, png_rd);
+  png_read_info(p, info);
+  png_set_expand(p); /* palette -> RGB, gray < 8 bits -> 8, tRNS -> alpha */
+  if (png_get_bit_depth(p, info) == 16) png_set_strip_16(p);
+  png_set_strip_alpha(p);
+  png_set_interlace_handling(p);
+  png_read_update_info(p, info);
+  int ch = png_get_channels(p, info);
+  png_uint_32 w = png_get_image_width(p, info), h = png_get_image_height(p, info);
+  if ((ch != 1 && ch != 3) || !img_alloc(out, w, h, ch)) png_error(p, "unsupported PNG layout or size");
+  rows = malloc(sizeof(png_bytep) * h);
+  if (!rows) png_error(p, "out of memory");
+  for (png_uint_32 y = 0; y < h; y++) rows[y] = out->px + (size_t)y * w * (size_t)ch;
+  png_read_image(p, rows);
+  png_read_end(p, NULL);
+  png_destroy_read_struct(&p, &info, NULL);
+  free(rows);
   return NULL;
 }
 #endif
