@@ -440,6 +440,51 @@ int rt_k_RegexFullMatch(RtCtx *c) {
 
 /* ------------------------------------------------------------------ TfIdfVectorizer */
 
+static uint64_t gram_hash(const int64_t *a, int64_t stride, int64_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (int64_t j = 0; j < n; j++) h = km_mix(h ^ (uint64_t)a[j * stride]);
+  return h;
+}
+
+/* The pool's n-grams of one length, hashed by their canonical token ids. */
+typedef struct GramTable {
+  int64_t n, cnt, gbase;   /* length, how many, ngram number of the first */
+  const int64_t *ids;      /* cnt * n canonical ids */
+  uint64_t mask;
+  int64_t *slot;           /* k + 1, 0 = empty */
+} GramTable;
+
+static void gram_init(GramTable *g, const int64_t *ids, int64_t n, int64_t cnt, int64_t gbase) {
+  g->n = n;
+  g->cnt = cnt;
+  g->gbase = gbase;
+  g->ids = ids;
+  uint64_t cap = 16;
+  while (cap < (uint64_t)cnt * 2) cap <<= 1;
+  g->mask = cap - 1;
+  g->slot = calloc(cap, sizeof *g->slot);
+  if (!g->slot) abort();
+  for (int64_t k = 0; k < cnt; k++) {
+    uint64_t h = gram_hash(ids + k * n, 1, n) & g->mask;
+    while (g->slot[h] && memcmp(ids + (g->slot[h] - 1) * n, ids + k * n, sizeof(int64_t) * (size_t)n))
+      h = (h + 1) & g->mask;
+    if (!g->slot[h]) g->slot[h] = k + 1; /* duplicates keep the first */
+  }
+}
+
+/* The n-gram at t[0], t[stride], ...: its index among the table's, or -1. */
+static int64_t gram_find(const GramTable *g, const int64_t *t, int64_t stride) {
+  for (int64_t j = 0; j < g->n; j++)
+    if (t[j * stride] < 0) return -1;
+  for (uint64_t h = gram_hash(t, stride, g->n) & g->mask;; h = (h + 1) & g->mask) {
+    int64_t k = g->slot[h] - 1;
+    if (k < 0) return -1;
+    int64_t j = 0;
+    while (j < g->n && g->ids[k * g->n + j] == t[j * stride]) j++;
+    if (j == g->n) return k;
+  }
+}
+
 int rt_k_TfIdfVectorizer(RtCtx *c) {
   RtValue *x = km_tensor(c, 0);
   if (!x) return -1;
@@ -456,11 +501,6 @@ int rt_k_TfIdfVectorizer(RtCtx *c) {
   const int64_t *counts = rt_attr_ints(c, "ngram_counts", &n_counts);
   const int64_t *idx = rt_attr_ints(c, "ngram_indexes", &n_idx);
   const float *w = rt_attr_floats(c, "weights", &n_w);
-  const Attr *ps = rt_attr(c, "pool_strings");
-  size_t n_pi = 0;
-  const int64_t *pi = rt_attr_ints(c, "pool_int64s", &n_pi);
-  size_t pool_n = is_s ? (ps && ps->type == ATTR_STRINGS ? ps->n : 0) : n_pi;
-  if (is_s ? !ps : !pi) return rt_error(c, "the pool attribute for this input type is missing");
   if (min_g < 1 || max_g < min_g || max_skip < 0 || !counts || !idx)
     return rt_error(c, "bad gram lengths, skip count or ngram attributes");
   int64_t out_n = 0;
@@ -469,33 +509,32 @@ int rt_k_TfIdfVectorizer(RtCtx *c) {
     if (idx[i] + 1 > out_n) out_n = idx[i] + 1;
   }
   if (w && (int64_t)n_w < out_n) return rt_error(c, "fewer weights than outputs");
+  RtValue *pool = km_attr_list(c, is_s ? "pool_strings" : "pool_int64s");
+  if (!pool) return rt_error(c, "the pool attribute for this input type is missing");
+  int64_t pool_n = (int64_t)pool->numel, ng = max_g < (int64_t)n_counts ? max_g : (int64_t)n_counts;
   /* canonical token id: the first pool position holding an equal token */
-  int64_t *pid = malloc(sizeof(int64_t) * (pool_n ? pool_n : 1));
-  for (size_t i = 0; i < pool_n; i++) {
-    pid[i] = (int64_t)i;
-    for (size_t j = 0; j < i; j++)
-      if (is_s ? km_str_eq(&ps->strings[i], &ps->strings[j]) : pi[i] == pi[j]) {
-        pid[i] = (int64_t)j;
-        break;
-      }
-  }
+  KmIndex ix;
+  km_index_init(&ix, pool, x->elem);
+  int64_t *pid = malloc(sizeof(int64_t) * (size_t)(pool_n ? pool_n : 1));
+  for (int64_t i = 0; i < pool_n; i++) pid[i] = km_index_find(&ix, pool, (uint64_t)i);
   uint64_t N = x->numel;
   int64_t *tok = malloc(sizeof(int64_t) * (N ? N : 1));
-  for (uint64_t i = 0; i < N; i++) {
-    tok[i] = -1;
-    for (size_t j = 0; j < pool_n; j++) {
-      bool eq = is_s ? km_str_eq(&((const IrStr *)x->data)[i], &ps->strings[j])
-                     : rt_get_i64(x, i) == pi[j];
-      if (eq) {
-        tok[i] = pid[j];
-        break;
-      }
+  for (uint64_t i = 0; i < N; i++) tok[i] = km_index_find(&ix, x, i);
+  GramTable *tabs = calloc((size_t)(ng > 0 ? ng : 1), sizeof *tabs);
+  int rc = 0;
+  int64_t gbase = 0; /* ngram number of the first n-gram of the current length */
+  for (int64_t gn = 1; gn <= ng; gn++) {
+    int64_t st = counts[gn - 1], en = gn < (int64_t)n_counts ? counts[gn] : pool_n;
+    if (st < 0 || en < st || en > pool_n) {
+      rc = rt_error(c, "bad ngram_counts");
+      goto done;
     }
+    gram_init(&tabs[gn - 1], pid + st, gn, (en - st) / gn, gbase);
+    gbase += (en - st) / gn;
   }
   int64_t rows = x->rank == 2 ? x->dims[0] : 1, cols = x->rank == 2 ? x->dims[1] : x->dims[0];
   int64_t odims[2] = {rows, out_n};
   RtValue *y = x->rank == 2 ? rt_out(c, 0, ELEM_FLOAT, 2, odims) : rt_out(c, 0, ELEM_FLOAT, 1, odims + 1);
-  int rc = 0;
   if (!y) {
     rc = -1;
     goto done;
@@ -503,37 +542,22 @@ int rt_k_TfIdfVectorizer(RtCtx *c) {
   float *o = y->data;
   for (int64_t r = 0; r < rows; r++) {
     const int64_t *t = tok + r * cols;
-    int64_t gbase = 0; /* ngram number of the first n-gram of the current length */
-    for (int64_t gn = 1; gn <= max_g && gn <= (int64_t)n_counts; gn++) {
-      int64_t st = counts[gn - 1];
-      int64_t en = gn < (int64_t)n_counts ? counts[gn] : (int64_t)pool_n;
-      if (st < 0 || en < st || en > (int64_t)pool_n) {
-        rc = rt_error(c, "bad ngram_counts");
-        goto done;
-      }
-      int64_t cnt = (en - st) / gn;
-      if (gn >= min_g) {
-        int64_t skips = gn == 1 ? 0 : max_skip;
-        for (int64_t s = 0; s <= skips; s++) {
-          int64_t step = s + 1;
-          for (int64_t i = 0; i + (gn - 1) * step < cols; i++) {
-            for (int64_t k = 0; k < cnt; k++) {
-              bool m = true;
-              for (int64_t j = 0; j < gn && m; j++)
-                m = t[i + j * step] >= 0 && t[i + j * step] == pid[st + k * gn + j];
-              if (!m) continue;
-              int64_t g = gbase + k;
-              if (g >= (int64_t)n_idx) {
-                rc = rt_error(c, "more n-grams than ngram_indexes");
-                goto done;
-              }
-              o[r * out_n + idx[g]] += 1;
-              break;
-            }
+    for (int64_t gn = min_g; gn <= ng; gn++) {
+      const GramTable *gt = &tabs[gn - 1];
+      int64_t skips = gn == 1 ? 0 : max_skip; /* unigrams are counted once */
+      for (int64_t s = 0; s <= skips && gt->cnt; s++) {
+        int64_t step = s + 1;
+        for (int64_t i = 0; i + (gn - 1) * step < cols; i++) {
+          int64_t k = gram_find(gt, t + i, step);
+          if (k < 0) continue;
+          int64_t g = gt->gbase + k;
+          if (g >= (int64_t)n_idx) {
+            rc = rt_error(c, "more n-grams than ngram_indexes");
+            goto done;
           }
+          o[r * out_n + idx[g]] += 1;
         }
       }
-      gbase += cnt;
     }
     for (int64_t k = 0; k < out_n; k++) {
       float *v = &o[r * out_n + k];
@@ -543,6 +567,10 @@ int rt_k_TfIdfVectorizer(RtCtx *c) {
     }
   }
 done:
+  for (int64_t gn = 0; gn < ng; gn++) free(tabs[gn].slot);
+  free(tabs);
+  km_index_free(&ix);
+  rt_unref(pool);
   free(pid);
   free(tok);
   return rc;

@@ -6,18 +6,6 @@
 
 /* ------------------------------------------------------------------ LabelEncoder */
 
-static bool elem_is_int(ElemType t) { return !ir_elem(t)->is_float && t != ELEM_STRING; }
-
-/* Does element i of x equal element k of keys? NaN equals NaN. */
-static bool key_eq(const RtValue *x, uint64_t i, const RtValue *keys, uint64_t k) {
-  if (x->elem == ELEM_STRING || keys->elem == ELEM_STRING) {
-    if (x->elem != keys->elem) return false;
-    return km_str_eq((const IrStr *)x->data + i, (const IrStr *)keys->data + k);
-  }
-  if (elem_is_int(x->elem) && elem_is_int(keys->elem)) return rt_get_i64(x, i) == rt_get_i64(keys, k);
-  double a = rt_get_f64(x, i), b = rt_get_f64(keys, k);
-  return a == b || (isnan(a) && isnan(b));
-}
 
 /* The first list attribute among names that the node carries, as a 1-D tensor. */
 static RtValue *first_list(RtCtx *c, const char *const *names) {
@@ -79,12 +67,14 @@ int rt_k_ml_LabelEncoder(RtCtx *c) {
   }
   RtValue *y = rt_out(c, 0, vals->elem, x->rank, x->dims);
   if (!y) goto done;
+  KmIndex ix;
+  km_index_init(&ix, keys, x->elem);
   for (uint64_t i = 0; i < x->numel; i++) {
-    uint64_t k = 0;
-    while (k < keys->numel && !key_eq(x, i, keys, k)) k++;
-    if (k < keys->numel) km_copy_elem(y, i, vals, k);
+    int64_t k = km_index_find(&ix, x, i);
+    if (k >= 0) km_copy_elem(y, i, vals, (uint64_t)k);
     else km_copy_elem(y, i, dflt, 0);
   }
+  km_index_free(&ix);
   rc = 0;
 done:
   rt_unref(keys);
@@ -236,20 +226,17 @@ int rt_k_ml_OneHotEncoder(RtCtx *c) {
   dims[x->rank] = (int64_t)cats->numel;
   RtValue *y = rt_out(c, 0, ELEM_FLOAT, x->rank + 1, dims);
   int rc = y ? 0 : -1;
+  KmIndex ix;
+  km_index_init(&ix, cats, x->elem);
   for (uint64_t i = 0; y && i < x->numel; i++) {
-    uint64_t k = 0;
-    if (x->elem == ELEM_STRING) {
-      while (k < cats->numel && !key_eq(x, i, cats, k)) k++;
-    } else {
-      double v = rt_get_f64(x, i);
-      while (k < cats->numel && (double)((const int64_t *)cats->data)[k] != v) k++;
-    }
-    if (k < cats->numel) ((float *)y->data)[i * cats->numel + k] = 1;
+    int64_t k = km_index_find(&ix, x, i);
+    if (k >= 0) ((float *)y->data)[i * cats->numel + (uint64_t)k] = 1;
     else if (!zeros) {
       rc = rt_error(c, "a value is not among the categories and zeros = 0");
       break;
     }
   }
+  km_index_free(&ix);
   rt_unref(cats);
   return rc;
 }
@@ -272,14 +259,16 @@ int rt_k_ml_CategoryMapper(RtCtx *c) {
   if (!y) goto done;
   const char *ds = rt_attr_str(c, "default_string", "_Unused");
   int64_t di = rt_attr_int(c, "default_int64", -1);
+  const RtValue *keys = to_int ? cs : ci, *vals = to_int ? ci : cs;
+  KmIndex ix;
+  km_index_init(&ix, keys, x->elem);
   for (uint64_t i = 0; i < x->numel; i++) {
-    const RtValue *keys = to_int ? cs : ci, *vals = to_int ? ci : cs;
-    uint64_t k = 0;
-    while (k < keys->numel && !key_eq(x, i, keys, k)) k++;
-    if (k < keys->numel) km_copy_elem(y, i, vals, k);
+    int64_t k = km_index_find(&ix, x, i);
+    if (k >= 0) km_copy_elem(y, i, vals, (uint64_t)k);
     else if (to_int) ((int64_t *)y->data)[i] = di;
     else rt_str_set(y, i, ds, strlen(ds));
   }
+  km_index_free(&ix);
   rc = 0;
 done:
   rt_unref(cs);
@@ -1256,21 +1245,23 @@ int rt_k_ml_DictVectorizer(RtCtx *c) {
   if (!voc) return rt_error(c, "the vocabulary for this key type is missing");
   int64_t dims[2] = {nm, (int64_t)voc->numel};
   RtValue *y = rt_out(c, 0, v0->elem, 2, dims);
+  KmIndex ix;
+  km_index_init(&ix, voc, k0->elem);
+  int rc = y ? 0 : -1;
   for (int i = 0; y && i < nm; i++) {
     const RtValue *ks = maps[i]->items[0], *vs = maps[i]->items[1];
     if (vs->elem != v0->elem || ks->elem != k0->elem) {
-      rt_unref(voc);
-      return rt_error(c, "maps disagree on key or value types");
+      rc = rt_error(c, "maps disagree on key or value types");
+      break;
     }
-    for (uint64_t j = 0; j < ks->numel; j++)
-      for (uint64_t k = 0; k < voc->numel; k++)
-        if (key_eq(ks, j, voc, k)) {
-          km_copy_elem(y, (uint64_t)i * voc->numel + k, vs, j);
-          break;
-        }
+    for (uint64_t j = 0; j < ks->numel; j++) {
+      int64_t k = km_index_find(&ix, ks, j);
+      if (k >= 0) km_copy_elem(y, (uint64_t)i * voc->numel + (uint64_t)k, vs, j);
+    }
   }
+  km_index_free(&ix);
   rt_unref(voc);
-  return y ? 0 : -1;
+  return rc;
 }
 
 static int cmp_i64(const void *a, const void *b) {
