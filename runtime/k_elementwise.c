@@ -10,12 +10,12 @@
 
 /* Per-node parameters the scalar functions read. */
 typedef struct Prm {
-  double a, b, g;   /* float attributes: alpha, beta, gamma; lambd, bias; clip bounds */
-  int64_t ia, ib;   /* integer clip bounds */
-  int mode;         /* op-specific: fmod, gelu tanh, shift direction, isinf detection */
-  int bits;         /* bit width of the (first) input's integer type */
-  bool uns;         /* UINT64: unsigned 64-bit arithmetic */
-  bool sgn;         /* signed integer type */
+  double a, b, g; /* float attributes: alpha, beta, gamma; lambd, bias; clip bounds */
+  int64_t ia, ib; /* integer clip bounds */
+  int mode;       /* op-specific: fmod, gelu tanh, shift direction, isinf detection */
+  int bits;       /* bit width of the (first) input's integer type */
+  bool uns;       /* UINT64: unsigned 64-bit arithmetic */
+  bool sgn;       /* signed integer type */
 } Prm;
 
 typedef double (*FnF)(double x, double y, const Prm *p);
@@ -25,37 +25,62 @@ enum { C_FLT = 1, C_INT = 2, C_BOOL = 4, C_STR = 8, C_NUM = C_FLT | C_INT };
 enum { F_NONE, F_ADD, F_SUB, F_MUL, F_DIV, F_MAX, F_MIN, F_RELU }; /* float32 fast loops */
 
 typedef struct Op {
-  int types;     /* accepted input classes */
-  bool to_bool;  /* output is bool (comparisons, IsInf, IsNaN) */
-  bool mixed;    /* inputs may differ in type (Pow) */
-  FnF f;         /* float path (NULL: floats refused) */
-  FnI i;         /* exact integer path (NULL: integers go through f in double) */
+  int types;    /* accepted input classes */
+  bool to_bool; /* output is bool (comparisons, IsInf, IsNaN) */
+  bool mixed;   /* inputs may differ in type (Pow) */
+  FnF f;        /* float path (NULL: floats refused) */
+  FnI i;        /* exact integer path (NULL: integers go through f in double) */
   int fast;
 } Op;
 
 static int elem_class(ElemType e) {
   switch (e) {
-  case ELEM_STRING: return C_STR;
-  case ELEM_BOOL: return C_BOOL;
+  case ELEM_STRING:
+    return C_STR;
+  case ELEM_BOOL:
+    return C_BOOL;
   case ELEM_UNDEFINED:
   case ELEM_COMPLEX64:
-  case ELEM_COMPLEX128: return 0;
-  default: return ir_elem(e)->is_float ? C_FLT : C_INT;
+  case ELEM_COMPLEX128:
+    return 0;
+  default:
+    return ir_elem(e)->is_float ? C_FLT : C_INT;
   }
 }
 
 /* ------------------------------------------------------------------ scalar functions */
 
-static inline uint64_t U(int64_t x) { return (uint64_t)x; }
-static inline int64_t S(uint64_t x) { return (int64_t)x; }
+/* Scalar functions: x and y are the operands (y unused by unary ops), p the parameters. */
+#define FF(name, expr)                                                                             \
+  static double name(double x, double y, const Prm *p) {                                           \
+    (void)x, (void)y, (void)p;                                                                     \
+    return expr;                                                                                   \
+  }
+#define FI(name, expr)                                                                             \
+  static int64_t name(int64_t x, int64_t y, const Prm *p) {                                        \
+    (void)x, (void)y, (void)p;                                                                     \
+    return expr;                                                                                   \
+  }
 
-static double isnan2(double x, double y) { return isnan(x) ? x : y; }
+static inline uint64_t U(int64_t x) {
+  return (uint64_t)x;
+}
+static inline int64_t S(uint64_t x) {
+  return (int64_t)x;
+}
 
-static double f_add(double x, double y, const Prm *p) { (void)p; return x + y; }
-static double f_sub(double x, double y, const Prm *p) { (void)p; return x - y; }
-static double f_mul(double x, double y, const Prm *p) { (void)p; return x * y; }
-static double f_div(double x, double y, const Prm *p) { (void)p; return x / y; }
-static double f_pow(double x, double y, const Prm *p) { (void)p; return pow(x, y); }
+static double isnan2(double x, double y) {
+  return isnan(x) ? x : y;
+}
+
+/* The tables below are kept out of clang-format, which reads their products as pointer
+ * declarations. */
+/* clang-format off */
+FF(f_add, x + y)
+FF(f_sub, x - y)
+FF(f_mul, x * y)
+FF(f_div, x / y)
+FF(f_pow, pow(x, y))
 static double f_mod(double x, double y, const Prm *p) {
   double r = fmod(x, y);
   if (p->mode || y == 0 || isnan(r)) return r;
@@ -76,78 +101,67 @@ static double f_min(double x, double y, const Prm *p) {
   if (isnan(x) || isnan(y)) return isnan(x) ? x : y;
   return x < y ? x : y;
 }
-static double f_eq(double x, double y, const Prm *p) { (void)p; return x == y; }
-static double f_gt(double x, double y, const Prm *p) { (void)p; return x > y; }
-static double f_ge(double x, double y, const Prm *p) { (void)p; return x >= y; }
-static double f_lt(double x, double y, const Prm *p) { (void)p; return x < y; }
-static double f_le(double x, double y, const Prm *p) { (void)p; return x <= y; }
-static double f_prelu(double x, double y, const Prm *p) { (void)p; return x < 0 ? x * y : x; }
+FF(f_eq, x == y)
+FF(f_gt, x > y)
+FF(f_ge, x >= y)
+FF(f_lt, x < y)
+FF(f_le, x <= y)
+FF(f_prelu, x < 0 ? x * y : x)
 static double sigm(double x) {
   if (x >= 0) return 1 / (1 + exp(-x));
   double e = exp(x);
   return e / (1 + e);
 }
-static double f_swiglu(double x, double y, const Prm *p) { return x * sigm(p->a * x) * y; }
+FF(f_swiglu, x * sigm(p->a * x) * y)
 
-static double f_abs(double x, double y, const Prm *p) { (void)y, (void)p; return fabs(x); }
-static double f_neg(double x, double y, const Prm *p) { (void)y, (void)p; return -x; }
-static double f_sign(double x, double y, const Prm *p) {
-  (void)y, (void)p;
-  return isnan(x) ? x : (x > 0) - (x < 0);
+FF(f_abs, fabs(x))
+FF(f_neg, -x)
+FF(f_sign, isnan(x) ? x : (x > 0) - (x < 0))
+FF(f_ceil, ceil(x))
+FF(f_floor, floor(x))
+FF(f_round, rint(x))
+FF(f_recip, 1 / x)
+FF(f_sqrt, sqrt(x))
+FF(f_exp, exp(x))
+FF(f_log, log(x))
+FF(f_sin, sin(x))
+FF(f_cos, cos(x))
+FF(f_tan, tan(x))
+FF(f_asin, asin(x))
+FF(f_acos, acos(x))
+FF(f_atan, atan(x))
+FF(f_sinh, sinh(x))
+FF(f_cosh, cosh(x))
+FF(f_tanh, tanh(x))
+FF(f_asinh, asinh(x))
+FF(f_acosh, acosh(x))
+FF(f_atanh, atanh(x))
+FF(f_erf, erf(x))
+FF(f_sigmoid, sigm(x))
+static double softplus(double x) {
+  return x > 30 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
-static double f_ceil(double x, double y, const Prm *p) { (void)y, (void)p; return ceil(x); }
-static double f_floor(double x, double y, const Prm *p) { (void)y, (void)p; return floor(x); }
-static double f_round(double x, double y, const Prm *p) { (void)y, (void)p; return rint(x); }
-static double f_recip(double x, double y, const Prm *p) { (void)y, (void)p; return 1 / x; }
-static double f_sqrt(double x, double y, const Prm *p) { (void)y, (void)p; return sqrt(x); }
-static double f_exp(double x, double y, const Prm *p) { (void)y, (void)p; return exp(x); }
-static double f_log(double x, double y, const Prm *p) { (void)y, (void)p; return log(x); }
-static double f_sin(double x, double y, const Prm *p) { (void)y, (void)p; return sin(x); }
-static double f_cos(double x, double y, const Prm *p) { (void)y, (void)p; return cos(x); }
-static double f_tan(double x, double y, const Prm *p) { (void)y, (void)p; return tan(x); }
-static double f_asin(double x, double y, const Prm *p) { (void)y, (void)p; return asin(x); }
-static double f_acos(double x, double y, const Prm *p) { (void)y, (void)p; return acos(x); }
-static double f_atan(double x, double y, const Prm *p) { (void)y, (void)p; return atan(x); }
-static double f_sinh(double x, double y, const Prm *p) { (void)y, (void)p; return sinh(x); }
-static double f_cosh(double x, double y, const Prm *p) { (void)y, (void)p; return cosh(x); }
-static double f_tanh(double x, double y, const Prm *p) { (void)y, (void)p; return tanh(x); }
-static double f_asinh(double x, double y, const Prm *p) { (void)y, (void)p; return asinh(x); }
-static double f_acosh(double x, double y, const Prm *p) { (void)y, (void)p; return acosh(x); }
-static double f_atanh(double x, double y, const Prm *p) { (void)y, (void)p; return atanh(x); }
-static double f_erf(double x, double y, const Prm *p) { (void)y, (void)p; return erf(x); }
-static double f_sigmoid(double x, double y, const Prm *p) { (void)y, (void)p; return sigm(x); }
-static double softplus(double x) { return x > 30 ? x + log1p(exp(-x)) : log1p(exp(x)); }
-static double f_softplus(double x, double y, const Prm *p) { (void)y, (void)p; return softplus(x); }
-static double f_softsign(double x, double y, const Prm *p) { (void)y, (void)p; return x / (1 + fabs(x)); }
-static double f_mish(double x, double y, const Prm *p) { (void)y, (void)p; return x * tanh(softplus(x)); }
-static double f_relu(double x, double y, const Prm *p) { (void)y, (void)p; return isnan2(x, x > 0 ? x : 0); }
-static double f_isnan(double x, double y, const Prm *p) { (void)y, (void)p; return isnan(x); }
-static double f_isinf(double x, double y, const Prm *p) {
-  (void)y;
-  return isinf(x) && (x > 0 ? (p->mode & 1) : (p->mode & 2));
+FF(f_softplus, softplus(x))
+FF(f_softsign, x / (1 + fabs(x)))
+FF(f_mish, x * tanh(softplus(x)))
+FF(f_relu, isnan2(x, x > 0 ? x : 0))
+FF(f_isnan, isnan(x))
+FF(f_isinf, isinf(x) && (x > 0 ? (p->mode & 1) : (p->mode & 2)))
+FF(f_elu, x < 0 ? p->a * expm1(x) : x)
+FF(f_selu, p->g * (x <= 0 ? p->a * expm1(x) : x))
+FF(f_celu, (x > 0 ? x : 0) + fmin(0.0, p->a * expm1(x / p->a)))
+static double clamp01(double v) {
+  return v < 0 ? 0 : v > 1 ? 1 : v;
 }
-static double f_elu(double x, double y, const Prm *p) { (void)y; return x < 0 ? p->a * expm1(x) : x; }
-static double f_selu(double x, double y, const Prm *p) {
-  (void)y;
-  return p->g * (x <= 0 ? p->a * expm1(x) : x);
-}
-static double f_celu(double x, double y, const Prm *p) {
-  (void)y;
-  return (x > 0 ? x : 0) + fmin(0.0, p->a * expm1(x / p->a));
-}
-static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
-static double f_hardsigmoid(double x, double y, const Prm *p) { (void)y; return clamp01(p->a * x + p->b); }
-static double f_hardswish(double x, double y, const Prm *p) {
-  (void)y, (void)p;
-  return x * clamp01(x / 6 + 0.5);
-}
-static double f_leaky(double x, double y, const Prm *p) { (void)y; return x < 0 ? p->a * x : x; }
-static double f_thresh(double x, double y, const Prm *p) { (void)y; return isnan2(x, x > p->a ? x : 0); }
+FF(f_hardsigmoid, clamp01(p->a * x + p->b))
+FF(f_hardswish, x * clamp01(x / 6 + 0.5))
+FF(f_leaky, x < 0 ? p->a * x : x)
+FF(f_thresh, isnan2(x, x > p->a ? x : 0))
 static double f_shrink(double x, double y, const Prm *p) {
   (void)y; /* a = lambd, b = bias */
   return x < -p->a ? x + p->b : x > p->a ? x - p->b : isnan2(x, 0);
 }
-static double f_swish(double x, double y, const Prm *p) { (void)y; return x * sigm(p->a * x); }
+FF(f_swish, x * sigm(p->a * x))
 static double f_gelu(double x, double y, const Prm *p) {
   (void)y;
   if (p->mode) {
@@ -162,13 +176,13 @@ static double f_clip(double x, double y, const Prm *p) {
   if (x > p->b) x = p->b;
   return x;
 }
-static double f_scale(double x, double y, const Prm *p) { (void)y; return x / p->a; } /* Mean */
+FF(f_scale, x / p->a) /* Mean: the sum over the count */
 
 /* integers: x and y are sign- or zero-extended values of the element type (UINT64 raw
  * bits, p->uns); results are stored wrapping to the type's width. */
-static int64_t i_add(int64_t x, int64_t y, const Prm *p) { (void)p; return S(U(x) + U(y)); }
-static int64_t i_sub(int64_t x, int64_t y, const Prm *p) { (void)p; return S(U(x) - U(y)); }
-static int64_t i_mul(int64_t x, int64_t y, const Prm *p) { (void)p; return S(U(x) * U(y)); }
+FI(i_add, S(U(x) + U(y)))
+FI(i_sub, S(U(x) - U(y)))
+FI(i_mul, S(U(x) * U(y)))
 static int64_t i_div(int64_t x, int64_t y, const Prm *p) {
   if (y == 0) return 0;
   if (p->uns) return S(U(x) / U(y));
@@ -193,22 +207,18 @@ static int64_t i_pow(int64_t x, int64_t y, const Prm *p) {
   }
   return S(r);
 }
-static int64_t i_max(int64_t x, int64_t y, const Prm *p) {
-  return (p->uns ? U(x) > U(y) : x > y) ? x : y;
-}
-static int64_t i_min(int64_t x, int64_t y, const Prm *p) {
-  return (p->uns ? U(x) < U(y) : x < y) ? x : y;
-}
-static int64_t i_eq(int64_t x, int64_t y, const Prm *p) { (void)p; return x == y; }
-static int64_t i_gt(int64_t x, int64_t y, const Prm *p) { return p->uns ? U(x) > U(y) : x > y; }
-static int64_t i_ge(int64_t x, int64_t y, const Prm *p) { return p->uns ? U(x) >= U(y) : x >= y; }
-static int64_t i_lt(int64_t x, int64_t y, const Prm *p) { return p->uns ? U(x) < U(y) : x < y; }
-static int64_t i_le(int64_t x, int64_t y, const Prm *p) { return p->uns ? U(x) <= U(y) : x <= y; }
-static int64_t i_and(int64_t x, int64_t y, const Prm *p) { (void)p; return x & y; }
-static int64_t i_or(int64_t x, int64_t y, const Prm *p) { (void)p; return x | y; }
-static int64_t i_xor(int64_t x, int64_t y, const Prm *p) { (void)p; return x ^ y; }
-static int64_t i_not(int64_t x, int64_t y, const Prm *p) { (void)y, (void)p; return !x; }
-static int64_t i_bnot(int64_t x, int64_t y, const Prm *p) { (void)y, (void)p; return ~x; }
+FI(i_max, (p->uns ? U(x) > U(y) : x > y) ? x : y)
+FI(i_min, (p->uns ? U(x) < U(y) : x < y) ? x : y)
+FI(i_eq, x == y)
+FI(i_gt, p->uns ? U(x) > U(y) : x > y)
+FI(i_ge, p->uns ? U(x) >= U(y) : x >= y)
+FI(i_lt, p->uns ? U(x) < U(y) : x < y)
+FI(i_le, p->uns ? U(x) <= U(y) : x <= y)
+FI(i_and, x & y)
+FI(i_or, x | y)
+FI(i_xor, x ^ y)
+FI(i_not, !x)
+FI(i_bnot, ~x)
 static int64_t i_shift(int64_t x, int64_t y, const Prm *p) {
   bool out = p->sgn ? (y < 0 || y >= p->bits) : U(y) >= (uint64_t)p->bits;
   if (p->mode) { /* left */
@@ -221,22 +231,11 @@ static int64_t i_shift(int64_t x, int64_t y, const Prm *p) {
   }
   return out ? 0 : S(U(x) >> y);
 }
-static int64_t i_abs(int64_t x, int64_t y, const Prm *p) {
-  (void)y;
-  return p->uns || x >= 0 ? x : S(0 - U(x));
-}
-static int64_t i_neg(int64_t x, int64_t y, const Prm *p) { (void)y, (void)p; return S(0 - U(x)); }
-static int64_t i_sign(int64_t x, int64_t y, const Prm *p) {
-  (void)y;
-  return p->uns ? x != 0 : (x > 0) - (x < 0);
-}
-static int64_t i_relu(int64_t x, int64_t y, const Prm *p) {
-  (void)y;
-  return p->uns || x > 0 ? x : 0;
-}
-static int64_t i_prelu(int64_t x, int64_t y, const Prm *p) {
-  return !p->uns && x < 0 ? S(U(x) * U(y)) : x;
-}
+FI(i_abs, p->uns || x >= 0 ? x : S(0 - U(x)))
+FI(i_neg, S(0 - U(x)))
+FI(i_sign, p->uns ? x != 0 : (x > 0) - (x < 0))
+FI(i_relu, p->uns || x > 0 ? x : 0)
+FI(i_prelu, !p->uns && x < 0 ? S(U(x) * U(y)) : x)
 static int64_t i_clip(int64_t x, int64_t y, const Prm *p) {
   (void)y;
   if (p->uns) {
@@ -248,8 +247,8 @@ static int64_t i_clip(int64_t x, int64_t y, const Prm *p) {
   }
   return x;
 }
-static int64_t i_ident(int64_t x, int64_t y, const Prm *p) { (void)y, (void)p; return x; }
-static int64_t i_zero(int64_t x, int64_t y, const Prm *p) { (void)x, (void)y, (void)p; return 0; }
+FI(i_ident, x)
+FI(i_zero, 0)
 
 /* ------------------------------------------------------------------ the op table */
 
@@ -324,6 +323,8 @@ OPD(Gelu, C_FLT, false, f_gelu, NULL, F_NONE)
 OPD(Scale, C_NUM, false, f_scale, NULL, F_NONE)
 #undef OPD
 
+/* clang-format on */
+
 /* ------------------------------------------------------------------ broadcasting engine */
 
 /* A broadcast iteration with dimensions of size 1 dropped and dimensions every input walks
@@ -392,10 +393,28 @@ static void row_f32(void *ctx, const uint64_t *off, const int64_t *st, uint64_t 
   int64_t sa = st[0], sb = j->n > 1 ? st[1] : 0;
   float *o = (float *)j->out->data + oo;
   switch (j->op->fast) {
-  case F_ADD: for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] + b[k * sb]; return;
-  case F_SUB: for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] - b[k * sb]; return;
-  case F_MUL: for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] * b[k * sb]; return;
-  case F_DIV: for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] / b[k * sb]; return;
+  case F_ADD:
+    for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] + b[k * sb];
+    return;
+  case F_SUB:
+    for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] - b[k * sb];
+    return;
+  case F_MUL:
+    for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] * b[k * sb];
+    return;
+  case F_DIV:
+    for (int64_t k = 0; k < len; k++) o[k] = a[k * sa] / b[k * sb];
+    return;
+  case F_MAX:
+  case F_MIN:
+    for (int64_t k = 0; k < len; k++) {
+      float x = a[k * sa], y = b[k * sb];
+      if (x != x || y != y)
+        o[k] = x != x ? x : y;
+      else
+        o[k] = (j->op->fast == F_MAX ? x > y : x < y) ? x : y;
+    }
+    return;
   case F_RELU:
     for (int64_t k = 0; k < len; k++) {
       float x = a[k * sa];
@@ -436,7 +455,9 @@ static void prm_types(Prm *p, ElemType e) {
   p->sgn = ir_elem(e)->is_signed && !ir_elem(e)->is_float;
 }
 
-static bool is_tensor(const RtValue *v) { return v && v->kind == TYPE_TENSOR; }
+static bool is_tensor(const RtValue *v) {
+  return v && v->kind == TYPE_TENSOR;
+}
 
 /* Check the inputs' types against op; false after reporting. */
 static bool check_types(RtCtx *c, const Op *op, int n, RtValue *const *ins) {
@@ -508,14 +529,16 @@ static bool legacy_view(RtCtx *c, RtValue *a, RtValue *b, RtValue *view) {
   if (rb > ra) return rt_error(c, "broadcast: B has higher rank than A") == 0;
   int64_t axis = rt_attr(c, "axis") ? rt_attr_int(c, "axis", 0) : ra - rb;
   if (axis < 0) axis += ra;
-  if (axis < 0 || axis + rb > ra) return rt_error(c, "broadcast: axis %lld out of range", (long long)axis) == 0;
+  if (axis < 0 || axis + rb > ra)
+    return rt_error(c, "broadcast: axis %lld out of range", (long long)axis) == 0;
   bool scalar = b->numel == 1;
   view->rank = ra;
   for (int d = 0; d < ra; d++) view->dims[d] = 1;
   if (!scalar)
     for (int d = 0; d < rb; d++) {
       if (b->dims[d] != a->dims[axis + d] && b->dims[d] != 1)
-        return rt_error(c, "broadcast: B dim %d (%lld) does not match A", d, (long long)b->dims[d]) == 0;
+        return rt_error(c, "broadcast: B dim %d (%lld) does not match A", d,
+                        (long long)b->dims[d]) == 0;
       view->dims[axis + d] = b->dims[d];
     }
   return true;
@@ -573,25 +596,80 @@ static int variadic(RtCtx *c, const Op *op, bool mean) {
 
 /* ------------------------------------------------------------------ kernels */
 
-#define UNARY(N) \
-  int rt_k_##N(RtCtx *c) { return unary(c, &OP_##N, NULL); }
-#define BINARY(N) \
-  int rt_k_##N(RtCtx *c) { return binary(c, &OP_##N, NULL); }
+/* Kernels that are one table entry; the trailing redeclaration takes the call's ';'. */
+#define UNARY(N)                                                                                   \
+  int rt_k_##N(RtCtx *c) {                                                                         \
+    return unary(c, &OP_##N, NULL);                                                                \
+  }                                                                                                \
+  extern int rt_k_##N(RtCtx *c)
+#define BINARY(N)                                                                                  \
+  int rt_k_##N(RtCtx *c) {                                                                         \
+    return binary(c, &OP_##N, NULL);                                                               \
+  }                                                                                                \
+  extern int rt_k_##N(RtCtx *c)
+UNARY(Abs);
+UNARY(Neg);
+UNARY(Sign);
+UNARY(Relu);
+UNARY(Ceil);
+UNARY(Floor);
+UNARY(Round);
+UNARY(Not);
+UNARY(BitwiseNot);
+UNARY(IsNaN);
+UNARY(Reciprocal);
+UNARY(Sqrt);
+UNARY(Exp);
+UNARY(Log);
+UNARY(Sin);
+UNARY(Cos);
+UNARY(Tan);
+UNARY(Asin);
+UNARY(Acos);
+UNARY(Atan);
+UNARY(Sinh);
+UNARY(Cosh);
+UNARY(Tanh);
+UNARY(Asinh);
+UNARY(Acosh);
+UNARY(Atanh);
+UNARY(Erf);
+UNARY(Sigmoid);
+UNARY(Softplus);
+UNARY(Softsign);
+UNARY(Mish);
+UNARY(HardSwish);
+BINARY(Add);
+BINARY(Sub);
+BINARY(Mul);
+BINARY(Div);
+BINARY(Pow);
+BINARY(Greater);
+BINARY(Less);
+BINARY(GreaterOrEqual);
+BINARY(LessOrEqual);
+BINARY(And);
+BINARY(Or);
+BINARY(Xor);
+BINARY(BitwiseAnd);
+BINARY(BitwiseOr);
+BINARY(BitwiseXor);
+BINARY(PRelu);
+#undef UNARY
+#undef BINARY
 
-UNARY(Abs) UNARY(Neg) UNARY(Sign) UNARY(Relu) UNARY(Ceil) UNARY(Floor) UNARY(Round)
-UNARY(Not) UNARY(BitwiseNot) UNARY(IsNaN) UNARY(Reciprocal) UNARY(Sqrt) UNARY(Exp) UNARY(Log)
-UNARY(Sin) UNARY(Cos) UNARY(Tan) UNARY(Asin) UNARY(Acos) UNARY(Atan) UNARY(Sinh) UNARY(Cosh)
-UNARY(Tanh) UNARY(Asinh) UNARY(Acosh) UNARY(Atanh) UNARY(Erf) UNARY(Sigmoid) UNARY(Softplus)
-UNARY(Softsign) UNARY(Mish) UNARY(HardSwish)
-
-BINARY(Add) BINARY(Sub) BINARY(Mul) BINARY(Div) BINARY(Pow) BINARY(Greater) BINARY(Less)
-BINARY(GreaterOrEqual) BINARY(LessOrEqual) BINARY(And) BINARY(Or) BINARY(Xor)
-BINARY(BitwiseAnd) BINARY(BitwiseOr) BINARY(BitwiseXor) BINARY(PRelu)
-
-int rt_k_Max(RtCtx *c) { return variadic(c, &OP_Max, false); }
-int rt_k_Min(RtCtx *c) { return variadic(c, &OP_Min, false); }
-int rt_k_Sum(RtCtx *c) { return variadic(c, &OP_Add, false); }
-int rt_k_Mean(RtCtx *c) { return variadic(c, &OP_Add, true); }
+int rt_k_Max(RtCtx *c) {
+  return variadic(c, &OP_Max, false);
+}
+int rt_k_Min(RtCtx *c) {
+  return variadic(c, &OP_Min, false);
+}
+int rt_k_Sum(RtCtx *c) {
+  return variadic(c, &OP_Add, false);
+}
+int rt_k_Mean(RtCtx *c) {
+  return variadic(c, &OP_Add, true);
+}
 
 int rt_k_Mod(RtCtx *c) {
   int64_t fm = rt_attr_int(c, "fmod", 0);
@@ -639,10 +717,10 @@ int rt_k_IsInf(RtCtx *c) {
   return unary(c, &OP_IsInf, &p);
 }
 
-#define ALPHA_UNARY(N, DFLT)                                                                   \
-  int rt_k_##N(RtCtx *c) {                                                                     \
-    Prm p = {.a = rt_attr_float(c, "alpha", DFLT)};                                            \
-    return unary(c, &OP_##N, &p);                                                              \
+#define ALPHA_UNARY(N, DFLT)                                                                       \
+  int rt_k_##N(RtCtx *c) {                                                                         \
+    Prm p = {.a = rt_attr_float(c, "alpha", DFLT)};                                                \
+    return unary(c, &OP_##N, &p);                                                                  \
   }
 ALPHA_UNARY(Elu, 1.0f)
 ALPHA_UNARY(Celu, 1.0f)
@@ -717,7 +795,7 @@ int rt_k_Clip(RtCtx *c) {
 typedef struct WhereJob {
   RtValue *const *in; /* cond, x, y */
   RtValue *out;
-  size_t esz;         /* bytes per element; 0 for strings and sub-byte types */
+  size_t esz; /* bytes per element; 0 for strings and sub-byte types */
 } WhereJob;
 
 static void row_where(void *ctx, const uint64_t *off, const int64_t *st, uint64_t oo, int64_t len) {
