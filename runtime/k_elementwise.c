@@ -526,21 +526,23 @@ static bool legacy_view(RtCtx *c, RtValue *a, RtValue *b, RtValue *view) {
   *view = *b;
   if (!rt_attr(c, "broadcast") || rt_attr_int(c, "broadcast", 0) == 0) return true;
   int ra = a->rank, rb = b->rank;
+  if (b->numel == 1) { /* a scalar in any shape */
+    view->rank = 0;
+    return true;
+  }
   if (rb > ra) return rt_error(c, "broadcast: B has higher rank than A") == 0;
   int64_t axis = rt_attr(c, "axis") ? rt_attr_int(c, "axis", 0) : ra - rb;
   if (axis < 0) axis += ra;
   if (axis < 0 || axis + rb > ra)
     return rt_error(c, "broadcast: axis %lld out of range", (long long)axis) == 0;
-  bool scalar = b->numel == 1;
   view->rank = ra;
   for (int d = 0; d < ra; d++) view->dims[d] = 1;
-  if (!scalar)
-    for (int d = 0; d < rb; d++) {
-      if (b->dims[d] != a->dims[axis + d] && b->dims[d] != 1)
-        return rt_error(c, "broadcast: B dim %d (%lld) does not match A", d,
-                        (long long)b->dims[d]) == 0;
-      view->dims[axis + d] = b->dims[d];
-    }
+  for (int d = 0; d < rb; d++) {
+    if (b->dims[d] != a->dims[axis + d] && b->dims[d] != 1)
+      return rt_error(c, "broadcast: B dim %d does not match A's dim %lld", d,
+                      (long long)(axis + d)) == 0;
+    view->dims[axis + d] = b->dims[d];
+  }
   return true;
 }
 
