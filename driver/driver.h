@@ -1,5 +1,5 @@
 /* driver.h - the effc command: shared option handling and model I/O for the commands
- * (one file each: cmd_opt.c, cmd_import.c, cmd_export.c, cmd_dot.c). */
+ * (one file each: cmd_opt.c, cmd_import.c, cmd_run.c, ...). */
 #ifndef EFFC_DRIVER_H
 #define EFFC_DRIVER_H
 
@@ -48,6 +48,11 @@ bool drv_is_onnx_path(const char *path); /* ends in .onnx: -o picks the binary f
 void drv_model_done(Model *m);
 
 /* one descriptor per command file */
-extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot;
+extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot, cmd_run, cmd_compare;
+
+/* cmd_run.c: read a .npy or .pb file as a runtime value, decoded by `declared` (may be
+ * NULL); errors go to stderr naming the file. */
+struct RtValue;
+struct RtValue *drv_read_value(const char *path, const Type *declared, const char *what);
 
 #endif

@@ -140,6 +140,8 @@ int rt_interp_run(RtInterp *in, RtValue **inputs, RtValue **outputs);
  * visible) and collect its outputs. */
 int rt_run_subgraph(RtCtx *c, const Graph *g, RtValue **ins, int n_ins, RtValue **outs);
 uint64_t rt_random_u64(RtCtx *c); /* the interpreter's seeded generator */
+/* The model uses random operators (their outputs are compared by dtype and shape only). */
+bool rt_model_is_random(const Model *m);
 
 /* ------------------------------------------------------------------ compare.c */
 /* CONTRACTS.md's comparison: dtype and shape equal; floats |got-want| <= atol + rtol*|want|
