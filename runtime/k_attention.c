@@ -276,9 +276,11 @@ int rt_k_Attention(RtCtx *c) {
         }
         double sum = 0;
         for (int64_t j = 0; j < N; j++) {
-          pr[j] = exp(pr[j] - mx);
-          sum += pr[j];
+          pr[j] = rnd(SP, exp(rnd(SP, pr[j] - mx)));
+          /* numpy sums float16 in float; ml_dtypes' bfloat16 adds round at every step */
+          sum = SP == ELEM_BFLOAT16 ? rnd(SP, sum + pr[j]) : sum + pr[j];
         }
+        sum = rnd(SP, sum);
         for (int64_t j = 0; j < N; j++) pr[j] = all_masked ? 0.0 : rnd(T, rnd(SP, pr[j] / sum));
         if (QK) {
           const double *src = mode == 0 ? raw : mode == 1 ? capd : mode == 2 ? wb : pr;
