@@ -98,6 +98,163 @@ static void dft_1d(const DftPlan *p, const double *in, double *out) {
   }
 }
 
+/* A float32 complex FFT computed in the order of the mixed-radix FFTPACK scheme numpy's
+ * single-precision FFT uses, so results carry the same rounding (the transforms' exact
+ * zeros come out as that scheme's float32 residue). Lengths whose factors are 2, 3, 4 and 5
+ * only, and not a multiple of 8; fft_f32 returns false for others. */
+typedef struct {
+  float r, i;
+} Cf;
+
+static Cf cf_add(Cf a, Cf b) { return (Cf){a.r + b.r, a.i + b.i}; }
+static Cf cf_sub(Cf a, Cf b) { return (Cf){a.r - b.r, a.i - b.i}; }
+/* a * w (inverse) or a * conj(w) (forward) */
+static Cf cf_tw(Cf a, Cf w, bool fwd) {
+  if (fwd) return (Cf){a.r * w.r + a.i * w.i, a.i * w.r - a.r * w.i};
+  return (Cf){a.r * w.r - a.i * w.i, a.r * w.i + a.i * w.r};
+}
+
+typedef struct {
+  int64_t ido, l1;
+  bool fwd;
+  const Cf *cc;
+  Cf *ch;
+  const Cf *wa;
+} FftPass;
+
+#define CCX(p, a, b, c, cdim) ((p)->cc[(a) + (p)->ido * ((b) + (cdim) * (c))])
+#define CHX(p, a, b, c) ((p)->ch[(a) + (p)->ido * ((b) + (p)->l1 * (c))])
+#define WAX(p, x, i) ((p)->wa[(i)-1 + (x) * ((p)->ido - 1)])
+
+static void fft_pass2(const FftPass *p) {
+  for (int64_t k = 0; k < p->l1; k++)
+    for (int64_t i = 0; i < p->ido; i++) {
+      Cf a = CCX(p, i, 0, k, 2), b = CCX(p, i, 1, k, 2);
+      CHX(p, i, k, 0) = cf_add(a, b);
+      CHX(p, i, k, 1) = i ? cf_tw(cf_sub(a, b), WAX(p, 0, i), p->fwd) : cf_sub(a, b);
+    }
+}
+
+static void fft_pass3(const FftPass *p) {
+  const float twr = -0.5f, twi = (p->fwd ? -1 : 1) * 0.8660254037844386467637231707529362f;
+  for (int64_t k = 0; k < p->l1; k++)
+    for (int64_t i = 0; i < p->ido; i++) {
+      Cf t0 = CCX(p, i, 0, k, 3), c1 = CCX(p, i, 1, k, 3), c2 = CCX(p, i, 2, k, 3);
+      Cf t1 = cf_add(c1, c2), t2 = cf_sub(c1, c2);
+      CHX(p, i, k, 0) = cf_add(t0, t1);
+      Cf ca = {t0.r + t1.r * twr, t0.i + t1.i * twr}, cb = {t2.r * twi, t2.i * twi};
+      cb = (Cf){-cb.i, cb.r};
+      Cf d1 = cf_add(ca, cb), d2 = cf_sub(ca, cb);
+      CHX(p, i, k, 1) = i ? cf_tw(d1, WAX(p, 0, i), p->fwd) : d1;
+      CHX(p, i, k, 2) = i ? cf_tw(d2, WAX(p, 1, i), p->fwd) : d2;
+    }
+}
+
+static Cf rotx90(Cf a, bool fwd) { return fwd ? (Cf){a.i, -a.r} : (Cf){-a.i, a.r}; }
+
+static void fft_pass4(const FftPass *p) {
+  for (int64_t k = 0; k < p->l1; k++)
+    for (int64_t i = 0; i < p->ido; i++) {
+      Cf c0 = CCX(p, i, 0, k, 4), c1 = CCX(p, i, 1, k, 4), c2 = CCX(p, i, 2, k, 4),
+         c3 = CCX(p, i, 3, k, 4);
+      Cf t2 = cf_add(c0, c2), t1 = cf_sub(c0, c2), t3 = cf_add(c1, c3),
+         t4 = rotx90(cf_sub(c1, c3), p->fwd);
+      Cf o[4] = {cf_add(t2, t3), cf_add(t1, t4), cf_sub(t2, t3), cf_sub(t1, t4)};
+      CHX(p, i, k, 0) = o[0];
+      for (int u = 1; u < 4; u++) CHX(p, i, k, u) = i ? cf_tw(o[u], WAX(p, u - 1, i), p->fwd) : o[u];
+    }
+}
+
+static void fft_pass5(const FftPass *p) {
+  const float s = p->fwd ? -1.0f : 1.0f;
+  const float w1r = 0.3090169943749474241022934171828191f,
+              w1i = s * 0.9510565162951535721164393333793821f,
+              w2r = -0.8090169943749474241022934171828191f,
+              w2i = s * 0.5877852522924731291687059546390728f;
+  for (int64_t k = 0; k < p->l1; k++)
+    for (int64_t i = 0; i < p->ido; i++) {
+      Cf t0 = CCX(p, i, 0, k, 5), c1 = CCX(p, i, 1, k, 5), c2 = CCX(p, i, 2, k, 5),
+         c3 = CCX(p, i, 3, k, 5), c4 = CCX(p, i, 4, k, 5);
+      Cf t1 = cf_add(c1, c4), t4 = cf_sub(c1, c4), t2 = cf_add(c2, c3), t3 = cf_sub(c2, c3);
+      CHX(p, i, k, 0) = (Cf){t0.r + t1.r + t2.r, t0.i + t1.i + t2.i};
+      /* outputs (1, 4) use (w1r, w2r, +w1i, +w2i); (2, 3) use (w2r, w1r, +w2i, -w1i) */
+      const float ar[2] = {w1r, w2r}, br[2] = {w2r, w1r}, ai[2] = {w1i, w2i}, bi[2] = {w2i, -w1i};
+      const int u1[2] = {1, 2}, u2[2] = {4, 3};
+      for (int q = 0; q < 2; q++) {
+        Cf ca = {t0.r + ar[q] * t1.r + br[q] * t2.r, t0.i + ar[q] * t1.i + br[q] * t2.i};
+        Cf cb;
+        cb.i = ai[q] * t4.r + bi[q] * t3.r;
+        cb.r = -(ai[q] * t4.i + bi[q] * t3.i);
+        Cf d1 = cf_add(ca, cb), d2 = cf_sub(ca, cb);
+        CHX(p, i, k, u1[q]) = i ? cf_tw(d1, WAX(p, u1[q] - 1, i), p->fwd) : d1;
+        CHX(p, i, k, u2[q]) = i ? cf_tw(d2, WAX(p, u2[q] - 1, i), p->fwd) : d2;
+      }
+    }
+}
+
+/* In-place transform of n points, scaled by fct. */
+static bool fft_f32(Cf *c, int64_t n, bool fwd, float fct) {
+  int64_t fac[64], nf = 0, len = n;
+  if (n < 1 || n % 8 == 0) return false;
+  while (len % 4 == 0) fac[nf++] = 4, len /= 4;
+  if (len % 2 == 0) {
+    len /= 2;
+    fac[nf++] = 2;
+    int64_t t = fac[0];
+    fac[0] = fac[nf - 1];
+    fac[nf - 1] = t;
+  }
+  while (len % 3 == 0) fac[nf++] = 3, len /= 3;
+  while (len % 5 == 0) fac[nf++] = 5, len /= 5;
+  if (len != 1) return false;
+  Cf *ch = malloc(sizeof *ch * (size_t)n), *tw = malloc(sizeof *tw * (size_t)(4 * n + 1));
+  if (!ch || !tw) abort();
+  Cf *p1 = c, *p2 = ch;
+  int64_t l1 = 1;
+  for (int64_t f = 0; f < nf; f++) {
+    int64_t ip = fac[f], ido = n / (l1 * ip);
+    for (int64_t j = 1; j < ip; j++)
+      for (int64_t i = 1; i < ido; i++) {
+        double re, im;
+        twiddle(j * l1 * i, 1, n, 1, &re, &im);
+        tw[(j - 1) * (ido - 1) + i - 1] = (Cf){(float)re, (float)im};
+      }
+    FftPass ps = {ido, l1, fwd, p1, p2, tw};
+    if (ip == 2) fft_pass2(&ps);
+    else if (ip == 3) fft_pass3(&ps);
+    else if (ip == 4) fft_pass4(&ps);
+    else fft_pass5(&ps);
+    Cf *t = p1;
+    p1 = p2;
+    p2 = t;
+    l1 *= ip;
+  }
+  for (int64_t i = 0; i < n; i++)
+    c[i] = fct != 1.0f ? (Cf){p1[i].r * fct, p1[i].i * fct} : p1[i];
+  free(ch);
+  free(tw);
+  return true;
+}
+
+#undef CCX
+#undef CHX
+#undef WAX
+
+/* The plan's transform through fft_f32; false when its length is not supported. */
+static bool dft_f32(const DftPlan *p, const double *in, double *out) {
+  Cf *c = malloc(sizeof *c * (size_t)p->n);
+  if (!c) abort();
+  for (int64_t k = 0; k < p->n; k++)
+    c[k] = k < p->nin ? (Cf){(float)in[2 * k], (float)in[2 * k + 1]} : (Cf){0, 0};
+  bool ok = fft_f32(c, p->n, !p->inverse, p->inverse ? (float)(1.0 / (double)p->n) : 1.0f);
+  for (int64_t m = 0; ok && m < p->nout; m++) {
+    out[2 * m] = c[m].r;
+    out[2 * m + 1] = c[m].i;
+  }
+  free(c);
+  return ok;
+}
+
 int rt_k_DFT(RtCtx *c) {
   const RtValue *X = in_at(c, 0);
   if (!is_fp(X) || X->rank < 2 || (X->dims[X->rank - 1] != 1 && X->dims[X->rank - 1] != 2))
@@ -129,6 +286,9 @@ int rt_k_DFT(RtCtx *c) {
   for (int i = 0; i < axis; i++) outer *= X->dims[i];
   for (int i = axis + 1; i < r - 1; i++) inner *= X->dims[i];
   double *in = dalloc((uint64_t)(2 * nin)), *out = dalloc((uint64_t)(2 * p.nout));
+  /* The reference transforms complex float32 input in single precision (real input is
+   * transformed in double): match its rounding. */
+  bool f32 = X->elem == ELEM_FLOAT && X->dims[r - 1] == 2 && !p.half_in && p.nout == p.n;
   for (int64_t o = 0; o < outer; o++)
     for (int64_t q = 0; q < inner; q++) {
       for (int64_t k = 0; k < nin; k++) {
@@ -136,7 +296,7 @@ int rt_k_DFT(RtCtx *c) {
         in[2 * k] = rt_get_f64(X, base);
         in[2 * k + 1] = comp == 2 ? rt_get_f64(X, base + 1) : 0.0;
       }
-      dft_1d(&p, in, out);
+      if (!f32 || !dft_f32(&p, in, out)) dft_1d(&p, in, out);
       int64_t oc = od[r - 1];
       for (int64_t m = 0; m < p.nout; m++) {
         uint64_t base = (uint64_t)(((o * p.nout + m) * inner + q) * oc);
