@@ -335,7 +335,6 @@ int rt_k_pv_FlexAttention(RtCtx *c) {
   const RtValue *Q = in_at(c, 0), *K = in_at(c, 1), *V = in_at(c, 2);
   if (!is_fp(Q) || !is_fp(K) || !is_fp(V) || Q->rank != 4 || K->rank != 4 || V->rank != 4)
     return rt_error(c, "Q, K and V must be 4-D floating-point tensors");
-  if (in_at(c, 3)) return rt_error(c, "input 3 is not supported");
   int64_t B = Q->dims[0], Hq = Q->dims[1], L = Q->dims[2], E = Q->dims[3];
   int64_t Hkv = K->dims[1], S = K->dims[2], Ev = V->dims[3];
   if (K->dims[0] != B || V->dims[0] != B || K->dims[3] != E || V->dims[1] != Hkv ||

@@ -282,6 +282,7 @@ int rt_k_DFT(RtCtx *c) {
   od[r - 1] = p.half_in ? 1 : 2;
   RtValue *Y = rt_out(c, 0, X->elem, r, od);
   if (!Y) return -1;
+  if (!Y->numel || !X->numel) return 0;
   int64_t comp = X->dims[r - 1], outer = 1, inner = 1;
   for (int i = 0; i < axis; i++) outer *= X->dims[i];
   for (int i = axis + 1; i < r - 1; i++) inner *= X->dims[i];
@@ -332,6 +333,7 @@ int rt_k_STFT(RtCtx *c) {
   int64_t od[4] = {B, frames, p.nout, 2};
   RtValue *Y = rt_out(c, 0, X->elem, 4, od);
   if (!Y) return -1;
+  if (!Y->numel) return 0;
   double *in = dalloc((uint64_t)(2 * fl)), *out = dalloc((uint64_t)(2 * p.nout));
   for (int64_t b = 0; b < B; b++)
     for (int64_t f = 0; f < frames; f++) {
@@ -386,6 +388,7 @@ int rt_k_MelWeightMatrix(RtCtx *c) {
       !in_scalar_f64(c, 3, &lo) || !in_scalar_f64(c, 4, &hi))
     return -1;
   if (nmel < 1 || dftl < 1 || sr < 1) return rt_error(c, "sizes and sample_rate must be positive");
+  if (nmel > (1 << 24) || dftl > ((int64_t)1 << 40)) return rt_error(c, "sizes too large");
   int64_t dt = rt_attr_int(c, "output_datatype", ELEM_FLOAT);
   if (!ir_elem_valid((int)dt) || dt == ELEM_STRING) return rt_error(c, "bad output_datatype");
   int64_t nbins = dftl / 2 + 1;
