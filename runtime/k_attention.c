@@ -12,10 +12,14 @@
 /* x rounded to the precision of float type t (double and others: unchanged). */
 static double rnd(ElemType t, double x) {
   switch (t) {
-  case ELEM_FLOAT: return (double)(float)x;
-  case ELEM_FLOAT16: return ir_f16_to_f32(ir_f32_to_f16((float)x));
-  case ELEM_BFLOAT16: return ir_bf16_to_f32(ir_f32_to_bf16((float)x));
-  default: return x;
+  case ELEM_FLOAT:
+    return (double)(float)x;
+  case ELEM_FLOAT16:
+    return ir_f16_to_f32(ir_f32_to_f16((float)x));
+  case ELEM_BFLOAT16:
+    return ir_bf16_to_f32(ir_f32_to_bf16((float)x));
+  default:
+    return x;
   }
 }
 
@@ -31,7 +35,9 @@ static double *dalloc(uint64_t n) {
   return p;
 }
 
-static RtValue *in_at(RtCtx *c, int i) { return i < c->n_in ? c->in[i] : NULL; }
+static RtValue *in_at(RtCtx *c, int i) {
+  return i < c->n_in ? c->in[i] : NULL;
+}
 static bool want_out(RtCtx *c, int i) {
   return i < c->n_out && i < c->node->n_outputs && c->node->outputs[i];
 }
@@ -41,9 +47,9 @@ static bool want_out(RtCtx *c, int i) {
 typedef struct {
   const RtValue *m; /* the mask, NULL when absent */
   int rank;
-  int64_t dims[4];  /* right-aligned into [B, H, S, N], 1 where absent */
-  int64_t str[4];   /* element strides, 0 on broadcast axes */
-  int64_t last;     /* the mask's own last dimension (keys past it are masked) */
+  int64_t dims[4]; /* right-aligned into [B, H, S, N], 1 where absent */
+  int64_t str[4];  /* element strides, 0 on broadcast axes */
+  int64_t last;    /* the mask's own last dimension (keys past it are masked) */
 } Mask;
 
 typedef struct {
@@ -91,8 +97,10 @@ static double attn_bias(const AttnShape *a, int64_t b, int64_t h, int64_t i, int
       v = -INFINITY;
     } else {
       uint64_t off = (uint64_t)(b * mk->str[0] + h * mk->str[1] + i * mk->str[2] + j);
-      if (mk->m->elem == ELEM_BOOL) v = rt_get_i64(mk->m, off) ? 0.0 : -INFINITY;
-      else v = rt_get_f64(mk->m, off);
+      if (mk->m->elem == ELEM_BOOL)
+        v = rt_get_i64(mk->m, off) ? 0.0 : -INFINITY;
+      else
+        v = rt_get_f64(mk->m, off);
     }
   }
   int64_t off = a->P;
@@ -149,7 +157,8 @@ static bool attn_shapes(RtCtx *c, AttnShape *a) {
   if (a->Hkv <= 0 || a->Hq % a->Hkv)
     return rt_error(c, "q_num_heads must be a multiple of kv_num_heads"), false;
   const RtValue *pk = in_at(c, 4), *pv = in_at(c, 5);
-  if ((pk == NULL) != (pv == NULL)) return rt_error(c, "past_key and past_value go together"), false;
+  if ((pk == NULL) != (pv == NULL))
+    return rt_error(c, "past_key and past_value go together"), false;
   a->P = 0;
   if (pk) {
     if (!is_fp(pk) || !is_fp(pv) || pk->rank != 4 || pv->rank != 4 || pk->dims[0] != a->B ||
@@ -174,8 +183,8 @@ static bool attn_shapes(RtCtx *c, AttnShape *a) {
 
 /* Concatenate past and new keys (or values) into present [B, Hkv, N, d], as doubles
  * multiplied by sf and rounded to t (sf = 1: exact copy); also write the present output. */
-static double *attn_present(RtCtx *c, const AttnShape *a, const RtValue *past,
-                            const RtValue *cur, int64_t d, double sf, ElemType t, int out) {
+static double *attn_present(RtCtx *c, const AttnShape *a, const RtValue *past, const RtValue *cur,
+                            int64_t d, double sf, ElemType t, int out) {
   double *p = dalloc((uint64_t)(a->B * a->Hkv * a->N * d));
   RtValue *o = NULL;
   if (want_out(c, out)) {
@@ -191,8 +200,10 @@ static double *attn_present(RtCtx *c, const AttnShape *a, const RtValue *past,
       for (int64_t n = 0; n < a->N; n++)
         for (int64_t k = 0; k < d; k++) {
           double x;
-          if (n < a->P) x = rt_get_f64(past, (uint64_t)(((b * a->Hkv + h) * a->P + n) * d + k));
-          else x = rt_get_f64(cur, qkv_index(a->rank3, a->Hkv, a->L, d, b, h, n - a->P, k));
+          if (n < a->P)
+            x = rt_get_f64(past, (uint64_t)(((b * a->Hkv + h) * a->P + n) * d + k));
+          else
+            x = rt_get_f64(cur, qkv_index(a->rank3, a->Hkv, a->L, d, b, h, n - a->P, k));
           uint64_t idx = (uint64_t)(((b * a->Hkv + h) * a->N + n) * d + k);
           if (o) rt_set_f64(o, idx, x);
           p[idx] = sf == 1.0 ? x : rnd(t, x * sf);
@@ -215,8 +226,7 @@ int rt_k_Attention(RtCtx *c) {
   if (!attn_shapes(c, &a)) return -1;
   const RtValue *Q = c->in[0];
   ElemType T = Q->elem, SP = attn_softmax_type(c, T);
-  float scale = rt_attr(c, "scale") ? rt_attr_float(c, "scale", 1.0f)
-                                    : 1.0f / sqrtf((float)a.D);
+  float scale = rt_attr(c, "scale") ? rt_attr_float(c, "scale", 1.0f) : 1.0f / sqrtf((float)a.D);
   double sf = rnd(T, (double)sqrtf(scale));
   float cap = rt_attr_float(c, "softcap", 0.0f);
   double capT = rnd(T, cap);
@@ -271,8 +281,10 @@ int rt_k_Attention(RtCtx *c) {
         double mx = -INFINITY;
         for (int64_t j = 0; j < N; j++) {
           pr[j] = rnd(SP, wb[j]);
-          if (isnan(pr[j])) mx = NAN;
-          else if (pr[j] > mx) mx = pr[j];
+          if (isnan(pr[j]))
+            mx = NAN;
+          else if (pr[j] > mx)
+            mx = pr[j];
         }
         double sum = 0;
         for (int64_t j = 0; j < N; j++) {
@@ -322,8 +334,7 @@ static RtValue *flex_mod(RtCtx *c, const char *name, RtValue *x) {
   int rc = rt_run_subgraph(c, at->g, ins, 1, out);
   rt_unref(x);
   if (rc) return NULL;
-  if (!out[0] || out[0]->kind != TYPE_TENSOR || out[0]->numel != numel ||
-      !is_fp(out[0])) {
+  if (!out[0] || out[0]->kind != TYPE_TENSOR || out[0]->numel != numel || !is_fp(out[0])) {
     rt_unref(out[0]);
     rt_error(c, "%s must return a floating-point tensor of the scores' shape", name);
     return NULL;
@@ -337,8 +348,7 @@ int rt_k_pv_FlexAttention(RtCtx *c) {
     return rt_error(c, "Q, K and V must be 4-D floating-point tensors");
   int64_t B = Q->dims[0], Hq = Q->dims[1], L = Q->dims[2], E = Q->dims[3];
   int64_t Hkv = K->dims[1], S = K->dims[2], Ev = V->dims[3];
-  if (K->dims[0] != B || V->dims[0] != B || K->dims[3] != E || V->dims[1] != Hkv ||
-      V->dims[2] != S)
+  if (K->dims[0] != B || V->dims[0] != B || K->dims[3] != E || V->dims[1] != Hkv || V->dims[2] != S)
     return rt_error(c, "Q, K and V shapes disagree");
   if (Hkv <= 0 || Hq % Hkv) return rt_error(c, "query heads must be a multiple of kv heads");
   ElemType T = Q->elem, P = T == ELEM_DOUBLE ? ELEM_DOUBLE : ELEM_FLOAT;
@@ -353,7 +363,8 @@ int rt_k_pv_FlexAttention(RtCtx *c) {
     for (int64_t h = 0; h < Hq; h++) {
       for (int64_t j = 0; j < S; j++)
         for (int64_t e = 0; e < E; e++)
-          k[j * E + e] = rnd(T, rt_get_f64(K, (uint64_t)(((b * Hkv + h / G) * S + j) * E + e)) * sf);
+          k[j * E + e] =
+              rnd(T, rt_get_f64(K, (uint64_t)(((b * Hkv + h / G) * S + j) * E + e)) * sf);
       for (int64_t i = 0; i < L; i++) {
         for (int64_t e = 0; e < E; e++)
           q[e] = rnd(T, rt_get_f64(Q, (uint64_t)(((b * Hq + h) * L + i) * E + e)) * sf);
@@ -416,7 +427,8 @@ int rt_k_RotaryEmbedding(RtCtx *c) {
   if (r3) {
     H = rt_attr_int(c, "num_heads", 0);
     S = X->dims[1];
-    if (H <= 0 || X->dims[2] % H) return rt_error(c, "3-D input needs num_heads dividing its width");
+    if (H <= 0 || X->dims[2] % H)
+      return rt_error(c, "3-D input needs num_heads dividing its width");
     D = X->dims[2] / H;
   } else {
     H = X->dims[1];
@@ -425,7 +437,8 @@ int rt_k_RotaryEmbedding(RtCtx *c) {
   }
   int64_t rd = rt_attr_int(c, "rotary_embedding_dim", 0);
   if (rd == 0) rd = D;
-  if (rd < 0 || rd > D || rd % 2) return rt_error(c, "rotary_embedding_dim must be even and <= head size");
+  if (rd < 0 || rd > D || rd % 2)
+    return rt_error(c, "rotary_embedding_dim must be even and <= head size");
   int64_t half = rd / 2;
   bool inter = rt_attr_int(c, "interleaved", 0) != 0;
   int64_t maxpos = 0;
@@ -448,14 +461,18 @@ int rt_k_RotaryEmbedding(RtCtx *c) {
       int64_t row = b * S + s;
       if (pos) {
         row = rt_get_i64(pos, (uint64_t)(b * S + s));
-        if (row < 0 || row >= maxpos) return rt_error(c, "position id %lld out of range", (long long)row);
+        if (row < 0 || row >= maxpos)
+          return rt_error(c, "position id %lld out of range", (long long)row);
       }
       for (int64_t h = 0; h < H; h++) {
         uint64_t base = qkv_index(r3, H, S, D, b, h, s, 0);
-        for (int64_t d = rd; d < D; d++) rt_set_f64(Y, base + (uint64_t)d, rt_get_f64(X, base + (uint64_t)d));
+        for (int64_t d = rd; d < D; d++)
+          rt_set_f64(Y, base + (uint64_t)d, rt_get_f64(X, base + (uint64_t)d));
         for (int64_t k = 0; k < half; k++) {
-          double co = rt_get_f64(cs, (uint64_t)(row * cw + k)), si = rt_get_f64(sn, (uint64_t)(row * cw + k));
-          uint64_t i1 = base + (uint64_t)(inter ? 2 * k : k), i2 = base + (uint64_t)(inter ? 2 * k + 1 : k + half);
+          double co = rt_get_f64(cs, (uint64_t)(row * cw + k)),
+                 si = rt_get_f64(sn, (uint64_t)(row * cw + k));
+          uint64_t i1 = base + (uint64_t)(inter ? 2 * k : k),
+                   i2 = base + (uint64_t)(inter ? 2 * k + 1 : k + half);
           double x1 = rt_get_f64(X, i1), x2 = rt_get_f64(X, i2);
           rt_set_f64(Y, i1, rnd(T, rnd(T, co * x1) - rnd(T, si * x2)));
           rt_set_f64(Y, i2, rnd(T, rnd(T, si * x1) + rnd(T, co * x2)));
@@ -471,7 +488,8 @@ int rt_k_RotaryEmbedding(RtCtx *c) {
 int rt_k_LinearAttention(RtCtx *c) {
   const RtValue *Q = in_at(c, 0), *K = in_at(c, 1), *V = in_at(c, 2), *past = in_at(c, 3),
                 *dec = in_at(c, 4), *beta = in_at(c, 5);
-  if (!is_fp(Q) || !is_fp(K) || !is_fp(V)) return rt_error(c, "query, key and value must be floating point");
+  if (!is_fp(Q) || !is_fp(K) || !is_fp(V))
+    return rt_error(c, "query, key and value must be floating point");
   if (Q->rank != 3 || K->rank != 3 || V->rank != 3)
     return rt_error(c, "query, key and value must be 3-D [batch, sequence, hidden]");
   int64_t Hq = rt_attr_int(c, "q_num_heads", 0), Hkv = rt_attr_int(c, "kv_num_heads", 0);
@@ -506,8 +524,8 @@ int rt_k_LinearAttention(RtCtx *c) {
   if (past && (!is_fp(past) || past->rank != 4 || past->numel != ns || past->dims[0] != B ||
                past->dims[1] != Hkv || past->dims[2] != Dk || past->dims[3] != Dv))
     return rt_error(c, "past_state must be [batch, kv_heads, head_size, v_head_size]");
-  double scale = rt_attr(c, "scale") ? rt_attr_float(c, "scale", 1.0f)
-                                     : (double)(1.0f / sqrtf((float)Dk));
+  double scale =
+      rt_attr(c, "scale") ? rt_attr_float(c, "scale", 1.0f) : (double)(1.0f / sqrtf((float)Dk));
   int64_t od[3] = {B, S, Hq * Dv}, sd[4] = {B, Hkv, Dk, Dv};
   RtValue *O = rt_out(c, 0, Q->elem, 3, od);
   if (!O) return -1;
@@ -518,10 +536,13 @@ int rt_k_LinearAttention(RtCtx *c) {
       for (int64_t hk = 0; hk < Hkv; hk++) {
         double *s = st + (b * Hkv + hk) * Dk * Dv;
         uint64_t bt = (uint64_t)(b * S + t);
-        for (int64_t k = 0; k < Dk; k++) kv[k] = rt_get_f64(K, bt * (uint64_t)(Hkv * Dk) + (uint64_t)(hk * Dk + k));
+        for (int64_t k = 0; k < Dk; k++)
+          kv[k] = rt_get_f64(K, bt * (uint64_t)(Hkv * Dk) + (uint64_t)(hk * Dk + k));
         if (gated)
           for (int64_t k = 0; k < Dk; k++) {
-            double g = rnd(ELEM_FLOAT, exp(rt_get_f64(dec, bt * (uint64_t)(Hkv * dw) + (uint64_t)(hk * dw + (dw == 1 ? 0 : k)))));
+            double g =
+                rnd(ELEM_FLOAT, exp(rt_get_f64(dec, bt * (uint64_t)(Hkv * dw) +
+                                                        (uint64_t)(hk * dw + (dw == 1 ? 0 : k)))));
             for (int64_t v = 0; v < Dv; v++) s[k * Dv + v] = rnd(ELEM_FLOAT, s[k * Dv + v] * g);
           }
         for (int64_t v = 0; v < Dv; v++) {
@@ -534,14 +555,16 @@ int rt_k_LinearAttention(RtCtx *c) {
           dl[v] = x;
         }
         for (int64_t k = 0; k < Dk; k++)
-          for (int64_t v = 0; v < Dv; v++) s[k * Dv + v] = rnd(ELEM_FLOAT, s[k * Dv + v] + rnd(ELEM_FLOAT, kv[k] * dl[v]));
+          for (int64_t v = 0; v < Dv; v++)
+            s[k * Dv + v] = rnd(ELEM_FLOAT, s[k * Dv + v] + rnd(ELEM_FLOAT, kv[k] * dl[v]));
         for (int64_t g = 0; g < G; g++) {
           int64_t h = hk * G + g;
           for (int64_t v = 0; v < Dv; v++) {
             double r = 0;
             for (int64_t k = 0; k < Dk; k++)
               r += rt_get_f64(Q, bt * (uint64_t)(Hq * Dk) + (uint64_t)(h * Dk + k)) * s[k * Dv + v];
-            rt_set_f64(O, bt * (uint64_t)(Hq * Dv) + (uint64_t)(h * Dv + v), rnd(ELEM_FLOAT, scale * rnd(ELEM_FLOAT, r)));
+            rt_set_f64(O, bt * (uint64_t)(Hq * Dv) + (uint64_t)(h * Dv + v),
+                       rnd(ELEM_FLOAT, scale * rnd(ELEM_FLOAT, r)));
           }
         }
       }
@@ -570,7 +593,8 @@ int rt_k_CausalConvWithState(RtCtx *c) {
   int64_t B = X->dims[0], C = X->dims[1], L = X->dims[2], Kz = W->dims[2];
   if (W->dims[0] != C || W->dims[1] != 1 || Kz < 1)
     return rt_error(c, "weight must be [channels, 1, kernel]");
-  if (bias && (!is_fp(bias) || bias->numel != (uint64_t)C)) return rt_error(c, "bias must be [channels]");
+  if (bias && (!is_fp(bias) || bias->numel != (uint64_t)C))
+    return rt_error(c, "bias must be [channels]");
   if (past && (!is_fp(past) || past->rank != 3 || past->dims[0] != B || past->dims[1] != C ||
                past->dims[2] != Kz - 1))
     return rt_error(c, "past_state must be [batch, channels, kernel-1]");
@@ -587,8 +611,9 @@ int rt_k_CausalConvWithState(RtCtx *c) {
   for (int64_t b = 0; b < B; b++)
     for (int64_t ch = 0; ch < C; ch++) {
       for (int64_t t = 0; t < PL; t++)
-        pad[t] = t < Kz - 1 ? (past ? rt_get_f64(past, (uint64_t)((b * C + ch) * (Kz - 1) + t)) : 0.0)
-                            : rt_get_f64(X, (uint64_t)((b * C + ch) * L + t - (Kz - 1)));
+        pad[t] = t < Kz - 1
+                     ? (past ? rt_get_f64(past, (uint64_t)((b * C + ch) * (Kz - 1) + t)) : 0.0)
+                     : rt_get_f64(X, (uint64_t)((b * C + ch) * L + t - (Kz - 1)));
       for (int64_t t = 0; t < L; t++) {
         double s = bias ? rt_get_f64(bias, (uint64_t)ch) : 0.0;
         for (int64_t k = 0; k < Kz; k++) s += rt_get_f64(W, (uint64_t)(ch * Kz + k)) * pad[t + k];

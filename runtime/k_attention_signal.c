@@ -12,14 +12,20 @@
 /* x rounded to the precision of float type t (double and others: unchanged). */
 static double rnd(ElemType t, double x) {
   switch (t) {
-  case ELEM_FLOAT: return (double)(float)x;
-  case ELEM_FLOAT16: return ir_f16_to_f32(ir_f32_to_f16((float)x));
-  case ELEM_BFLOAT16: return ir_bf16_to_f32(ir_f32_to_bf16((float)x));
-  default: return x;
+  case ELEM_FLOAT:
+    return (double)(float)x;
+  case ELEM_FLOAT16:
+    return ir_f16_to_f32(ir_f32_to_f16((float)x));
+  case ELEM_BFLOAT16:
+    return ir_bf16_to_f32(ir_f32_to_bf16((float)x));
+  default:
+    return x;
   }
 }
 
-static RtValue *in_at(RtCtx *c, int i) { return i < c->n_in ? c->in[i] : NULL; }
+static RtValue *in_at(RtCtx *c, int i) {
+  return i < c->n_in ? c->in[i] : NULL;
+}
 
 static bool is_fp(const RtValue *v) {
   return v && v->kind == TYPE_TENSOR &&
@@ -106,8 +112,12 @@ typedef struct {
   float r, i;
 } Cf;
 
-static Cf cf_add(Cf a, Cf b) { return (Cf){a.r + b.r, a.i + b.i}; }
-static Cf cf_sub(Cf a, Cf b) { return (Cf){a.r - b.r, a.i - b.i}; }
+static Cf cf_add(Cf a, Cf b) {
+  return (Cf){a.r + b.r, a.i + b.i};
+}
+static Cf cf_sub(Cf a, Cf b) {
+  return (Cf){a.r - b.r, a.i - b.i};
+}
 /* a * w (inverse) or a * conj(w) (forward) */
 static Cf cf_tw(Cf a, Cf w, bool fwd) {
   if (fwd) return (Cf){a.r * w.r + a.i * w.i, a.i * w.r - a.r * w.i};
@@ -150,7 +160,9 @@ static void fft_pass3(const FftPass *p) {
     }
 }
 
-static Cf rotx90(Cf a, bool fwd) { return fwd ? (Cf){a.i, -a.r} : (Cf){-a.i, a.r}; }
+static Cf rotx90(Cf a, bool fwd) {
+  return fwd ? (Cf){a.i, -a.r} : (Cf){-a.i, a.r};
+}
 
 static void fft_pass4(const FftPass *p) {
   for (int64_t k = 0; k < p->l1; k++)
@@ -161,7 +173,8 @@ static void fft_pass4(const FftPass *p) {
          t4 = rotx90(cf_sub(c1, c3), p->fwd);
       Cf o[4] = {cf_add(t2, t3), cf_add(t1, t4), cf_sub(t2, t3), cf_sub(t1, t4)};
       CHX(p, i, k, 0) = o[0];
-      for (int u = 1; u < 4; u++) CHX(p, i, k, u) = i ? cf_tw(o[u], WAX(p, u - 1, i), p->fwd) : o[u];
+      for (int u = 1; u < 4; u++)
+        CHX(p, i, k, u) = i ? cf_tw(o[u], WAX(p, u - 1, i), p->fwd) : o[u];
     }
 }
 
@@ -220,17 +233,20 @@ static bool fft_f32(Cf *c, int64_t n, bool fwd, float fct) {
         tw[(j - 1) * (ido - 1) + i - 1] = (Cf){(float)re, (float)im};
       }
     FftPass ps = {ido, l1, fwd, p1, p2, tw};
-    if (ip == 2) fft_pass2(&ps);
-    else if (ip == 3) fft_pass3(&ps);
-    else if (ip == 4) fft_pass4(&ps);
-    else fft_pass5(&ps);
+    if (ip == 2)
+      fft_pass2(&ps);
+    else if (ip == 3)
+      fft_pass3(&ps);
+    else if (ip == 4)
+      fft_pass4(&ps);
+    else
+      fft_pass5(&ps);
     Cf *t = p1;
     p1 = p2;
     p2 = t;
     l1 *= ip;
   }
-  for (int64_t i = 0; i < n; i++)
-    c[i] = fct != 1.0f ? (Cf){p1[i].r * fct, p1[i].i * fct} : p1[i];
+  for (int64_t i = 0; i < n; i++) c[i] = fct != 1.0f ? (Cf){p1[i].r * fct, p1[i].i * fct} : p1[i];
   free(ch);
   free(tw);
   return true;
@@ -321,7 +337,8 @@ int rt_k_STFT(RtCtx *c) {
   if (in_at(c, 3) && !in_scalar_int(c, 3, &fl)) return -1;
   if (win) {
     if (!is_fp(win) || win->rank != 1) return rt_error(c, "window must be 1-D");
-    if (fl >= 0 && fl != win->dims[0]) return rt_error(c, "window length differs from frame_length");
+    if (fl >= 0 && fl != win->dims[0])
+      return rt_error(c, "window length differs from frame_length");
     fl = win->dims[0];
   }
   if (fl < 0) return rt_error(c, "frame_length or window is required");
@@ -375,9 +392,15 @@ static int window(RtCtx *c, double a0, double a1, double a2) {
   return 0;
 }
 
-int rt_k_HannWindow(RtCtx *c) { return window(c, 0.5, 0.5, 0.0); }
-int rt_k_HammingWindow(RtCtx *c) { return window(c, 25.0 / 46.0, 21.0 / 46.0, 0.0); }
-int rt_k_BlackmanWindow(RtCtx *c) { return window(c, 0.42, 0.5, 0.08); }
+int rt_k_HannWindow(RtCtx *c) {
+  return window(c, 0.5, 0.5, 0.0);
+}
+int rt_k_HammingWindow(RtCtx *c) {
+  return window(c, 25.0 / 46.0, 21.0 / 46.0, 0.0);
+}
+int rt_k_BlackmanWindow(RtCtx *c) {
+  return window(c, 0.42, 0.5, 0.08);
+}
 
 /* ------------------------------------------------------------------ MelWeightMatrix */
 
@@ -415,7 +438,8 @@ int rt_k_MelWeightMatrix(RtCtx *c) {
   }
   for (int64_t i = 0; i < nmel; i++) {
     int64_t l = fb[i], ce = fb[i + 1], h = fb[i + 2];
-    if (ce == l) rt_set_f64(Y, (uint64_t)(ce * nmel + i), 1.0);
+    if (ce == l)
+      rt_set_f64(Y, (uint64_t)(ce * nmel + i), 1.0);
     else
       for (int64_t j = l; j <= ce; j++)
         rt_set_f64(Y, (uint64_t)(j * nmel + i), (double)(j - l) / (double)(ce - l));
@@ -435,8 +459,10 @@ static bool nms_suppress(const float *a, const float *b, bool center, float thr)
     ax0 = a[0] - a[2] / 2, ax1 = a[0] + a[2] / 2, ay0 = a[1] - a[3] / 2, ay1 = a[1] + a[3] / 2;
     bx0 = b[0] - b[2] / 2, bx1 = b[0] + b[2] / 2, by0 = b[1] - b[3] / 2, by1 = b[1] + b[3] / 2;
   } else {
-    ax0 = fminf(a[1], a[3]), ax1 = fmaxf(a[1], a[3]), ay0 = fminf(a[0], a[2]), ay1 = fmaxf(a[0], a[2]);
-    bx0 = fminf(b[1], b[3]), bx1 = fmaxf(b[1], b[3]), by0 = fminf(b[0], b[2]), by1 = fmaxf(b[0], b[2]);
+    ax0 = fminf(a[1], a[3]), ax1 = fmaxf(a[1], a[3]), ay0 = fminf(a[0], a[2]),
+    ay1 = fmaxf(a[0], a[2]);
+    bx0 = fminf(b[1], b[3]), bx1 = fmaxf(b[1], b[3]), by0 = fminf(b[0], b[2]),
+    by1 = fmaxf(b[0], b[2]);
   }
   float ix0 = fmaxf(ax0, bx0), ix1 = fminf(ax1, bx1), iy0 = fmaxf(ay0, by0), iy1 = fminf(ay1, by1);
   if (ix1 <= ix0 || iy1 <= iy0) return false;
