@@ -312,6 +312,11 @@ int rt_k_ArgMin(RtCtx *c) {
 
 typedef enum { SM_SOFTMAX, SM_LOGSOFTMAX, SM_HARDMAX } SmOp;
 
+/* x rounded to float16 or bfloat16 (and back to double). */
+static double round16(ElemType t, double x) {
+  return t == ELEM_FLOAT16 ? ir_f16_to_f32(ir_f32_to_f16((float)x)) : ir_bf16_to_f32(ir_f32_to_bf16((float)x));
+}
+
 static int softmax_like(RtCtx *c, SmOp op) {
   RtValue *x = rd_tensor(c, 0);
   if (!x) return -1;
@@ -350,12 +355,23 @@ static int softmax_like(RtCtx *c, SmOp op) {
       if (buf[i] > m || isnan(buf[i])) m = buf[i];
       if (isnan(m)) break;
     }
+    /* 16-bit Softmax rounds each step to the element type as numpy does (x - max, exp,
+     * and for bfloat16 every partial sum, as ml_dtypes reduces step by step); wider types
+     * compute in double and round once. */
+    bool step = op == SM_SOFTMAX && (x->elem == ELEM_FLOAT16 || x->elem == ELEM_BFLOAT16);
     for (uint64_t i = 0; i < n; i++) {
       buf[i] = rt_get_f64(x, base + s.inner[i]) - m;
-      sum += exp(buf[i]);
+      if (step) {
+        buf[i] = round16(x->elem, exp(round16(x->elem, buf[i])));
+        sum = x->elem == ELEM_BFLOAT16 ? round16(x->elem, sum + buf[i]) : sum + buf[i];
+      } else {
+        sum += exp(buf[i]);
+      }
     }
+    if (step) sum = round16(x->elem, sum);
     for (uint64_t i = 0; i < n; i++)
-      rt_set_f64(y, base + s.inner[i], op == SM_SOFTMAX ? exp(buf[i]) / sum : buf[i] - log(sum));
+      rt_set_f64(y, base + s.inner[i],
+                 step ? buf[i] / sum : op == SM_SOFTMAX ? exp(buf[i]) / sum : buf[i] - log(sum));
   }
   free(buf);
   rd_split_free(&s);
