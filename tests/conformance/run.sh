@@ -15,7 +15,7 @@ if [ ! -f "$archive" ]; then
 fi
 work=${MESON_BUILD_ROOT:-${TMPDIR:-/tmp}}/conformance-data
 stamp="$work/.stamp"
-want="$(stat -c '%s %Y' "$archive") $archive"
+want="$(stat -c '%s %Y' "$archive")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   rm -rf "$work" && mkdir -p "$work"
   tar -xJf "$archive" -C "$work"
