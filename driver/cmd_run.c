@@ -54,8 +54,8 @@ static bool has_suffix(const char *s, const char *suf) {
 RtValue *drv_read_value(const char *path, const Type *declared, const char *what) {
   Arena a;
   ir_arena_init(&a);
-  Diag d;
-  ir_diag_init(&d, stderr, path, NULL, 0);
+  Diag d; /* the readers name the file in their messages */
+  ir_diag_init(&d, stderr, NULL, NULL, 0);
   RtValue *v = NULL;
   if (has_suffix(path, ".pb")) {
     Datum *dt = ir_pb_read(&a, path, declared, &d);

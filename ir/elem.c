@@ -112,7 +112,7 @@ static double e8m0_decode(unsigned c) {
   return c == 0xff ? NAN : ldexp(1.0, (int)c - 127);
 }
 static unsigned e8m0_encode(double x) {
-  if (isnan(x) || x < 0) return 0xff;
+  if (isnan(x) || isinf(x) || x < 0) return 0xff;
   if (x <= ldexp(1.0, -127)) return 0;
   int e;
   double fr = frexp(x, &e); /* x = fr * 2^e, fr in [0.5,1) */
@@ -178,8 +178,27 @@ static double rd_f16(const void *d, size_t i) {
   memcpy(&h, (const char *)d + 2 * i, 2);
   return ir_f16_to_f32(h);
 }
+/* Round a double to a 16-bit float format once: the float32 rounding may have rounded
+ * already (double rounding), so settle between the candidate and its neighbour toward x,
+ * ties to the even encoding. */
+static uint16_t round16(double x, uint16_t (*enc)(float), float (*dec)(uint16_t)) {
+  uint16_t h = enc((float)x);
+  double v = dec(h);
+  if (isnan(x) || isinf(v) || v == x) return h;
+  bool up_mag = fabs(x) > fabs(v); /* the other candidate lies further from zero */
+  uint16_t o = (uint16_t)(up_mag ? h + 1 : h - 1);
+  if (v == 0 && !up_mag) return h;
+  double w = dec(o);
+  if (isinf(w) && fabs(x) < fabs(w)) {
+    /* beyond the largest finite value: keep the rounding float32 chose */
+    return h;
+  }
+  double dv = fabs(x - v), dw = fabs(x - w);
+  if (dw < dv || (dw == dv && !(o & 1))) return o;
+  return h;
+}
 static void wr_f16(void *d, size_t i, double x) {
-  uint16_t h = ir_f32_to_f16((float)x);
+  uint16_t h = round16(x, ir_f32_to_f16, ir_f16_to_f32);
   memcpy((char *)d + 2 * i, &h, 2);
 }
 static double rd_bf16(const void *d, size_t i) {
@@ -188,7 +207,7 @@ static double rd_bf16(const void *d, size_t i) {
   return ir_bf16_to_f32(h);
 }
 static void wr_bf16(void *d, size_t i, double x) {
-  uint16_t h = ir_f32_to_bf16((float)x);
+  uint16_t h = round16(x, ir_f32_to_bf16, ir_bf16_to_f32);
   memcpy((char *)d + 2 * i, &h, 2);
 }
 /* complex: the real part */

@@ -2,7 +2,9 @@
  * for each case, model.onnx is loaded and verified, each test_data_set_* is run and every
  * output compared with CONTRACTS.md's rule (random operators: dtype and shape only). Each
  * case runs in a forked child with a time limit, so a crash or a hang fails only that case.
- *   conformance_interp DIR [GLOB...]   one line per case: "<case> PASS" or "<case> FAIL why" */
+ *   conformance_interp DIR [GLOB...]   one line per case: "<case> PASS" or "<case> FAIL why"
+ *   conformance_interp --list-ops DIR   one line per case: "<case> op op ..." (domain.op for
+ *                                       other domains), for the per-operator report */
 #include "frontend.h"
 #include "runtime.h"
 
@@ -140,7 +142,55 @@ done:
   return ok;
 }
 
+/* The operators a case's model uses (all graphs, functions included), sorted, unique. */
+static void list_ops(const char *dir, const char *name) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/model.onnx", dir);
+  FILE *null = fopen("/dev/null", "w");
+  Diag d;
+  ir_diag_init(&d, null, path, NULL, 0);
+  Model *m = fe_load(path, &d);
+  printf("%s", name);
+  if (m) {
+    char **ops = NULL;
+    size_t n = 0;
+    for (size_t gi = 0; gi < m->all_graphs.n; gi++) {
+      const Graph *g = m->all_graphs.v[gi];
+      for (size_t i = 0; i < g->nodes.n; i++) {
+        const Node *nd = g->nodes.v[i];
+        if (ir_model_find_function(m, nd->domain, nd->op_type, nd->overload)) continue;
+        char buf[300];
+        bool def = !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
+        snprintf(buf, sizeof buf, "%s%s%s", def ? "" : nd->domain, def ? "" : ".", nd->op_type);
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++) seen = !strcmp(ops[k], buf);
+        if (seen) continue;
+        ops = realloc(ops, (n + 1) * sizeof *ops);
+        ops[n++] = strdup(buf);
+      }
+    }
+    qsort(ops, n, sizeof *ops, cmp_str);
+    for (size_t k = 0; k < n; k++) printf(" %s", ops[k]), free(ops[k]);
+    free(ops);
+    ir_model_free(m);
+  }
+  printf("\n");
+  fclose(null);
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--list-ops")) {
+    int n;
+    char **cases = list_dir(argv[2], "test_", &n);
+    for (int i = 0; i < n; i++) {
+      char dir[4096];
+      if ((size_t)snprintf(dir, sizeof dir, "%s/%s", argv[2], cases[i]) < sizeof dir - 300)
+        list_ops(dir, cases[i]);
+      free(cases[i]);
+    }
+    free(cases);
+    return 0;
+  }
   if (argc < 2) {
     fprintf(stderr, "usage: conformance_interp DIR [GLOB...]\n");
     return 2;

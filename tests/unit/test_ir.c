@@ -101,6 +101,27 @@ static uint8_t enc(ElemType t, double x) {
   return b;
 }
 
+/* Storing a double rounds once, to nearest even: 1 + 2^-11 + 2^-40 lies just above the
+ * midpoint of float16's 1 and 1 + 2^-10, so it rounds up, although float32 would first
+ * round it to the midpoint itself (and then to even, 1.0). bfloat16 likewise with 2^-8. */
+static void test_round_once(void **state) {
+  (void)state;
+  uint16_t h = 0;
+  ir_elem(ELEM_FLOAT16)->from_f64(&h, 0, 1.0 + ldexp(1, -11) + ldexp(1, -40));
+  assert_int_equal(h, 0x3C01);
+  ir_elem(ELEM_FLOAT16)->from_f64(&h, 0, 1.0 + ldexp(1, -11));
+  assert_int_equal(h, 0x3C00); /* exact tie: even */
+  ir_elem(ELEM_BFLOAT16)->from_f64(&h, 0, 1.0 + ldexp(1, -8) + ldexp(1, -40));
+  assert_int_equal(h, 0x3F81);
+  ir_elem(ELEM_FLOAT16)->from_f64(&h, 0, -1.0 - ldexp(1, -11) - ldexp(1, -40));
+  assert_int_equal(h, 0xBC01);
+  ir_elem(ELEM_FLOAT16)->from_f64(&h, 0, 1e6);
+  assert_int_equal(h, 0x7C00); /* overflow is inf */
+  uint8_t e = 0;
+  ir_elem(ELEM_FLOAT8E8M0)->from_f64(&e, 0, INFINITY);
+  assert_int_equal(e, 0xFF);
+}
+
 static void test_float8(void **state) {
   (void)state;
   /* E4M3FN: bias 7, max 0x7e = 448, NaN 0x7f, min subnormal 0x01 = 2^-9 */
@@ -256,6 +277,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena),   cmocka_unit_test(test_arena_big),
       cmocka_unit_test(test_f16_bf16), cmocka_unit_test(test_float8),
+      cmocka_unit_test(test_round_once),
       cmocka_unit_test(test_subbyte),  cmocka_unit_test(test_use_def),
       cmocka_unit_test(test_diag),     cmocka_unit_test(test_atomic),
   };

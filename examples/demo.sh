@@ -1,0 +1,34 @@
+#!/bin/sh
+# The main job on the bundled examples: optimize a CNN with the first passes (BatchNorm
+# folded into Conv, Conv+Relu fused, dead code removed), run the original and the optimized
+# model in the reference interpreter, check both against the output numpy computed when the
+# example was generated (examples/gen_examples.py), and print parameters, MACs and memory
+# of ResNet-18.
+# usage: examples/demo.sh [EFFC]
+set -eu
+effc=${1:-build/driver/effc}
+ex=$(dirname "$0")
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+pipeline='shape-infer,fold-bn,fuse,identity-elim,fold,dce'
+echo "== effc opt examples/cnn.onnxtxt -p '$pipeline' --pass-stats"
+"$effc" opt "$ex/cnn.onnxtxt" -p "$pipeline" --pass-stats -o "$out/cnn_opt.onnxtxt"
+echo "   nodes: $(grep -c ' = ' "$ex/cnn.onnxtxt") lines before, $(grep -c ' = ' "$out/cnn_opt.onnxtxt") after"
+
+for m in "$ex/cnn.onnxtxt" "$out/cnn_opt.onnxtxt"; do
+  echo "== effc run $(basename "$m") --input x=cnn_x.npy"
+  "$effc" run "$m" --input x="$ex/cnn_x.npy" --output-dir "$out/run"
+  "$effc" run "$m" --input x="$ex/cnn_x.npy"
+  printf '   against numpy: '
+  "$effc" compare "$out/run/y.npy" "$ex/cnn_y.npy"
+done
+
+for n in mlp transformer; do
+  echo "== effc run $n.onnxtxt, checked against numpy"
+  "$effc" run "$ex/$n.onnxtxt" --input x="$ex/${n}_x.npy" --output-dir "$out/$n"
+  "$effc" compare "$out/$n/y.npy" "$ex/${n}_y.npy"
+done
+
+echo "== effc stats examples/weightless/resnet18.onnxtxt"
+"$effc" stats "$ex/weightless/resnet18.onnxtxt" | tail -4
