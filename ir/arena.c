@@ -213,6 +213,7 @@ char *ir_arena_strdup(Arena *a, const char *s) {
 }
 
 char *ir_arena_printf(Arena *a, const char *fmt, ...) {
+  if (!fmt) fmt = ""; /* also tells gcc's sanitizer builds fmt is not NULL */
   va_list ap, ap2;
   va_start(ap, fmt);
   va_copy(ap2, ap);

@@ -32,6 +32,7 @@ static bool find_line(const Diag *d, int line, const char **start, size_t *len) 
 
 void ir_diag_vreport(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap) {
   static const char *const names[] = {"error", "warning", "note"};
+  if (!fmt) fmt = ""; /* also tells gcc's sanitizer builds fmt is not NULL */
   if (lvl == DIAG_ERROR) d->errors++;
   if (lvl == DIAG_WARNING) d->warnings++;
   int max = d->max_errors ? d->max_errors : 20;
