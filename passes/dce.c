@@ -64,30 +64,28 @@ static int dce_graph(Dce *s, Graph *g, PassCtx *c) {
     Value *v = g->initializers.v[i];
     if (v && !v->uses && !pass_is_graph_output(g, v) && !pass_is_graph_input(g, v) &&
         !(v->id < s->n && s->live[v->id])) {
-      if (v->has_value_info) {
-        size_t q = 0;
-        for (size_t j = 0; j < g->value_infos.n; j++)
-          if (g->value_infos.v[j] != v) g->value_infos.v[q++] = g->value_infos.v[j];
-        g->value_infos.n = q;
-        v->has_value_info = false;
-      }
+      v->has_value_info = false; /* compacted below */
       ninit++;
       continue;
     }
     g->initializers.v[w++] = v;
   }
   g->initializers.n = w;
+  if (ninit) pass_compact_value_infos(g);
   pass_stat(c, "initializers-removed", ninit);
   /* value_info entries of values no longer defined in this graph */
   w = 0;
   int nvi = 0;
+  uint32_t nid = g->model->next_node_id;
+  uint8_t *here = calloc(nid ? nid : 1, 1);
+  if (!here) abort();
+  for (size_t j = 0; j < g->nodes.n; j++)
+    if (g->nodes.v[j] && g->nodes.v[j]->id < nid) here[g->nodes.v[j]->id] = 1;
   for (size_t i = 0; i < g->value_infos.n; i++) {
     Value *v = g->value_infos.v[i];
     bool defined = v && (v->producer || v->init || v->sparse_init || pass_is_graph_input(g, v));
-    if (v && v->producer) {
-      defined = false;
-      for (size_t j = 0; j < g->nodes.n && !defined; j++) defined = g->nodes.v[j] == v->producer;
-    }
+    if (v && v->producer)
+      defined = v->producer->graph == g && v->producer->id < nid && here[v->producer->id];
     if (!defined) {
       if (v) v->has_value_info = false;
       nvi++;
@@ -96,6 +94,7 @@ static int dce_graph(Dce *s, Graph *g, PassCtx *c) {
     g->value_infos.v[w++] = v;
   }
   g->value_infos.n = w;
+  free(here);
   pass_stat(c, "value-infos-removed", nvi);
   return 0;
 }

@@ -23,15 +23,6 @@ static bool foldable_op(const Node *n) {
   return true;
 }
 
-static void drop_value_info(Graph *g, Value *v) {
-  if (!v->has_value_info) return;
-  size_t w = 0;
-  for (size_t i = 0; i < g->value_infos.n; i++)
-    if (g->value_infos.v[i] != v) g->value_infos.v[w++] = g->value_infos.v[i];
-  g->value_infos.n = w;
-  v->has_value_info = false;
-}
-
 /* Run n's kernel on its constant inputs; on success its outputs become initializers. */
 static bool fold_node(Model *m, Graph *g, Node *n, int64_t max_bytes, int64_t *bytes) {
   for (int i = 0; i < n->n_inputs; i++)
@@ -66,7 +57,7 @@ static bool fold_node(Model *m, Graph *g, Node *n, int64_t max_bytes, int64_t *b
       ok = false;
       break;
     }
-    drop_value_info(g, v);
+    v->has_value_info = false; /* an initializer now: compacted away below */
     v->producer = NULL;
     v->init = t;
     v->type = ir_type_tensor(&m->arena, t->elem, t->rank, t->dims);
@@ -117,7 +108,10 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
         nd++;
       }
     }
-    if (nd) pass_remove_nodes(g, dead);
+    if (nd) {
+      pass_compact_value_infos(g);
+      pass_remove_nodes(g, dead);
+    }
     folded += nd;
     free(dead);
   }

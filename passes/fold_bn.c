@@ -116,13 +116,7 @@ static int fold_one(Model *m, Graph *g, Node *bn, PassCtx *c) {
   ir_node_set_output(p, 0, y);
   if (!y->type) y->type = x->type;
   x->producer = NULL;
-  if (x->has_value_info) {
-    size_t w = 0;
-    for (size_t i = 0; i < g->value_infos.n; i++)
-      if (g->value_infos.v[i] != x) g->value_infos.v[w++] = g->value_infos.v[i];
-    g->value_infos.n = w;
-    x->has_value_info = false;
-  }
+  x->has_value_info = false; /* gone: compacted by the caller */
   return 1;
 }
 
@@ -142,7 +136,10 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
         dead[i] = true;
         nd++;
       }
-    if (nd) pass_remove_nodes(g, dead);
+    if (nd) {
+      pass_compact_value_infos(g);
+      pass_remove_nodes(g, dead);
+    }
     folded += nd;
     free(dead);
   }

@@ -38,7 +38,8 @@ static bool is_float_value(const Value *v) {
   return v && v->type && v->type->kind == TYPE_TENSOR && v->type->elem == ELEM_FLOAT;
 }
 
-static int fuse_one(Model *m, Graph *g, Node *act) {
+static int fuse_one(Model *m, Graph *g, Node **act_slot, Node **dead_p) {
+  Node *act = *act_slot;
   static const char *const acts[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", NULL};
   if (!act->op || act->n_inputs < 1 || act->n_outputs < 1 || !act->outputs[0]) return 0;
   int k = 0;
@@ -90,21 +91,12 @@ static int fuse_one(Model *m, Graph *g, Node *act) {
   ir_node_set_output(f, 0, act->outputs[0]);
   f->op = ir_op_find("com.microsoft", f->op_type, 1);
   /* f replaces the activation in place (its inputs are all defined before p) */
-  for (size_t i = 0; i < g->nodes.n; i++)
-    if (g->nodes.v[i] == act) g->nodes.v[i] = f;
+  *act_slot = f;
   pass_unlink_node(act);
   pass_unlink_node(p);
-  if (x->has_value_info) {
-    size_t w = 0;
-    for (size_t i = 0; i < g->value_infos.n; i++)
-      if (g->value_infos.v[i] != x) g->value_infos.v[w++] = g->value_infos.v[i];
-    g->value_infos.n = w;
-    x->has_value_info = false;
-  }
+  x->has_value_info = false; /* gone: compacted by the caller */
   x->producer = NULL;
-  /* p is removed by the caller */
-  for (size_t i = 0; i < g->nodes.n; i++)
-    if (g->nodes.v[i] == p) g->nodes.v[i] = NULL;
+  *dead_p = p; /* the caller drops p */
   return 1;
 }
 
@@ -115,12 +107,21 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
   Graph **gs = pass_graphs(m, &ng, false);
   for (int k = 0; k < ng; k++) {
     Graph *g = gs[k];
-    for (size_t i = 0; i < g->nodes.n; i++)
-      if (g->nodes.v[i]) fused += fuse_one(m, g, g->nodes.v[i]);
+    int here = 0;
+    for (size_t i = 0; i < g->nodes.n; i++) {
+      Node *p = NULL;
+      if (g->nodes.v[i] && fuse_one(m, g, &g->nodes.v[i], &p)) {
+        here++;
+        p->id = UINT32_MAX; /* marked: dropped below */
+      }
+    }
+    if (!here) continue;
+    fused += here;
     size_t w = 0;
     for (size_t i = 0; i < g->nodes.n; i++)
-      if (g->nodes.v[i]) g->nodes.v[w++] = g->nodes.v[i];
+      if (g->nodes.v[i] && g->nodes.v[i]->id != UINT32_MAX) g->nodes.v[w++] = g->nodes.v[i];
     g->nodes.n = w;
+    pass_compact_value_infos(g);
   }
   free(gs);
   pass_stat(c, "nodes-fused", fused);

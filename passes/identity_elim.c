@@ -39,6 +39,7 @@ static bool types_match(const Value *a, const Value *b) {
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   (void)o;
+  (void)m;
   int ng, removed = 0, kept = 0;
   Graph **gs = pass_graphs(m, &ng, true);
   for (int k = 0; k < ng; k++) {
@@ -56,7 +57,7 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
         continue;
       }
       if (!pass_is_graph_output(g, y)) {
-        pass_replace_uses(m, y, x);
+        pass_replace_uses_in(gs, ng, y, x);
         dead[i] = true;
         nd++;
         continue;
@@ -70,7 +71,7 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
       }
       /* x's other uses read y instead; the Identity's own use goes with it */
       pass_set_input(nd_, 0, NULL);
-      pass_replace_uses(m, x, y);
+      pass_replace_uses_in(gs, ng, x, y);
       ir_node_set_output(p, x->producer_index, y);
       if (!y->type) y->type = x->type;
       x->producer = NULL;

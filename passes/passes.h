@@ -101,11 +101,16 @@ void pass_set_input(Node *n, int i, Value *v);
 /* Every node input and graph output (in every graph) that refers to `from` now refers to
  * `to`. */
 void pass_replace_uses(Model *m, Value *from, Value *to);
+/* The same with the graph list (pass_graphs with functions) computed once by the caller. */
+void pass_replace_uses_in(Graph **gs, int ng, Value *from, Value *to);
 /* Drop the uses n (and every node nested in its subgraphs) makes. */
 void pass_unlink_node(Node *n);
 /* Remove the nodes flagged in dead[] (indexed by position in g->nodes), unlinking their
  * uses; also drops value_info entries of the values they produced. Returns the count. */
 int pass_remove_nodes(Graph *g, const bool *dead);
+/* Drop the value_info entries whose value's has_value_info was cleared (clear the flag,
+ * then compact once per graph: linear however many values go). */
+void pass_compact_value_infos(Graph *g);
 /* Number of uses of v (node inputs anywhere) plus graph outputs of g that are v. */
 int pass_use_count(const Value *v);
 bool pass_is_graph_output(const Graph *g, const Value *v);

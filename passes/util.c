@@ -60,6 +60,13 @@ void pass_set_input(Node *n, int i, Value *v) {
 }
 
 void pass_replace_uses(Model *m, Value *from, Value *to) {
+  int ng;
+  Graph **gs = pass_graphs(m, &ng, true);
+  pass_replace_uses_in(gs, ng, from, to);
+  free(gs);
+}
+
+void pass_replace_uses_in(Graph **gs, int ng, Value *from, Value *to) {
   if (from == to) return;
   /* collect first: pass_set_input edits the list we walk */
   size_t cnt = 0;
@@ -69,12 +76,9 @@ void pass_replace_uses(Model *m, Value *from, Value *to) {
   for (Use *u = from->uses; u; u = u->next) list[k++] = *u;
   for (k = 0; k < cnt; k++) pass_set_input(list[k].node, list[k].index, to);
   free(list);
-  int ng;
-  Graph **gs = pass_graphs(m, &ng, true);
   for (int i = 0; i < ng; i++)
     for (int j = 0; j < gs[i]->n_outputs; j++)
       if (gs[i]->outputs[j] == from) gs[i]->outputs[j] = to;
-  free(gs);
 }
 
 void pass_unlink_node(Node *n) {
@@ -94,26 +98,25 @@ void pass_unlink_node(Node *n) {
   free(v);
 }
 
-static bool produced_by_dead(const Value *v, const Graph *g, const bool *dead) {
-  if (!v || !v->producer || v->producer->graph != g) return false;
-  for (size_t i = 0; i < g->nodes.n; i++)
-    if (g->nodes.v[i] == v->producer) return dead[i];
-  return false;
-}
-
 int pass_remove_nodes(Graph *g, const bool *dead) {
   int removed = 0;
-  /* value_infos of values that disappear */
+  /* value_infos of values that disappear: their producers, by node id */
+  uint32_t nid = g->model->next_node_id;
+  uint8_t *gone = calloc(nid ? nid : 1, 1);
+  if (!gone) abort();
+  for (size_t i = 0; i < g->nodes.n; i++)
+    if (dead[i] && g->nodes.v[i] && g->nodes.v[i]->id < nid) gone[g->nodes.v[i]->id] = 1;
   size_t w = 0;
   for (size_t i = 0; i < g->value_infos.n; i++) {
     Value *v = g->value_infos.v[i];
-    if (v && produced_by_dead(v, g, dead)) {
+    if (v && v->producer && v->producer->graph == g && v->producer->id < nid && gone[v->producer->id]) {
       v->has_value_info = false;
       continue;
     }
     g->value_infos.v[w++] = v;
   }
   g->value_infos.n = w;
+  free(gone);
   w = 0;
   for (size_t i = 0; i < g->nodes.n; i++) {
     Node *n = g->nodes.v[i];
@@ -232,4 +235,11 @@ int pass_load_weights(Model *m, Diag *d) {
   if (missing)
     ir_warning(d, ir_noloc, "%d initializers' external data could not be loaded; they count as unknown", missing);
   return missing;
+}
+
+void pass_compact_value_infos(Graph *g) {
+  size_t w = 0;
+  for (size_t i = 0; i < g->value_infos.n; i++)
+    if (g->value_infos.v[i] && g->value_infos.v[i]->has_value_info) g->value_infos.v[w++] = g->value_infos.v[i];
+  g->value_infos.n = w;
 }
