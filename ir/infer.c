@@ -1246,6 +1246,56 @@ int ir_infer_bitcast(InferCtx *c) {
   return 0;
 }
 
+/* RNN, GRU, LSTM: Y [seq, dirs, batch, hidden], Y_h / Y_c [dirs, batch, hidden]; layout 1
+ * puts batch first. */
+int ir_infer_rnn(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t h = ir_attr_int(c->node, "hidden_size", -1), layout = ir_attr_int(c->node, "layout", 0);
+  const char *dir = ir_attr_string(c->node, "direction", "forward");
+  Dim hd = h > 0 ? dim_of(h) : dim_unknown(), nd = dim_of(!strcmp(dir, "bidirectional") ? 2 : 1);
+  Dim seq = dim_unknown(), batch = dim_unknown();
+  if (x && x->rank == 3) {
+    seq = x->dims[layout ? 1 : 0];
+    batch = x->dims[layout ? 0 : 1];
+  }
+  Dim y[4], yh[3];
+  if (layout) {
+    y[0] = batch, y[1] = seq, y[2] = nd, y[3] = hd;
+    yh[0] = batch, yh[1] = nd, yh[2] = hd;
+  } else {
+    y[0] = seq, y[1] = nd, y[2] = batch, y[3] = hd;
+    yh[0] = nd, yh[1] = batch, yh[2] = hd;
+  }
+  set_out(c, 0, mk(c, e, 4, y));
+  set_out(c, 1, mk(c, e, 3, yh));
+  set_out(c, 2, mk(c, e, 3, yh));
+  return 0;
+}
+
+/* If: each output is what both branches declare (dims they disagree on unknown). */
+int ir_infer_if(InferCtx *c) {
+  const Attr *t = ir_node_attr(c->node, "then_branch"), *f = ir_node_attr(c->node, "else_branch");
+  if (!t || !f || t->type != ATTR_GRAPH || f->type != ATTR_GRAPH || !t->g || !f->g) return 0;
+  for (int i = 0; i < c->node->n_outputs; i++) {
+    if (i >= t->g->n_outputs || i >= f->g->n_outputs || !t->g->outputs[i] || !f->g->outputs[i]) continue;
+    const Type *a = t->g->outputs[i]->type, *b = f->g->outputs[i]->type;
+    if (!a || !b || a->kind != TYPE_TENSOR || b->kind != TYPE_TENSOR || a->elem != b->elem) continue;
+    if (a->rank != b->rank || a->rank < 0 || a->rank > MAXR) {
+      set_out(c, i, mk(c, a->elem, -1, NULL));
+      continue;
+    }
+    Dim o[MAXR];
+    for (int k = 0; k < a->rank; k++) {
+      const Dim *x = &a->dims[k], *y = &b->dims[k];
+      bool same = known(x) ? known(y) && x->value == y->value : x->param && y->param && !strcmp(x->param, y->param);
+      o[k] = same ? *x : dim_unknown();
+    }
+    set_out(c, i, mk(c, a->elem, a->rank, o));
+  }
+  return 0;
+}
+
 /* ------------------------------------------------------------------ whole model */
 
 /* Graphs to process, parents first (iterative). */

@@ -62,6 +62,8 @@ RULES = {
     'grid_sample': 'GridSample',
     'loss': 'NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss',
     'bitcast': 'BitCast',
+    'rnn': 'RNN GRU LSTM',
+    'if': 'If',
 }
 FAMILY = {f: r for r, fams in RULES.items() for f in fams.split()}
 ROW = re.compile(r'^(OP\(\s*(\w+)\s*,(?:\s*"[^"]*"\s*,)(?:\s*"[^"]*"\s*,)(?:\s*-?\d+\s*,){5}\s*)(\w+)(\s*,)')
