@@ -133,6 +133,44 @@ static void test_gemm_reduce_cast(void **s) {
   ir_model_free(m);
 }
 
+static void test_data_propagation(void **s) {
+  (void)s;
+  /* Shape -> Gather -> Mul -> Concat -> Reshape: [2,3,4] becomes [2,12] with every step
+   * computed on constants; Range with a length from Size; TopK with a constant k */
+  Model *m = parse(HEAD "g (float[2,3,4] x) => (a, r, t, i) <int64[1] i0 = {0}, int64[2] i12 = {1,2},"
+                        " int64 k = {2}> {\n"
+                        "  s = Shape (x)\n  b = Gather (s, i0)\n  hw = Gather (s, i12)\n"
+                        "  p = ReduceProd <keepdims = 1> (hw)\n  sh = Concat <axis = 0> (b, p)\n"
+                        "  a = Reshape (x, sh)\n  n = Size (x)\n  z = Constant <value_int = 0> ()\n"
+                        "  one = Constant <value_int = 1> ()\n  r = Range (z, n, one)\n"
+                        "  kk = Unsqueeze (k, i0)\n  t, i = TopK <axis = 1> (x, kk)\n}\n");
+  /* ReduceProd is not propagated: Concat has an unknown part, so only the rank is known */
+  assert_string_equal(infer_type(m, "a"), "float[?,?]");
+  assert_string_equal(infer_type(m, "r"), "int64[24]");
+  assert_string_equal(infer_type(m, "t"), "float[2,2,4]");
+  assert_string_equal(infer_type(m, "i"), "int64[2,2,4]");
+  ir_model_free(m);
+  m = parse(HEAD "g (float[2,3,4] x) => (a) <int64[1] i0 = {0}, int64[1] m1 = {-1}> {\n"
+                 "  s = Shape (x)\n  b = Gather (s, i0)\n  sh = Concat <axis = 0> (b, m1)\n"
+                 "  a = Reshape (x, sh)\n}\n");
+  assert_string_equal(infer_type(m, "a"), "float[2,12]");
+  ir_model_free(m);
+}
+
+static void test_if_and_rnn(void **s) {
+  (void)s;
+  Model *m = parse(HEAD "g (bool c, float[5,2,3] x, float[2,21,3] w, float[2,21,7] r) => (y, yy, h) {\n"
+                        "  y = If (c) <then_branch = g1 () => (float[N,4] t) {\n"
+                        "    t = Constant <value = float[1,4] {1,2,3,4}> ()\n  },"
+                        " else_branch = g2 () => (float[N,5] e) {\n"
+                        "    e = Constant <value = float[1,5] {1,2,3,4,5}> ()\n  }>\n"
+                        "  yy, h = GRU <hidden_size = 7, direction = \"bidirectional\"> (x, w, r)\n}\n");
+  assert_string_equal(infer_type(m, "y"), "float[N,?]");
+  assert_string_equal(infer_type(m, "yy"), "float[5,2,2,7]");
+  assert_string_equal(infer_type(m, "h"), "float[2,2,7]");
+  ir_model_free(m);
+}
+
 static void test_contradiction(void **s) {
   (void)s;
   Model *m = parse(HEAD "g (float[4] x) => (float[5] y) {\n  y = Relu (x)\n}\n");
@@ -152,7 +190,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_shapes),     cmocka_unit_test(test_conv_transpose_and_pools),
       cmocka_unit_test(test_symbolic_broadcast), cmocka_unit_test(test_constant_shapes),
-      cmocka_unit_test(test_gemm_reduce_cast), cmocka_unit_test(test_contradiction),
+      cmocka_unit_test(test_gemm_reduce_cast), cmocka_unit_test(test_data_propagation),
+      cmocka_unit_test(test_if_and_rnn),      cmocka_unit_test(test_contradiction),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
