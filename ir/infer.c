@@ -523,6 +523,22 @@ int ir_infer_reshape(InferCtx *c) {
         if (ok) p *= (uint64_t)o[i].value;
       }
     if (ok && p && total % p == 0) o[neg] = dim_of((int64_t)(total / p));
+  } else if (neg >= 0 && x) {
+    /* symbolic input dims copied by 0 cancel: [N,3,4] -> [0,-1] is [N,12] */
+    uint64_t pin = 1, pout = 1;
+    bool ok = true;
+    for (int i = 0; i < x->rank && ok; i++) {
+      bool copied = (size_t)i < n && sh[i] == 0 && !allowzero;
+      if (copied) continue;
+      ok = known(&x->dims[i]);
+      if (ok) pin *= (uint64_t)x->dims[i].value;
+    }
+    for (size_t i = 0; i < n && ok; i++) {
+      if ((int)i == neg || (sh[i] == 0 && !allowzero)) continue;
+      ok = known(&o[i]);
+      if (ok) pout *= (uint64_t)o[i].value;
+    }
+    if (ok && pout && pin % pout == 0) o[neg] = dim_of((int64_t)(pin / pout));
   } else if (neg < 0 && x) {
     uint64_t p = 1;
     bool ok = ir_type_numel(x, &total);

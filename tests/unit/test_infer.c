@@ -155,6 +155,10 @@ static void test_data_propagation(void **s) {
                  "  a = Reshape (x, sh)\n}\n");
   assert_string_equal(infer_type(m, "a"), "float[2,12]");
   ir_model_free(m);
+  /* symbols copied by 0 cancel out of -1 */
+  m = parse(HEAD "g (float[N,3,4] x) => (a) <int64[2] sh = {0,-1}> {\n  a = Reshape (x, sh)\n}\n");
+  assert_string_equal(infer_type(m, "a"), "float[N,12]");
+  ir_model_free(m);
 }
 
 static void test_if_and_rnn(void **s) {
