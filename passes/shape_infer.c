@@ -87,5 +87,7 @@ const Pass pass_shape_infer = {
     "(Reshape, Slice, Expand, Tile, Pad, Resize, ConstantOfShape, Split, Unsqueeze...) are "
     "computed from constant inputs: initializers no graph input can override, Constant "
     "outputs, and Shape of a known shape. Newly typed intermediate values are listed as "
-    "value_info (option `value-info=0` keeps them internal).",
+    "value_info (option `value-info=0` keeps them internal). The `macs` counter (--pass-stats) is the main graph's "
+    "multiply-accumulates as the rules count them: Conv, ConvTranspose, Gemm, MatMul and their "
+    "quantized forms, one multiply-add each.",
 };
