@@ -10,7 +10,8 @@
 static int run(int argc, char **argv);
 
 const Command cmd_opt = {
-    "opt", "verify a model, run a pass pipeline, print it as canonical ONNX text",
+    "opt",
+    "verify a model, run a pass pipeline, print it as canonical ONNX text",
     "usage: effc opt [options] MODEL\n"
     "\n"
     "Read MODEL (ONNX text or protobuf, '-' for stdin), verify it, run the pass pipeline\n"
@@ -64,7 +65,8 @@ static int run(int argc, char **argv) {
   const char *out = NULL, *weights = NULL, *pipeline = NULL;
   PassRunOptions ro = {0};
   bool list = false, md = false;
-  const char **shapes = calloc((size_t)argc + 1, sizeof *shapes), **dims = calloc((size_t)argc + 1, sizeof *dims);
+  const char **shapes = calloc((size_t)argc + 1, sizeof *shapes),
+             **dims = calloc((size_t)argc + 1, sizeof *dims);
   int nshapes = 0, ndims = 0, rc = EXIT_OK;
   if (!shapes || !dims) abort();
   optind = 1;
@@ -72,22 +74,50 @@ static int run(int argc, char **argv) {
   int ch;
   while ((ch = getopt_long(argc, argv, ":ho:p:", longopts, NULL)) != -1) {
     switch (ch) {
-    case 'h': drv_print_help(&cmd_opt); goto done;
-    case 'o': out = optarg; break;
-    case O_WEIGHTS: weights = optarg; break;
-    case 'p': pipeline = optarg; break;
-    case O_VERIFY: ro.verify_each = true; break;
-    case O_PRINT: ro.print_after_all = true; break;
-    case O_TIME: ro.time_passes = true; break;
-    case O_STATS: ro.pass_stats = true; break;
-    case O_LIST: list = true; break;
-    case O_MD: md = true; break;
-    case O_SHAPE: shapes[nshapes++] = optarg; break;
-    case O_DIM: dims[ndims++] = optarg; break;
-    case ':': rc = drv_usage_error("opt", "option '%s' needs a value", argv[optind - 1]); goto done;
+    case 'h':
+      drv_print_help(&cmd_opt);
+      goto done;
+    case 'o':
+      out = optarg;
+      break;
+    case O_WEIGHTS:
+      weights = optarg;
+      break;
+    case 'p':
+      pipeline = optarg;
+      break;
+    case O_VERIFY:
+      ro.verify_each = true;
+      break;
+    case O_PRINT:
+      ro.print_after_all = true;
+      break;
+    case O_TIME:
+      ro.time_passes = true;
+      break;
+    case O_STATS:
+      ro.pass_stats = true;
+      break;
+    case O_LIST:
+      list = true;
+      break;
+    case O_MD:
+      md = true;
+      break;
+    case O_SHAPE:
+      shapes[nshapes++] = optarg;
+      break;
+    case O_DIM:
+      dims[ndims++] = optarg;
+      break;
+    case ':':
+      rc = drv_usage_error("opt", "option '%s' needs a value", argv[optind - 1]);
+      goto done;
     default:
-      if (optopt) rc = drv_usage_error("opt", "unknown option '-%c'", optopt);
-      else rc = drv_usage_error("opt", "unknown option '%s'", argv[optind - 1]);
+      if (optopt)
+        rc = drv_usage_error("opt", "unknown option '-%c'", optopt);
+      else
+        rc = drv_usage_error("opt", "unknown option '%s'", argv[optind - 1]);
       goto done;
     }
   }
@@ -100,7 +130,8 @@ static int run(int argc, char **argv) {
     goto done;
   }
   if (optind + 1 < argc) {
-    rc = drv_usage_error("opt", "more than one MODEL given ('%s', '%s')", argv[optind], argv[optind + 1]);
+    rc = drv_usage_error("opt", "more than one MODEL given ('%s', '%s')", argv[optind],
+                         argv[optind + 1]);
     goto done;
   }
   /* the pipeline is checked before the model is read: its errors point into its text */

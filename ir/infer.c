@@ -12,7 +12,9 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static int nin(const InferCtx *c) { return c->node->n_inputs; }
+static int nin(const InferCtx *c) {
+  return c->node->n_inputs;
+}
 
 /* Input i as a tensor type (NULL if missing, unknown or not a tensor). */
 static const Type *tin(const InferCtx *c, int i) {
@@ -27,12 +29,16 @@ static const Type *shaped(const InferCtx *c, int i) {
   const Type *t = tin(c, i);
   return t && t->rank >= 0 && t->rank <= MAXR ? t : NULL;
 }
-static bool known(const Dim *d) { return d->value >= 0 && !d->param; }
+static bool known(const Dim *d) {
+  return d->value >= 0 && !d->param;
+}
 static Dim dim_of(int64_t v) {
   Dim d = {v, NULL, NULL};
   return d;
 }
-static Dim dim_unknown(void) { return dim_of(-1); }
+static Dim dim_unknown(void) {
+  return dim_of(-1);
+}
 
 static Type *mk(InferCtx *c, ElemType e, int rank, const Dim *dims) {
   Type *t = ir_type_tensor(c->a, e, rank, NULL);
@@ -51,7 +57,9 @@ static void out_like(InferCtx *c, int i, ElemType e, int j) {
   set_out(c, i, t ? mk(c, e, t->rank, t->dims) : mk(c, e, -1, NULL));
 }
 
-static const char *opname(const InferCtx *c) { return c->op ? c->op->name : c->node->op_type; }
+static const char *opname(const InferCtx *c) {
+  return c->op ? c->op->name : c->node->op_type;
+}
 static bool is(const InferCtx *c, const char *family) {
   return c->op && c->op->family && !strcmp(c->op->family, family);
 }
@@ -169,8 +177,10 @@ int ir_infer_same_bool(InferCtx *c) {
 /* Identity and Dropout (the mask is bool of the same shape). */
 int ir_infer_identity(InferCtx *c) {
   const Type *t = tin(c, 0);
-  if (t && t->kind == TYPE_TENSOR) out_like(c, 0, t->elem, 0);
-  else if (c->in[0] && nin(c) > 0) set_out(c, 0, (Type *)c->in[0]);
+  if (t && t->kind == TYPE_TENSOR)
+    out_like(c, 0, t->elem, 0);
+  else if (c->in[0] && nin(c) > 0)
+    set_out(c, 0, (Type *)c->in[0]);
   if (is(c, "Dropout")) out_like(c, 1, ELEM_BOOL, 0);
   return 0;
 }
@@ -207,7 +217,8 @@ int ir_infer_where(InferCtx *c) {
 
 int ir_infer_cast(InferCtx *c) {
   ElemType e = ELEM_UNDEFINED;
-  if (is(c, "CastLike")) e = ein(c, 1);
+  if (is(c, "CastLike"))
+    e = ein(c, 1);
   else {
     int64_t to = ir_attr_int(c->node, "to", 0);
     if (ir_elem_valid((int)to)) e = (ElemType)to;
@@ -257,7 +268,9 @@ static void win_attrs(const InferCtx *c, int sp, WinAttrs *w) {
 int ir_infer_conv(InferCtx *c) {
   bool ql = is(c, "QLinearConv");
   int xi = 0, wi = ql ? 3 : 1;
-  ElemType e = is(c, "ConvInteger") ? ELEM_INT32 : ql ? (ein(c, 7) ? ein(c, 7) : ein(c, 0)) : ein(c, 0);
+  ElemType e = is(c, "ConvInteger") ? ELEM_INT32
+               : ql                 ? (ein(c, 7) ? ein(c, 7) : ein(c, 0))
+                                    : ein(c, 0);
   const Type *x = shaped(c, xi), *w = shaped(c, wi);
   if (!x) {
     set_out(c, 0, mk(c, e, -1, NULL));
@@ -280,7 +293,8 @@ int ir_infer_conv(InferCtx *c) {
       continue;
     }
     wa.k[i] = k;
-    o[2 + i] = window(x->dims[2 + i], k, wa.s[i], wa.d[i], wa.p[i], wa.p[i + sp], wa.autopad, false);
+    o[2 + i] =
+        window(x->dims[2 + i], k, wa.s[i], wa.d[i], wa.p[i], wa.p[i + sp], wa.autopad, false);
   }
   int64_t group = ir_attr_int(c->node, "group", 1);
   if (w && known(&x->dims[1]) && known(&w->dims[1]) && group > 0 &&
@@ -420,7 +434,9 @@ int ir_infer_gemm(InferCtx *c) {
 int ir_infer_matmul(InferCtx *c) {
   bool ql = is(c, "QLinearMatMul");
   int ai = 0, bi = ql ? 3 : 1;
-  ElemType e = is(c, "MatMulInteger") ? ELEM_INT32 : ql ? (ein(c, 7) ? ein(c, 7) : ein(c, 0)) : ein(c, 0);
+  ElemType e = is(c, "MatMulInteger") ? ELEM_INT32
+               : ql                   ? (ein(c, 7) ? ein(c, 7) : ein(c, 0))
+                                      : ein(c, 0);
   const Type *a = shaped(c, ai), *b = shaped(c, bi);
   if (!a || !b || a->rank == 0 || b->rank == 0) {
     set_out(c, 0, mk(c, e, -1, NULL));
@@ -493,7 +509,8 @@ int ir_infer_reshape(InferCtx *c) {
   ElemType e = ein(c, 0);
   int64_t sh[MAXR];
   size_t n;
-  bool have = c->op && c->op->since < 5 ? attr_ints(c, "shape", sh, MAXR, &n) : const_ints(c, 1, sh, MAXR, &n);
+  bool have = c->op && c->op->since < 5 ? attr_ints(c, "shape", sh, MAXR, &n)
+                                        : const_ints(c, 1, sh, MAXR, &n);
   if (!have) {
     int64_t l = len1(c, 1);
     set_out(c, 0, mk(c, e, l >= 0 && l <= MAXR ? (int)l : -1, NULL));
@@ -503,7 +520,8 @@ int ir_infer_reshape(InferCtx *c) {
   Dim o[MAXR];
   int neg = -1;
   for (size_t i = 0; i < n; i++) {
-    if (sh[i] == 0 && !allowzero) o[i] = x && (int)i < x->rank ? x->dims[i] : dim_unknown();
+    if (sh[i] == 0 && !allowzero)
+      o[i] = x && (int)i < x->rank ? x->dims[i] : dim_unknown();
     else if (sh[i] == -1) {
       if (neg >= 0) return fail(c, "more than one -1 in the shape%s", "", 0, 0);
       neg = (int)i;
@@ -547,7 +565,8 @@ int ir_infer_reshape(InferCtx *c) {
       if (ok) p *= (uint64_t)o[i].value;
     }
     if (ok && p != total)
-      return fail(c, "cannot reshape %s%lld elements into %lld", "", (long long)total, (long long)p);
+      return fail(c, "cannot reshape %s%lld elements into %lld", "", (long long)total,
+                  (long long)p);
   }
   set_out(c, 0, mk(c, e, (int)n, o));
   return 0;
@@ -559,13 +578,16 @@ int ir_infer_flatten(InferCtx *c) {
   int64_t ax = ir_attr_int(c->node, "axis", 1);
   if (x) {
     if (ax < 0) ax += x->rank;
-    if (ax < 0 || ax > x->rank) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+    if (ax < 0 || ax > x->rank)
+      return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
     int64_t p[2] = {1, 1};
     bool ok[2] = {true, true};
     for (int i = 0; i < x->rank; i++) {
       int s = i >= ax;
-      if (known(&x->dims[i])) p[s] *= x->dims[i].value;
-      else ok[s] = false;
+      if (known(&x->dims[i]))
+        p[s] *= x->dims[i].value;
+      else
+        ok[s] = false;
     }
     for (int s = 0; s < 2; s++)
       if (ok[s]) o[s] = dim_of(p[s]);
@@ -585,7 +607,8 @@ int ir_infer_transpose(InferCtx *c) {
     n = (size_t)x->rank;
     for (size_t i = 0; i < n; i++) perm[i] = x->rank - 1 - (int64_t)i;
   }
-  if ((int)n != x->rank) return fail(c, "perm has %s%lld entries for rank %lld", "", (long long)n, x->rank);
+  if ((int)n != x->rank)
+    return fail(c, "perm has %s%lld entries for rank %lld", "", (long long)n, x->rank);
   Dim o[MAXR];
   for (size_t i = 0; i < n; i++) {
     int64_t p = perm[i];
@@ -617,13 +640,16 @@ int ir_infer_concat(InferCtx *c) {
     if (t->rank != r) return fail(c, "inputs have ranks %s%lld and %lld", "", r, t->rank);
     for (int k = 0; k < r; k++) {
       if (k == ax) continue;
-      if (!known(&o[k]) && known(&t->dims[k])) o[k] = t->dims[k];
+      if (!known(&o[k]) && known(&t->dims[k]))
+        o[k] = t->dims[k];
       else if (known(&o[k]) && known(&t->dims[k]) && o[k].value != t->dims[k].value)
         return fail(c, "input dimensions differ off the axis (%s%lld vs %lld)", "", o[k].value,
                     t->dims[k].value);
     }
-    if (known(&t->dims[ax])) sum += t->dims[ax].value;
-    else sum_ok = false;
+    if (known(&t->dims[ax]))
+      sum += t->dims[ax].value;
+    else
+      sum_ok = false;
   }
   o[ax] = sum_ok ? dim_of(sum) : dim_unknown();
   set_out(c, 0, mk(c, e, r, o));
@@ -654,7 +680,8 @@ int ir_infer_squeeze(InferCtx *c) {
   if (given) {
     for (size_t i = 0; i < n; i++) {
       int64_t a = axes[i];
-      if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
+      if (!norm_axis(&a, x->rank))
+        return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
       if (known(&x->dims[a]) && x->dims[a].value != 1)
         return fail(c, "cannot squeeze axis %s%lld of size %lld", "", a, x->dims[a].value);
       drop[a] = true;
@@ -679,7 +706,8 @@ int ir_infer_unsqueeze(InferCtx *c) {
   int64_t axes[MAXR];
   size_t n;
   bool given;
-  if (!x || !get_axes(c, 13, axes, &n, &given) || !given) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  if (!x || !get_axes(c, 13, axes, &n, &given) || !given)
+    return set_out(c, 0, mk(c, e, -1, NULL)), 0;
   int r = x->rank + (int)n;
   if (r > MAXR) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
   bool ins[MAXR] = {0};
@@ -725,7 +753,8 @@ int ir_infer_slice(InferCtx *c) {
   }
   for (size_t i = 0; i < ns; i++) {
     int64_t a = na ? ax[i] : (int64_t)i;
-    if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", a, x->rank);
+    if (!norm_axis(&a, x->rank))
+      return fail(c, "axis %s%lld out of range for rank %lld", "", a, x->rank);
     int64_t step = nsp ? sp[i] : 1;
     if (step == 0) return fail(c, "step is zero%s", "", 0, 0);
     if (!known(&x->dims[a])) {
@@ -754,7 +783,8 @@ int ir_infer_gather(InferCtx *c) {
   ElemType e = ein(c, 0);
   if (!x || !ix || x->rank + ix->rank - 1 > MAXR) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
   int64_t ax = ir_attr_int(c->node, "axis", 0);
-  if (!norm_axis(&ax, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  if (!norm_axis(&ax, x->rank))
+    return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
   Dim o[MAXR];
   int r = 0;
   for (int i = 0; i < ax; i++) o[r++] = x->dims[i];
@@ -794,7 +824,8 @@ int ir_infer_reduce(InferCtx *c) {
   bool red[MAXR] = {0};
   if (arg) {
     int64_t a = ir_attr_int(c->node, "axis", 0);
-    if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", a, x->rank);
+    if (!norm_axis(&a, x->rank))
+      return fail(c, "axis %s%lld out of range for rank %lld", "", a, x->rank);
     red[a] = true;
   } else {
     int since_input = is(c, "ReduceSum") ? 13 : 18;
@@ -812,15 +843,18 @@ int ir_infer_reduce(InferCtx *c) {
     }
     for (size_t i = 0; i < n; i++) {
       int64_t a = axes[i];
-      if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
+      if (!norm_axis(&a, x->rank))
+        return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
       red[a] = true;
     }
   }
   Dim o[MAXR];
   int r = 0;
   for (int i = 0; i < x->rank; i++) {
-    if (!red[i]) o[r++] = x->dims[i];
-    else if (keep) o[r++] = dim_of(1);
+    if (!red[i])
+      o[r++] = x->dims[i];
+    else if (keep)
+      o[r++] = dim_of(1);
   }
   set_out(c, 0, mk(c, e, r, o));
   return 0;
@@ -835,11 +869,14 @@ int ir_infer_split(InferCtx *c) {
     return 0;
   }
   int64_t ax = ir_attr_int(c->node, "axis", 0);
-  if (!norm_axis(&ax, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  if (!norm_axis(&ax, x->rank))
+    return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
   int64_t sp[MAXR];
   size_t n = 0;
   bool have = false;
-  if (c->op && c->op->since < 13) have = attr_ints(c, "split", sp, MAXR, &n) || (c->op->since < 2 && nin(c) > 1 && const_ints(c, 1, sp, MAXR, &n));
+  if (c->op && c->op->since < 13)
+    have = attr_ints(c, "split", sp, MAXR, &n) ||
+           (c->op->since < 2 && nin(c) > 1 && const_ints(c, 1, sp, MAXR, &n));
   else if (nin(c) > 1 && c->node->inputs[1]) {
     have = const_ints(c, 1, sp, MAXR, &n);
     if (!have) {
@@ -856,8 +893,10 @@ int ir_infer_split(InferCtx *c) {
   for (int i = 0; i < no; i++) {
     Dim o[MAXR];
     memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
-    if (have) o[ax] = (size_t)i < n ? dim_of(sp[i]) : dim_unknown();
-    else if (!known(&d) || no == 0) o[ax] = dim_unknown();
+    if (have)
+      o[ax] = (size_t)i < n ? dim_of(sp[i]) : dim_unknown();
+    else if (!known(&d) || no == 0)
+      o[ax] = dim_unknown();
     else {
       int64_t chunk = (d.value + no - 1) / no; /* opset 18: the last chunk is smaller */
       if (d.value % no == 0) chunk = d.value / no;
@@ -876,20 +915,24 @@ int ir_infer_pad(InferCtx *c) {
   int64_t p[2 * MAXR], axes[MAXR];
   size_t n, na = 0;
   bool ok;
-  if (c->op && c->op->since < 11) ok = attr_ints(c, "pads", p, 2 * MAXR, &n) || attr_ints(c, "paddings", p, 2 * MAXR, &n);
-  else ok = const_ints(c, 1, p, 2 * MAXR, &n);
+  if (c->op && c->op->since < 11)
+    ok = attr_ints(c, "pads", p, 2 * MAXR, &n) || attr_ints(c, "paddings", p, 2 * MAXR, &n);
+  else
+    ok = const_ints(c, 1, p, 2 * MAXR, &n);
   if (ok && nin(c) > 3 && c->node->inputs[3]) ok = const_ints(c, 3, axes, MAXR, &na);
   if (!ok) return set_out(c, 0, mk(c, e, x->rank, NULL)), 0;
   if (!na) {
     na = (size_t)x->rank;
     for (size_t i = 0; i < na; i++) axes[i] = (int64_t)i;
   }
-  if (n != 2 * na) return fail(c, "pads has %s%lld entries, expected %lld", "", (long long)n, (long long)(2 * na));
+  if (n != 2 * na)
+    return fail(c, "pads has %s%lld entries, expected %lld", "", (long long)n, (long long)(2 * na));
   Dim o[MAXR];
   memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
   for (size_t i = 0; i < na; i++) {
     int64_t a = axes[i];
-    if (!norm_axis(&a, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
+    if (!norm_axis(&a, x->rank))
+      return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], x->rank);
     o[a] = known(&x->dims[a]) ? dim_of(x->dims[a].value + p[i] + p[i + na]) : dim_unknown();
   }
   set_out(c, 0, mk(c, e, x->rank, o));
@@ -951,9 +994,12 @@ int ir_infer_resize(InferCtx *c) {
   for (size_t i = 0; i < na; i++) {
     int64_t a = axes[i];
     if (!norm_axis(&a, r)) return fail(c, "axis %s%lld out of range for rank %lld", "", axes[i], r);
-    if (nz) o[a] = dim_of(sz[i]);
-    else if (known(&x->dims[a])) o[a] = dim_of((int64_t)floor((double)x->dims[a].value * sc[i]));
-    else o[a] = dim_unknown();
+    if (nz)
+      o[a] = dim_of(sz[i]);
+    else if (known(&x->dims[a]))
+      o[a] = dim_of((int64_t)floor((double)x->dims[a].value * sc[i]));
+    else
+      o[a] = dim_unknown();
   }
   set_out(c, 0, mk(c, e, r, o));
   return 0;
@@ -975,10 +1021,14 @@ int ir_infer_constant(InferCtx *c) {
       int r = a->sparse->rank > MAXR ? -1 : a->sparse->rank;
       for (int k = 0; k < r; k++) o[k] = dim_of(a->sparse->dims[k]);
       set_out(c, 0, mk(c, a->sparse->values ? a->sparse->values->elem : ELEM_UNDEFINED, r, o));
-    } else if (!strcmp(a->name, "value_float")) set_out(c, 0, mk(c, ELEM_FLOAT, 0, NULL));
-    else if (!strcmp(a->name, "value_int")) set_out(c, 0, mk(c, ELEM_INT64, 0, NULL));
-    else if (!strcmp(a->name, "value_string")) set_out(c, 0, mk(c, ELEM_STRING, 0, NULL));
-    else if (!strcmp(a->name, "value_floats") || !strcmp(a->name, "value_ints") || !strcmp(a->name, "value_strings")) {
+    } else if (!strcmp(a->name, "value_float"))
+      set_out(c, 0, mk(c, ELEM_FLOAT, 0, NULL));
+    else if (!strcmp(a->name, "value_int"))
+      set_out(c, 0, mk(c, ELEM_INT64, 0, NULL));
+    else if (!strcmp(a->name, "value_string"))
+      set_out(c, 0, mk(c, ELEM_STRING, 0, NULL));
+    else if (!strcmp(a->name, "value_floats") || !strcmp(a->name, "value_ints") ||
+             !strcmp(a->name, "value_strings")) {
       Dim o = dim_of((int64_t)a->n);
       ElemType e = a->name[6] == 'f' ? ELEM_FLOAT : a->name[6] == 'i' ? ELEM_INT64 : ELEM_STRING;
       set_out(c, 0, mk(c, e, 1, &o));
@@ -1031,7 +1081,9 @@ int ir_infer_tile(InferCtx *c) {
     return set_out(c, 0, mk(c, e, x->rank, NULL)), 0;
   Dim o[MAXR];
   for (int i = 0; i < x->rank; i++)
-    o[i] = known(&x->dims[i]) ? dim_of(x->dims[i].value * rep[i]) : rep[i] == 1 ? x->dims[i] : dim_unknown();
+    o[i] = known(&x->dims[i]) ? dim_of(x->dims[i].value * rep[i])
+           : rep[i] == 1      ? x->dims[i]
+                              : dim_unknown();
   set_out(c, 0, mk(c, e, x->rank, o));
   return 0;
 }
@@ -1049,8 +1101,10 @@ int ir_infer_quantize(InferCtx *c) {
 int ir_infer_dequantize(InferCtx *c) {
   ElemType e = ELEM_FLOAT;
   int64_t od = ir_attr_int(c->node, "output_dtype", 0);
-  if (od && ir_elem_valid((int)od)) e = (ElemType)od;
-  else if (c->op && c->op->since >= 19 && ein(c, 1)) e = ein(c, 1);
+  if (od && ir_elem_valid((int)od))
+    e = (ElemType)od;
+  else if (c->op && c->op->since >= 19 && ein(c, 1))
+    e = ein(c, 1);
   out_like(c, 0, e, 0);
   return 0;
 }
@@ -1062,12 +1116,15 @@ int ir_infer_attention(InferCtx *c) {
   if (!q || (q->rank != 3 && q->rank != 4)) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
   Dim o[4];
   memcpy(o, q->dims, (size_t)q->rank * sizeof *o);
-  if (q->rank == 4) o[3] = v && v->rank == 4 ? v->dims[3] : dim_unknown();
+  if (q->rank == 4)
+    o[3] = v && v->rank == 4 ? v->dims[3] : dim_unknown();
   else {
-    int64_t qh = ir_attr_int(c->node, "q_num_heads", 0), kh = ir_attr_int(c->node, "kv_num_heads", 0);
-    o[2] = v && v->rank == 3 && known(&v->dims[2]) && qh > 0 && kh > 0 ? dim_of(v->dims[2].value / kh * qh)
-           : v && v->rank == 4 && known(&v->dims[3]) && qh > 0             ? dim_of(v->dims[3].value * qh)
-                                                                           : dim_unknown();
+    int64_t qh = ir_attr_int(c->node, "q_num_heads", 0),
+            kh = ir_attr_int(c->node, "kv_num_heads", 0);
+    o[2] = v && v->rank == 3 && known(&v->dims[2]) && qh > 0 && kh > 0
+               ? dim_of(v->dims[2].value / kh * qh)
+           : v && v->rank == 4 && known(&v->dims[3]) && qh > 0 ? dim_of(v->dims[3].value * qh)
+                                                               : dim_unknown();
   }
   set_out(c, 0, mk(c, e, q->rank, o));
   /* present_key / present_value: past (input 4 / 5) and new (K / V) along the sequence */
@@ -1076,7 +1133,8 @@ int ir_infer_attention(InferCtx *c) {
     if (!kv || (kv->rank != 3 && kv->rank != 4)) continue;
     Dim p[4];
     int64_t kh = ir_attr_int(c->node, "kv_num_heads", 0);
-    if (kv->rank == 4) memcpy(p, kv->dims, sizeof p);
+    if (kv->rank == 4)
+      memcpy(p, kv->dims, sizeof p);
     else {
       p[0] = kv->dims[0];
       p[1] = kh > 0 ? dim_of(kh) : dim_unknown();
@@ -1084,7 +1142,8 @@ int ir_infer_attention(InferCtx *c) {
       p[3] = kh > 0 && known(&kv->dims[2]) ? dim_of(kv->dims[2].value / kh) : dim_unknown();
     }
     if (past && past->rank == 4)
-      p[2] = known(&past->dims[2]) && known(&p[2]) ? dim_of(past->dims[2].value + p[2].value) : dim_unknown();
+      p[2] = known(&past->dims[2]) && known(&p[2]) ? dim_of(past->dims[2].value + p[2].value)
+                                                   : dim_unknown();
     else if (nin(c) > 4 + w && c->node->inputs[4 + w])
       p[2] = dim_unknown();
     set_out(c, 1 + w, mk(c, ein(c, 1 + w), 4, p));
@@ -1148,9 +1207,12 @@ int ir_infer_range(InferCtx *c) {
     int64_t iv;
     double fv;
     size_t n;
-    if (const_ints(c, i, &iv, 1, &n) && n == 1) v[i] = (double)iv;
-    else if (const_floats(c, i, &fv, 1, &n) && n == 1) v[i] = fv;
-    else ok = false;
+    if (const_ints(c, i, &iv, 1, &n) && n == 1)
+      v[i] = (double)iv;
+    else if (const_floats(c, i, &fv, 1, &n) && n == 1)
+      v[i] = fv;
+    else
+      ok = false;
   }
   if (ok && v[2] != 0) {
     double len = ceil((v[1] - v[0]) / v[2]);
@@ -1171,9 +1233,12 @@ int ir_infer_topk(InferCtx *c) {
   }
   int64_t ax = ir_attr_int(c->node, "axis", -1), k = -1;
   size_t n;
-  if (!norm_axis(&ax, x->rank)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
-  if (c->op && c->op->since < 10) k = ir_attr_int(c->node, "k", -1);
-  else if (!const_ints(c, 1, &k, 1, &n) || n != 1) k = -1;
+  if (!norm_axis(&ax, x->rank))
+    return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  if (c->op && c->op->since < 10)
+    k = ir_attr_int(c->node, "k", -1);
+  else if (!const_ints(c, 1, &k, 1, &n) || n != 1)
+    k = -1;
   Dim o[MAXR];
   memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
   o[ax] = k >= 0 ? dim_of(k) : dim_unknown();
@@ -1193,8 +1258,10 @@ int ir_infer_onehot(InferCtx *c) {
   double fd;
   size_t n;
   Dim d = dim_unknown();
-  if (const_ints(c, 1, &depth, 1, &n) && n == 1) d = dim_of(depth);
-  else if (const_floats(c, 1, &fd, 1, &n) && n == 1) d = dim_of((int64_t)fd);
+  if (const_ints(c, 1, &depth, 1, &n) && n == 1)
+    d = dim_of(depth);
+  else if (const_floats(c, 1, &fd, 1, &n) && n == 1)
+    d = dim_of((int64_t)fd);
   Dim o[MAXR];
   for (int i = 0, k = 0; i < r; i++) o[i] = i == ax ? d : ix->dims[k++];
   set_out(c, 0, mk(c, e, r, o));
@@ -1208,7 +1275,8 @@ int ir_infer_space_depth(InferCtx *c) {
   if (!x || x->rank != 4 || b <= 0) return out_like(c, 0, ein(c, 0), -1), 0;
   bool s2d = is(c, "SpaceToDepth");
   Dim o[4] = {x->dims[0], dim_unknown(), dim_unknown(), dim_unknown()};
-  if (known(&x->dims[1])) o[1] = dim_of(s2d ? x->dims[1].value * b * b : x->dims[1].value / (b * b));
+  if (known(&x->dims[1]))
+    o[1] = dim_of(s2d ? x->dims[1].value * b * b : x->dims[1].value / (b * b));
   for (int i = 2; i < 4; i++)
     if (known(&x->dims[i])) o[i] = dim_of(s2d ? x->dims[i].value / b : x->dims[i].value * b);
   set_out(c, 0, mk(c, ein(c, 0), 4, o));
@@ -1247,8 +1315,10 @@ int ir_infer_grid_sample(InferCtx *c) {
 int ir_infer_loss(InferCtx *c) {
   const char *red = ir_attr_string(c->node, "reduction", "mean");
   ElemType e = ein(c, 0);
-  if (!strcmp(red, "none")) out_like(c, 0, e, 1);
-  else set_out(c, 0, mk(c, e, 0, NULL));
+  if (!strcmp(red, "none"))
+    out_like(c, 0, e, 1);
+  else
+    set_out(c, 0, mk(c, e, 0, NULL));
   out_like(c, 1, e, 0);
   return 0;
 }
@@ -1257,8 +1327,10 @@ int ir_infer_loss(InferCtx *c) {
 int ir_infer_bitcast(InferCtx *c) {
   int64_t to = ir_attr_int(c->node, "to", 0);
   ElemType e = ir_elem_valid((int)to) ? (ElemType)to : ELEM_UNDEFINED;
-  if (e && ein(c, 0) && ir_elem(e)->bits == ir_elem(ein(c, 0))->bits) out_like(c, 0, e, 0);
-  else set_out(c, 0, mk(c, e, -1, NULL));
+  if (e && ein(c, 0) && ir_elem(e)->bits == ir_elem(ein(c, 0))->bits)
+    out_like(c, 0, e, 0);
+  else
+    set_out(c, 0, mk(c, e, -1, NULL));
   return 0;
 }
 
@@ -1294,9 +1366,11 @@ int ir_infer_if(InferCtx *c) {
   const Attr *t = ir_node_attr(c->node, "then_branch"), *f = ir_node_attr(c->node, "else_branch");
   if (!t || !f || t->type != ATTR_GRAPH || f->type != ATTR_GRAPH || !t->g || !f->g) return 0;
   for (int i = 0; i < c->node->n_outputs; i++) {
-    if (i >= t->g->n_outputs || i >= f->g->n_outputs || !t->g->outputs[i] || !f->g->outputs[i]) continue;
+    if (i >= t->g->n_outputs || i >= f->g->n_outputs || !t->g->outputs[i] || !f->g->outputs[i])
+      continue;
     const Type *a = t->g->outputs[i]->type, *b = f->g->outputs[i]->type;
-    if (!a || !b || a->kind != TYPE_TENSOR || b->kind != TYPE_TENSOR || a->elem != b->elem) continue;
+    if (!a || !b || a->kind != TYPE_TENSOR || b->kind != TYPE_TENSOR || a->elem != b->elem)
+      continue;
     if (a->rank != b->rank || a->rank < 0 || a->rank > MAXR) {
       set_out(c, i, mk(c, a->elem, -1, NULL));
       continue;
@@ -1304,7 +1378,8 @@ int ir_infer_if(InferCtx *c) {
     Dim o[MAXR];
     for (int k = 0; k < a->rank; k++) {
       const Dim *x = &a->dims[k], *y = &b->dims[k];
-      bool same = known(x) ? known(y) && x->value == y->value : x->param && y->param && !strcmp(x->param, y->param);
+      bool same = known(x) ? known(y) && x->value == y->value
+                           : x->param && y->param && !strcmp(x->param, y->param);
       o[k] = same ? *x : dim_unknown();
     }
     set_out(c, i, mk(c, a->elem, a->rank, o));
@@ -1325,9 +1400,12 @@ static void collect(Graph *g, Graph ***v, size_t *n, size_t *cap) {
 }
 
 static const char *dim_str(const Dim *d, char *buf, size_t n) {
-  if (d->param) snprintf(buf, n, "%s", d->param);
-  else if (d->value >= 0) snprintf(buf, n, "%lld", (long long)d->value);
-  else snprintf(buf, n, "?");
+  if (d->param)
+    snprintf(buf, n, "%s", d->param);
+  else if (d->value >= 0)
+    snprintf(buf, n, "%lld", (long long)d->value);
+  else
+    snprintf(buf, n, "?");
   return buf;
 }
 
@@ -1344,7 +1422,8 @@ static Type *merge(Arena *a, const Node *n, Value *v, Type *decl, const Type *in
       goto bad;
   bool change = (!decl->elem && inf->elem) || (decl->rank < 0 && inf->rank >= 0);
   for (int i = 0; i < decl->rank && inf->rank == decl->rank && !change; i++)
-    change = decl->dims[i].value < 0 && !decl->dims[i].param && (known(&inf->dims[i]) || inf->dims[i].param);
+    change = decl->dims[i].value < 0 && !decl->dims[i].param &&
+             (known(&inf->dims[i]) || inf->dims[i].param);
   if (!change) return decl;
   Type *t = ir_type_new(a, TYPE_TENSOR);
   *t = *decl;
@@ -1391,7 +1470,8 @@ static void record_data(Model *m, const Node *n, const Type *const *in, const Te
   if (!o || o->id >= nside || !n->op) return;
   if (!strcmp(n->op->family, "Constant")) {
     const Attr *a = ir_node_attr(n, "value");
-    if (a && !a->ref_attr_name && a->type == ATTR_TENSOR && a->t && a->t->has_data) side[o->id] = a->t;
+    if (a && !a->ref_attr_name && a->type == ATTR_TENSOR && a->t && a->t->has_data)
+      side[o->id] = a->t;
     a = ir_node_attr(n, "value_ints");
     if (a && !a->ref_attr_name && a->type == ATTR_INTS) {
       int64_t len = (int64_t)a->n;
@@ -1411,7 +1491,8 @@ static void record_data(Model *m, const Node *n, const Type *const *in, const Te
         side[o->id] = t;
       }
     }
-  } else if (!strcmp(n->op->family, "Shape") && in[0] && in[0]->kind == TYPE_TENSOR && in[0]->rank >= 0) {
+  } else if (!strcmp(n->op->family, "Shape") && in[0] && in[0]->kind == TYPE_TENSOR &&
+             in[0]->rank >= 0) {
     const Type *x = in[0];
     for (int i = 0; i < x->rank; i++)
       if (!known(&x->dims[i])) return;
@@ -1443,7 +1524,8 @@ static Tensor *int_tensor(Model *m, int rank, const int64_t *dims, const int64_t
 }
 
 static bool read_ints(const Tensor *t, int64_t *v, uint64_t *n) {
-  if (!t || !t->has_data || (t->elem != ELEM_INT64 && t->elem != ELEM_INT32) || t->rank > 1) return false;
+  if (!t || !t->has_data || (t->elem != ELEM_INT64 && t->elem != ELEM_INT32) || t->rank > 1)
+    return false;
   if (!ir_tensor_numel(t, n) || *n > PROP_MAX) return false;
   for (uint64_t k = 0; k < *n; k++)
     v[k] = t->elem == ELEM_INT64 ? ((const int64_t *)t->data)[k] : ((const int32_t *)t->data)[k];
@@ -1498,8 +1580,8 @@ static const Tensor *propagate(Model *m, const Node *n, const Type *const *in,
     len = (int64_t)nr;
     return int_tensor(m, 1, &len, r, nr);
   }
-  if (!strcmp(f, "Gather") && n->n_inputs > 1 && ir_attr_int(n, "axis", 0) == 0 && ind[0]->rank == 1 && ind[1] && ind[1]->rank <= 1 &&
-      read_ints(ind[1], b, &nb)) {
+  if (!strcmp(f, "Gather") && n->n_inputs > 1 && ir_attr_int(n, "axis", 0) == 0 &&
+      ind[0]->rank == 1 && ind[1] && ind[1]->rank <= 1 && read_ints(ind[1], b, &nb)) {
     for (uint64_t k = 0; k < nb; k++) {
       int64_t i = b[k] < 0 ? b[k] + (int64_t)na : b[k];
       if (i < 0 || i >= (int64_t)na) return NULL;
@@ -1536,20 +1618,31 @@ static const Tensor *propagate(Model *m, const Node *n, const Type *const *in,
   static const char *const arith[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", NULL};
   int op = 0;
   while (arith[op] && strcmp(f, arith[op])) op++;
-  if (arith[op] && n->n_inputs == 2 && read_ints(ind[1], b, &nb) && (na == nb || na == 1 || nb == 1)) {
+  if (arith[op] && n->n_inputs == 2 && read_ints(ind[1], b, &nb) &&
+      (na == nb || na == 1 || nb == 1)) {
     nr = na > nb ? na : nb;
     for (uint64_t k = 0; k < nr; k++) {
       int64_t x = a[na == 1 ? 0 : k], y = b[nb == 1 ? 0 : k];
       switch (op) {
-      case 0: r[k] = (int64_t)((uint64_t)x + (uint64_t)y); break;
-      case 1: r[k] = (int64_t)((uint64_t)x - (uint64_t)y); break;
-      case 2: r[k] = (int64_t)((uint64_t)x * (uint64_t)y); break;
+      case 0:
+        r[k] = (int64_t)((uint64_t)x + (uint64_t)y);
+        break;
+      case 1:
+        r[k] = (int64_t)((uint64_t)x - (uint64_t)y);
+        break;
+      case 2:
+        r[k] = (int64_t)((uint64_t)x * (uint64_t)y);
+        break;
       case 3:
         if (y == 0 || (x == INT64_MIN && y == -1)) return NULL;
         r[k] = x / y;
         break;
-      case 4: r[k] = x > y ? x : y; break;
-      default: r[k] = x < y ? x : y; break;
+      case 4:
+        r[k] = x > y ? x : y;
+        break;
+      default:
+        r[k] = x < y ? x : y;
+        break;
       }
     }
     const Tensor *shape_of = na >= nb ? ind[0] : ind[1];

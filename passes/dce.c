@@ -114,7 +114,12 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 }
 
 const Pass pass_dce = {
-    "dce", "remove dead nodes, unused initializers and stale value_info entries", NULL, 0, run, 0,
+    "dce",
+    "remove dead nodes, unused initializers and stale value_info entries",
+    NULL,
+    0,
+    run,
+    0,
     "Graph outputs are the roots; a node holding subgraphs keeps alive every outer value its "
     "subgraphs read. Graphs are processed deepest first, nodes in reverse topological order, "
     "so one sweep suffices and nothing recurses. Then initializers nothing reads (those that "

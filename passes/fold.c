@@ -10,14 +10,23 @@
 #include <string.h>
 
 static bool foldable_op(const Node *n) {
-  static const char *const never[] = {"RandomNormal", "RandomNormalLike", "RandomUniform",
-                                      "RandomUniformLike", "Bernoulli", "Multinomial",
-                                      "If", "Loop", "Scan", "SequenceMap", NULL};
+  static const char *const never[] = {"RandomNormal",
+                                      "RandomNormalLike",
+                                      "RandomUniform",
+                                      "RandomUniformLike",
+                                      "Bernoulli",
+                                      "Multinomial",
+                                      "If",
+                                      "Loop",
+                                      "Scan",
+                                      "SequenceMap",
+                                      NULL};
   if (!n->op || !rt_kernel(n->op) || n->n_outputs == 0) return false;
   for (int i = 0; never[i]; i++)
     if (!strcmp(n->op->family, never[i])) return false;
   for (int i = 0; i < n->n_attrs; i++)
-    if (n->attrs[i].ref_attr_name || n->attrs[i].type == ATTR_GRAPH || n->attrs[i].type == ATTR_GRAPHS)
+    if (n->attrs[i].ref_attr_name || n->attrs[i].type == ATTR_GRAPH ||
+        n->attrs[i].type == ATTR_GRAPHS)
       return false;
   if (n->n_inputs == 0) return !strcmp(n->op->family, "Constant");
   return true;
@@ -103,7 +112,8 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
     int nd = 0;
     for (size_t i = 0; i < n; i++) {
       Node *nd_ = g->nodes.v[i];
-      if (nd_ && foldable_op(nd_) && !listed(skip, nd_->op_type) && fold_node(m, g, nd_, max_bytes, &bytes)) {
+      if (nd_ && foldable_op(nd_) && !listed(skip, nd_->op_type) &&
+          fold_node(m, g, nd_, max_bytes, &bytes)) {
         dead[i] = true;
         nd++;
       }
@@ -127,7 +137,11 @@ static const PassOptSpec opts[] = {
 };
 
 const Pass pass_fold = {
-    "fold", "constant folding through the reference interpreter's kernels", opts, 2, run,
+    "fold",
+    "constant folding through the reference interpreter's kernels",
+    opts,
+    2,
+    run,
     PASS_REQ_KERNELS,
     "A node whose inputs are all constant (initializers that no graph input can override, "
     "including earlier folded results) runs through the reference interpreter's kernel for "

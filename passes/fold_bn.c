@@ -14,7 +14,9 @@ static bool float_tensor(const Tensor *t) {
   return t && (t->elem == ELEM_FLOAT || t->elem == ELEM_DOUBLE);
 }
 
-static double get(const Tensor *t, uint64_t i) { return ir_elem(t->elem)->to_f64(t->data, i); }
+static double get(const Tensor *t, uint64_t i) {
+  return ir_elem(t->elem)->to_f64(t->data, i);
+}
 
 static bool vec_of(const Tensor *t, int64_t n) {
   uint64_t cnt;
@@ -58,7 +60,8 @@ static int fold_one(Model *m, Graph *g, Node *bn, PassCtx *c) {
                *mean = pass_const_data(bn->inputs[3]), *var = pass_const_data(bn->inputs[4]);
   if (!vec_of(sc, M) || !vec_of(bb, M) || !vec_of(mean, M) || !vec_of(var, M)) return 0;
   double eps = ir_attr_float(bn, "epsilon", 1e-5f);
-  double beta = gemm ? ir_attr_float(p, "beta", 1) : 1, alpha = gemm ? ir_attr_float(p, "alpha", 1) : 1;
+  double beta = gemm ? ir_attr_float(p, "beta", 1) : 1,
+         alpha = gemm ? ir_attr_float(p, "alpha", 1) : 1;
   (void)alpha;
   /* Gemm's C: absent, scalar, [M] or [1, M] */
   if (B && gemm) {
@@ -84,8 +87,10 @@ static int fold_one(Model *m, Graph *g, Node *bn, PassCtx *c) {
   const ElemTraits *tr = ir_elem(W->elem);
   for (uint64_t i = 0; i < wn; i++) {
     int64_t ch;
-    if (conv) ch = (int64_t)(i / (wn / (uint64_t)M));
-    else ch = tb ? (int64_t)(i / (uint64_t)W->dims[1]) : (int64_t)(i % (uint64_t)W->dims[1]);
+    if (conv)
+      ch = (int64_t)(i / (wn / (uint64_t)M));
+    else
+      ch = tb ? (int64_t)(i / (uint64_t)W->dims[1]) : (int64_t)(i % (uint64_t)W->dims[1]);
     tr->from_f64(nw->data, i, get(W, i) * s[ch]);
   }
   for (int64_t i = 0; i < M; i++) {
@@ -95,7 +100,8 @@ static int fold_one(Model *m, Graph *g, Node *bn, PassCtx *c) {
       ir_tensor_numel(B, &cnt);
       b0 = get(B, cnt == 1 ? 0 : (uint64_t)i) * beta;
     }
-    tr->from_f64(nb->data, (uint64_t)i, (b0 - get(mean, (uint64_t)i)) * s[i] + get(bb, (uint64_t)i));
+    tr->from_f64(nb->data, (uint64_t)i,
+                 (b0 - get(mean, (uint64_t)i)) * s[i] + get(bb, (uint64_t)i));
   }
   free(s);
   Value *vw = pass_add_initializer(g, ir_arena_printf(a, "%s_bn", p->inputs[1]->name), nw);
@@ -149,7 +155,12 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 }
 
 const Pass pass_fold_bn = {
-    "fold-bn", "fold BatchNormalization after Conv or Gemm into the weights and bias", NULL, 0, run, 0,
+    "fold-bn",
+    "fold BatchNormalization after Conv or Gemm into the weights and bias",
+    NULL,
+    0,
+    run,
+    0,
     "With s = scale / sqrt(var + epsilon): W' = W * s per output channel and b' = (b - mean) "
     "* s + B, computed in double and rounded once. Only inference BatchNormalization (no "
     "training outputs), only when the Conv/Gemm weights and bias and all BN parameters are "

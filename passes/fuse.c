@@ -28,8 +28,10 @@ static bool clip_bounds(const Node *n, float *lo, float *hi) {
     if (!t || t->elem != ELEM_FLOAT || !ir_tensor_numel(t, &cnt) || cnt != 1) return false;
     float v = (float)ir_elem(t->elem)->to_f64(t->data, 0);
     if (isnan(v)) return false;
-    if (i == 1) *lo = v;
-    else *hi = v;
+    if (i == 1)
+      *lo = v;
+    else
+      *hi = v;
   }
   return true;
 }
@@ -40,7 +42,8 @@ static bool is_float_value(const Value *v) {
 
 static int fuse_one(Model *m, Graph *g, Node **act_slot, Node **dead_p) {
   Node *act = *act_slot;
-  static const char *const acts[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", NULL};
+  static const char *const acts[] = {"Relu", "LeakyRelu",   "Sigmoid", "Tanh",
+                                     "Clip", "HardSigmoid", NULL};
   if (!act->op || act->n_inputs < 1 || act->n_outputs < 1 || !act->outputs[0]) return 0;
   int k = 0;
   while (acts[k] && strcmp(act->op->family, acts[k])) k++;
@@ -56,7 +59,8 @@ static int fuse_one(Model *m, Graph *g, Node **act_slot, Node **dead_p) {
              (p->n_inputs > 1 && is_float_value(p->inputs[1]));
   for (int i = 0; i < 2 && f32; i++) {
     const Value *v = p->inputs[i];
-    if (v && v->type && v->type->kind == TYPE_TENSOR && v->type->elem && v->type->elem != ELEM_FLOAT)
+    if (v && v->type && v->type->kind == TYPE_TENSOR && v->type->elem &&
+        v->type->elem != ELEM_FLOAT)
       f32 = false;
   }
   if (!f32) return 0;
@@ -129,7 +133,11 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 }
 
 const Pass pass_fuse = {
-    "fuse", "fuse Conv/Gemm + activation into com.microsoft FusedConv/FusedGemm", NULL, 0, run,
+    "fuse",
+    "fuse Conv/Gemm + activation into com.microsoft FusedConv/FusedGemm",
+    NULL,
+    0,
+    run,
     0,
     "Conv or Gemm followed by Relu, LeakyRelu, Sigmoid, Tanh, Clip (constant bounds) or "
     "HardSigmoid becomes one com.microsoft FusedConv / FusedGemm with ONNX Runtime's "

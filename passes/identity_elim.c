@@ -9,7 +9,8 @@
 
 /* Dropout that passes its input through: no training, mask output unused. */
 static bool dropout_is_identity(const Node *n) {
-  if (n->n_outputs > 1 && n->outputs[1] && (n->outputs[1]->uses || pass_is_graph_output(n->graph, n->outputs[1])))
+  if (n->n_outputs > 1 && n->outputs[1] &&
+      (n->outputs[1]->uses || pass_is_graph_output(n->graph, n->outputs[1])))
     return false;
   int since = n->op ? n->op->since : 0;
   if (since < 7 && ir_attr_int(n, "is_test", 0) == 0) return false;
@@ -23,7 +24,8 @@ static bool dropout_is_identity(const Node *n) {
 }
 
 static bool is_target(const Node *n) {
-  if (!n->op || n->n_inputs < 1 || !n->inputs[0] || n->n_outputs < 1 || !n->outputs[0]) return false;
+  if (!n->op || n->n_inputs < 1 || !n->inputs[0] || n->n_outputs < 1 || !n->outputs[0])
+    return false;
   if (!strcmp(n->op->family, "Identity")) return true;
   if (!strcmp(n->op->family, "Dropout")) return dropout_is_identity(n);
   return false;
@@ -34,7 +36,8 @@ static bool types_match(const Value *a, const Value *b) {
    * element types must agree when both are known tensors */
   if (!a->type || !b->type) return true;
   if (a->type->kind != b->type->kind) return false;
-  return a->type->kind != TYPE_TENSOR || !a->type->elem || !b->type->elem || a->type->elem == b->type->elem;
+  return a->type->kind != TYPE_TENSOR || !a->type->elem || !b->type->elem ||
+         a->type->elem == b->type->elem;
 }
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
@@ -89,7 +92,12 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 }
 
 const Pass pass_identity_elim = {
-    "identity-elim", "remove Identity and inference-mode Dropout, rewiring their uses", NULL, 0, run, 0,
+    "identity-elim",
+    "remove Identity and inference-mode Dropout, rewiring their uses",
+    NULL,
+    0,
+    run,
+    0,
     "Identity, and Dropout in inference form (opset 7+, or `is_test=1` before; "
     "`training_mode` absent or a constant false; mask output unused), are removed and every "
     "use of the output, in subgraphs too, reads the input. When the output is a graph output,"

@@ -53,7 +53,9 @@ typedef struct Map {
   uint32_t n;
 } Map;
 
-static Value *mapped(const Map *mp, const Value *v) { return v && v->id < mp->n ? mp->v[v->id] : NULL; }
+static Value *mapped(const Map *mp, const Value *v) {
+  return v && v->id < mp->n ? mp->v[v->id] : NULL;
+}
 
 /* Inline call n (in g) of f; the new nodes are pushed to out. */
 static bool inline_call(Model *m, Graph *g, Node *n, Function *f, NodeVec *out, int *serial) {
@@ -62,14 +64,18 @@ static bool inline_call(Model *m, Graph *g, Node *n, Function *f, NodeVec *out, 
   Map mp = {calloc(m->next_value_id + 1, sizeof(Value *)), m->next_value_id};
   if (!mp.v) abort();
   for (int i = 0; i < b->n_inputs; i++)
-    if (b->inputs[i] && b->inputs[i]->id < mp.n) mp.v[b->inputs[i]->id] = i < n->n_inputs ? n->inputs[i] : NULL;
+    if (b->inputs[i] && b->inputs[i]->id < mp.n)
+      mp.v[b->inputs[i]->id] = i < n->n_inputs ? n->inputs[i] : NULL;
   /* opsets the body needs that the model lacks */
   for (size_t i = 0; i < b->nodes.n; i++) {
-    const char *dom = b->nodes.v[i]->domain && strcmp(b->nodes.v[i]->domain, "ai.onnx") ? b->nodes.v[i]->domain : "";
+    const char *dom = b->nodes.v[i]->domain && strcmp(b->nodes.v[i]->domain, "ai.onnx")
+                          ? b->nodes.v[i]->domain
+                          : "";
     int64_t fv = fn_opset(f, dom);
     if (fv >= 0) pass_ensure_opset(m, dom, fv);
   }
-  const char *prefix = n->name && *n->name ? n->name : ir_arena_printf(a, "%s%d", f->name, (*serial)++);
+  const char *prefix =
+      n->name && *n->name ? n->name : ir_arena_printf(a, "%s%d", f->name, (*serial)++);
   for (size_t i = 0; i < b->nodes.n; i++) {
     const Node *bn = b->nodes.v[i];
     Node *nn = ir_node_new(g, bn->domain, bn->op_type, bn->n_inputs, bn->n_outputs);
@@ -110,7 +116,8 @@ static bool inline_call(Model *m, Graph *g, Node *n, Function *f, NodeVec *out, 
       for (int k = 0; k < b->n_outputs && !v; k++)
         if (b->outputs[k] == bv && k < n->n_outputs) v = n->outputs[k];
       if (!v) {
-        v = ir_value_new(g, pass_fresh_name(g, ir_arena_printf(a, "%s_%s", prefix, bv->name)), bv->type);
+        v = ir_value_new(g, pass_fresh_name(g, ir_arena_printf(a, "%s_%s", prefix, bv->name)),
+                         bv->type);
         if (!v) {
           free(mp.v);
           return false;
@@ -150,7 +157,8 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
     for (int k = 0; k < ng; k++) {
       Graph *g = gs[k];
       bool any = false;
-      for (size_t i = 0; i < g->nodes.n && !any; i++) any = g->nodes.v[i] && callee(m, g->nodes.v[i]);
+      for (size_t i = 0; i < g->nodes.n && !any; i++)
+        any = g->nodes.v[i] && callee(m, g->nodes.v[i]);
       if (!any) continue;
       NodeVec out = {0};
       for (size_t i = 0; i < g->nodes.n; i++) {
@@ -196,7 +204,8 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
     }
   int w = 0, dropped = 0;
   for (int q = 0; q < m->n_functions; q++) {
-    if (used[q]) m->functions[w++] = m->functions[q];
+    if (used[q])
+      m->functions[w++] = m->functions[q];
     else {
       /* its body's uses of nothing outside need no unlinking: bodies are closed */
       dropped++;
@@ -215,7 +224,12 @@ static const PassOptSpec opts[] = {
 };
 
 const Pass pass_inline = {
-    "inline", "inline calls of model-local functions, then drop unused functions", opts, 2, run, 0,
+    "inline",
+    "inline calls of model-local functions, then drop unused functions",
+    opts,
+    2,
+    run,
+    0,
     "Each call of a model-local function is replaced by the function's body: formal inputs "
     "and outputs map to the call's values, every other value gets a fresh name (`<call-"
     "name>_<value>`) so the graph stays SSA, attribute references (`@name`) resolve to the "

@@ -49,7 +49,7 @@ struct Pass {
   int n_opts;
   /* 0 on success, -1 after reporting an error. */
   int (*run)(Model *m, const PassOptions *o, PassCtx *c);
-  unsigned requires; /* PASS_REQ_* */
+  unsigned requires;   /* PASS_REQ_* */
   const char *details; /* a paragraph for docs/passes.md */
 };
 

@@ -29,7 +29,9 @@ static void skip_ws(Lex *L) {
   while (L->s[L->i] == ' ' || L->s[L->i] == '\t' || L->s[L->i] == '\n') L->i++;
 }
 
-static bool name_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.'; }
+static bool name_char(char c) {
+  return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
 
 /* NAME or KEY: returns an arena copy, NULL (after reporting) if empty. */
 static const char *lex_name(Lex *L, const char *what) {
@@ -71,8 +73,10 @@ static const char *lex_value(Lex *L, size_t *start) {
   if (c == '[') {
     int depth = 0;
     do {
-      if (L->s[L->i] == '[') depth++;
-      else if (L->s[L->i] == ']') depth--;
+      if (L->s[L->i] == '[')
+        depth++;
+      else if (L->s[L->i] == ']')
+        depth--;
       L->i++;
     } while (L->s[L->i] && depth > 0);
     if (depth > 0) {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 const Pass *const pass_registry[] = {
-    &pass_shape_infer, &pass_fold, &pass_dce, &pass_identity_elim, &pass_fold_bn, &pass_fuse,
-    &pass_inline,
+    &pass_shape_infer, &pass_fold, &pass_dce,    &pass_identity_elim,
+    &pass_fold_bn,     &pass_fuse, &pass_inline,
 };
 const int pass_registry_n = (int)(sizeof pass_registry / sizeof pass_registry[0]);
 
@@ -26,9 +26,12 @@ void pass_list(FILE *out, bool markdown) {
       fprintf(out, "| `%s` | %s |\n", pass_registry[i]->name, pass_registry[i]->summary);
     for (int i = 0; i < pass_registry_n; i++) {
       const Pass *p = pass_registry[i];
-      fprintf(out, "\n### `%s`\n\n%c%s. %s\n", p->name, p->summary[0] >= 'a' && p->summary[0] <= 'z' ? p->summary[0] - 32 : p->summary[0], p->summary + 1, p->details ? p->details : "");
+      fprintf(out, "\n### `%s`\n\n%c%s. %s\n", p->name,
+              p->summary[0] >= 'a' && p->summary[0] <= 'z' ? p->summary[0] - 32 : p->summary[0],
+              p->summary + 1, p->details ? p->details : "");
       if (p->requires & PASS_REQ_SHAPES) fprintf(out, "\nRuns shape inference first.\n");
-      if (p->requires & PASS_REQ_KERNELS) fprintf(out, "\nRuns the reference interpreter's kernels.\n");
+      if (p->requires & PASS_REQ_KERNELS)
+        fprintf(out, "\nRuns the reference interpreter's kernels.\n");
       if (!p->n_opts) continue;
       fprintf(out, "\n| option | type | default | meaning |\n| --- | --- | --- | --- |\n");
       for (int k = 0; k < p->n_opts; k++)

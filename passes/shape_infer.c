@@ -73,12 +73,17 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 }
 
 static const PassOptSpec opts[] = {
-    {"value-info", POPT_INT, "1", "list inferred intermediate types as value_info (0: keep them internal)"},
+    {"value-info", POPT_INT, "1",
+     "list inferred intermediate types as value_info (0: keep them internal)"},
 };
 
 const Pass pass_shape_infer = {
-    "shape-infer", "infer element types and shapes of every value, checking declared ones",
-    opts, 1, run, 0,
+    "shape-infer",
+    "infer element types and shapes of every value, checking declared ones",
+    opts,
+    1,
+    run,
+    0,
     "Runs `ir_infer_model`: every graph (subgraphs too, not function bodies) in topological "
     "order, without recursion. Unknown value types are filled; declared ones are checked, and"
     " a contradiction (element type, rank or a known dimension) is an error at the node; "
@@ -87,7 +92,7 @@ const Pass pass_shape_infer = {
     "(Reshape, Slice, Expand, Tile, Pad, Resize, ConstantOfShape, Split, Unsqueeze...) are "
     "computed from constant inputs: initializers no graph input can override, Constant "
     "outputs, and Shape of a known shape. Newly typed intermediate values are listed as "
-    "value_info (option `value-info=0` keeps them internal). The `macs` counter (--pass-stats) is the main graph's "
-    "multiply-accumulates as the rules count them: Conv, ConvTranspose, Gemm, MatMul and their "
-    "quantized forms, one multiply-add each.",
+    "value_info (option `value-info=0` keeps them internal). The `macs` counter (--pass-"
+    "stats) is the main graph's multiply-accumulates as the rules count them: Conv, "
+    "ConvTranspose, Gemm, MatMul and their quantized forms, one multiply-add each.",
 };

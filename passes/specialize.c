@@ -31,7 +31,8 @@ int pass_set_input_shape(Model *m, const char *spec, Diag *d) {
     errno = 0;
     long long x = strtoll(p, &end, 10);
     if (end == p || errno || x < 0 || r == 64 || (*end && *end != ',')) {
-      ir_error(d, ir_noloc, "--shape %s: dimensions must be non-negative integers separated by ','", spec);
+      ir_error(d, ir_noloc, "--shape %s: dimensions must be non-negative integers separated by ','",
+               spec);
       return -1;
     }
     dims[r++] = x;
@@ -83,13 +84,15 @@ int pass_bind_dim(Model *m, const char *spec, Diag *d) {
           if (!t || (t->kind != TYPE_TENSOR && t->kind != TYPE_SPARSE)) continue;
           bool hit = false;
           for (int q = 0; q < t->rank && !hit; q++)
-            hit = t->dims[q].param && strlen(t->dims[q].param) == nl && !memcmp(t->dims[q].param, spec, nl);
+            hit = t->dims[q].param && strlen(t->dims[q].param) == nl &&
+                  !memcmp(t->dims[q].param, spec, nl);
           if (!hit) continue;
           Type *c = ir_type_new(&m->arena, t->kind);
           *c = *t;
           c->dims = ir_arena_dup(&m->arena, t->dims, (size_t)t->rank * sizeof *t->dims);
           for (int q = 0; q < c->rank; q++)
-            if (c->dims[q].param && strlen(c->dims[q].param) == nl && !memcmp(c->dims[q].param, spec, nl)) {
+            if (c->dims[q].param && strlen(c->dims[q].param) == nl &&
+                !memcmp(c->dims[q].param, spec, nl)) {
               c->dims[q].param = NULL;
               c->dims[q].value = x;
               bound++;

@@ -32,7 +32,8 @@ Graph **pass_graphs(Model *m, int *n, bool with_functions) {
   if (m->graph) push_graph(&v, &len, &cap, m->graph);
   if (with_functions)
     for (int i = 0; i < m->n_functions; i++)
-      if (m->functions[i] && m->functions[i]->body) push_graph(&v, &len, &cap, m->functions[i]->body);
+      if (m->functions[i] && m->functions[i]->body)
+        push_graph(&v, &len, &cap, m->functions[i]->body);
   /* breadth first: v grows while we walk it */
   for (size_t k = 0; k < len; k++) {
     Graph *g = v[k];
@@ -109,7 +110,8 @@ int pass_remove_nodes(Graph *g, const bool *dead) {
   size_t w = 0;
   for (size_t i = 0; i < g->value_infos.n; i++) {
     Value *v = g->value_infos.v[i];
-    if (v && v->producer && v->producer->graph == g && v->producer->id < nid && gone[v->producer->id]) {
+    if (v && v->producer && v->producer->graph == g && v->producer->id < nid &&
+        gone[v->producer->id]) {
       v->has_value_info = false;
       continue;
     }
@@ -203,8 +205,12 @@ static Attr *attr_slot(Node *n, const char *name, AttrType t) {
   return a;
 }
 
-void pass_set_attr_float(Node *n, const char *name, float f) { attr_slot(n, name, ATTR_FLOAT)->f = f; }
-void pass_set_attr_int(Node *n, const char *name, int64_t i) { attr_slot(n, name, ATTR_INT)->i = i; }
+void pass_set_attr_float(Node *n, const char *name, float f) {
+  attr_slot(n, name, ATTR_FLOAT)->f = f;
+}
+void pass_set_attr_int(Node *n, const char *name, int64_t i) {
+  attr_slot(n, name, ATTR_INT)->i = i;
+}
 void pass_set_attr_string(Node *n, const char *name, const char *s) {
   Attr *a = attr_slot(n, name, ATTR_STRING);
   a->s = ir_str(&n->graph->model->arena, s, strlen(s));
@@ -233,13 +239,16 @@ int pass_load_weights(Model *m, Diag *d) {
   free(buf);
   free(gs);
   if (missing)
-    ir_warning(d, ir_noloc, "%d initializers' external data could not be loaded; they count as unknown", missing);
+    ir_warning(d, ir_noloc,
+               "%d initializers' external data could not be loaded; they count as unknown",
+               missing);
   return missing;
 }
 
 void pass_compact_value_infos(Graph *g) {
   size_t w = 0;
   for (size_t i = 0; i < g->value_infos.n; i++)
-    if (g->value_infos.v[i] && g->value_infos.v[i]->has_value_info) g->value_infos.v[w++] = g->value_infos.v[i];
+    if (g->value_infos.v[i] && g->value_infos.v[i]->has_value_info)
+      g->value_infos.v[w++] = g->value_infos.v[i];
   g->value_infos.n = w;
 }

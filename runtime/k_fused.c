@@ -7,7 +7,15 @@
 #include <math.h>
 #include <string.h>
 
-typedef enum { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_SIGMOID, ACT_TANH, ACT_CLIP, ACT_HARDSIGMOID } ActKind;
+typedef enum {
+  ACT_NONE,
+  ACT_RELU,
+  ACT_LEAKY,
+  ACT_SIGMOID,
+  ACT_TANH,
+  ACT_CLIP,
+  ACT_HARDSIGMOID
+} ActKind;
 
 typedef struct Act {
   ActKind kind;
@@ -25,10 +33,14 @@ static int get_act(RtCtx *c, bool gemm, Act *act) {
     if (!strcmp(s, "LeakyRelu") && isnan(p0)) p0 = ir_attr_float(c->node, "leaky_relu_alpha", NAN);
   }
   memset(act, 0, sizeof *act);
-  if (!*s) act->kind = ACT_NONE;
-  else if (!strcmp(s, "Relu")) act->kind = ACT_RELU;
-  else if (!strcmp(s, "Sigmoid")) act->kind = ACT_SIGMOID;
-  else if (!strcmp(s, "Tanh")) act->kind = ACT_TANH;
+  if (!*s)
+    act->kind = ACT_NONE;
+  else if (!strcmp(s, "Relu"))
+    act->kind = ACT_RELU;
+  else if (!strcmp(s, "Sigmoid"))
+    act->kind = ACT_SIGMOID;
+  else if (!strcmp(s, "Tanh"))
+    act->kind = ACT_TANH;
   else if (!strcmp(s, "LeakyRelu")) {
     act->kind = ACT_LEAKY;
     act->a = isnan(p0) ? 0.01 : p0;
@@ -50,13 +62,18 @@ static int get_act(RtCtx *c, bool gemm, Act *act) {
  * it); float types compute in float where the unfused operators would. */
 static double apply(const Act *a, double x, bool f32) {
   switch (a->kind) {
-  case ACT_NONE: return x;
-  case ACT_RELU: return x < 0 ? 0 : x;
-  case ACT_LEAKY: return x < 0 ? (f32 ? (double)((float)a->a * (float)x) : a->a * x) : x;
+  case ACT_NONE:
+    return x;
+  case ACT_RELU:
+    return x < 0 ? 0 : x;
+  case ACT_LEAKY:
+    return x < 0 ? (f32 ? (double)((float)a->a * (float)x) : a->a * x) : x;
   case ACT_SIGMOID:
     return f32 ? (double)(1.0f / (1.0f + expf(-(float)x))) : 1.0 / (1.0 + exp(-x));
-  case ACT_TANH: return f32 ? (double)tanhf((float)x) : tanh(x);
-  case ACT_CLIP: return x < a->a ? a->a : x > a->b ? a->b : x;
+  case ACT_TANH:
+    return f32 ? (double)tanhf((float)x) : tanh(x);
+  case ACT_CLIP:
+    return x < a->a ? a->a : x > a->b ? a->b : x;
   case ACT_HARDSIGMOID: {
     double y = f32 ? (double)((float)a->a * (float)x + (float)a->b) : a->a * x + a->b;
     return y < 0 ? 0 : y > 1 ? 1 : y;
@@ -75,8 +92,9 @@ static double round_to(ElemType e, double x) {
 }
 
 static bool float_type(const RtValue *v) {
-  return v && v->kind == TYPE_TENSOR && (v->elem == ELEM_FLOAT || v->elem == ELEM_DOUBLE ||
-                                         v->elem == ELEM_FLOAT16 || v->elem == ELEM_BFLOAT16);
+  return v && v->kind == TYPE_TENSOR &&
+         (v->elem == ELEM_FLOAT || v->elem == ELEM_DOUBLE || v->elem == ELEM_FLOAT16 ||
+          v->elem == ELEM_BFLOAT16);
 }
 
 int rt_k_ms_FusedConv(RtCtx *c) {
@@ -104,7 +122,8 @@ int rt_k_ms_FusedConv(RtCtx *c) {
   for (int i = 0; i < 2 * sp; i++) p[i] = v && (int)n == 2 * sp ? v[i] : 0;
   const char *ap = ir_attr_string(c->node, "auto_pad", "NOTSET");
   for (int i = 0; i < sp; i++) {
-    if (s[i] <= 0 || d[i] <= 0 || k[i] != w->dims[2 + i]) return rt_error(c, "bad kernel, stride or dilation");
+    if (s[i] <= 0 || d[i] <= 0 || k[i] != w->dims[2 + i])
+      return rt_error(c, "bad kernel, stride or dilation");
     int64_t in = x->dims[2 + i], ek = (k[i] - 1) * d[i] + 1;
     if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
       o[i] = (in + s[i] - 1) / s[i];
@@ -125,7 +144,8 @@ int rt_k_ms_FusedConv(RtCtx *c) {
   if (b && (b->rank != 1 || b->dims[0] != M)) return rt_error(c, "B must have shape [M]");
   RtValue *y = rt_out(c, 0, x->elem, r, od);
   if (!y) return -1;
-  if (z && (z->kind != TYPE_TENSOR || z->numel != y->numel)) return rt_error(c, "Z must have Y's shape");
+  if (z && (z->kind != TYPE_TENSOR || z->numel != y->numel))
+    return rt_error(c, "Z must have Y's shape");
   int64_t xs[RT_MAX_RANK], ws[RT_MAX_RANK];
   rt_strides(r, x->dims, xs);
   rt_strides(r, w->dims, ws);
@@ -188,10 +208,12 @@ int rt_k_ms_FusedGemm(RtCtx *c) {
   if (b->dims[tb ? 1 : 0] != K) return rt_error(c, "inner dimensions differ");
   int64_t cm = 1, cn = 1;
   if (cc) {
-    if (cc->kind != TYPE_TENSOR || cc->rank > 2) return rt_error(c, "C must be a tensor of rank <= 2");
+    if (cc->kind != TYPE_TENSOR || cc->rank > 2)
+      return rt_error(c, "C must be a tensor of rank <= 2");
     if (cc->rank >= 1) cn = cc->dims[cc->rank - 1];
     if (cc->rank == 2) cm = cc->dims[0];
-    if ((cm != 1 && cm != M) || (cn != 1 && cn != N)) return rt_error(c, "C does not broadcast to [M, N]");
+    if ((cm != 1 && cm != M) || (cn != 1 && cn != N))
+      return rt_error(c, "C does not broadcast to [M, N]");
   }
   int64_t od[2] = {M, N};
   RtValue *y = rt_out(c, 0, a->elem, 2, od);
@@ -201,7 +223,8 @@ int rt_k_ms_FusedGemm(RtCtx *c) {
     for (int64_t j = 0; j < N; j++) {
       double acc = 0;
       for (int64_t q = 0; q < K; q++) {
-        uint64_t ai = (uint64_t)(ta ? q * M + i : i * K + q), bi = (uint64_t)(tb ? j * K + q : q * N + j);
+        uint64_t ai = (uint64_t)(ta ? q * M + i : i * K + q),
+                 bi = (uint64_t)(tb ? j * K + q : q * N + j);
         acc += rt_get_f64(a, ai) * rt_get_f64(b, bi);
       }
       double val = alpha * acc;

@@ -36,7 +36,9 @@ static const Step steps[] = {
 };
 #define N_STEPS (int)(sizeof steps / sizeof steps[0])
 
-static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+static int cmp_str(const void *x, const void *y) {
+  return strcmp(*(char *const *)x, *(char *const *)y);
+}
 
 static char **list_cases(const char *dir, int *n) {
   DIR *d = opendir(dir);
@@ -125,13 +127,15 @@ static void run_case(const char *dir, int fd) {
       for (size_t i = 0; i < c->graph->value_infos.n; i++) c->graph->value_infos.v[i]->type = NULL;
       if (ir_infer_model(c, &q) == 0) {
         for (int i = 0; i < c->graph->n_outputs; i++) {
-          if (want[i] && ir_type_equal(want[i], c->graph->outputs[i]->type)) exact++;
+          if (want[i] && ir_type_equal(want[i], c->graph->outputs[i]->type))
+            exact++;
           else if (want[i] && getenv("CHECK_PASSES_VERBOSE")) {
             char w[200], g[200];
             ir_type_to_str(want[i], w, sizeof w);
             ir_type_to_str(c->graph->outputs[i]->type, g, sizeof g);
             Node *p = c->graph->outputs[i]->producer;
-            dprintf(fd, "X %s-%d declared %s, inferred %s\n", p->op_type, p->op ? p->op->since : 0, w, g);
+            dprintf(fd, "X %s-%d declared %s, inferred %s\n", p->op_type, p->op ? p->op->since : 0,
+                    w, g);
           }
         }
       }
@@ -159,7 +163,8 @@ static void run_case(const char *dir, int fd) {
           Value *v = g->nodes.v[i]->outputs[j];
           bool dup = false;
           for (int q2 = 0; q2 < n0 && v; q2++) dup = outs[q2] == v;
-          if (v && !dup && v->type && v->type->kind == TYPE_TENSOR && v->type->rank >= 0) outs[k++] = v;
+          if (v && !dup && v->type && v->type->kind == TYPE_TENSOR && v->type->rank >= 0)
+            outs[k++] = v;
         }
       ir_graph_set_outputs(g, outs, k);
       RtValue **got = calloc((size_t)k + 1, sizeof *got);
@@ -379,8 +384,8 @@ int main(int argc, char **argv) {
         printf("      %-36s %8lld in %d cases\n", stats[i].key, stats[i].v, stats[i].cases);
     bad += failed[s];
   }
-  printf("shape inference alone reproduces %ld of %ld declared output types exactly\n",
-         infer_exact, infer_declared);
+  printf("shape inference alone reproduces %ld of %ld declared output types exactly\n", infer_exact,
+         infer_declared);
   printf("inferred types of %ld intermediate values checked against the interpreter: %ld wrong\n",
          vals_checked, vals_wrong);
   bad += (int)vals_wrong;

@@ -80,9 +80,10 @@ static void test_conv_transpose_and_pools(void **s) {
   assert_int_equal(macs_of(m, "y"), 9ull * 2 * 9);
   ir_model_free(m);
   /* floor((32 - 3) / 2) + 1 = 15; ceil mode: 16 */
-  m = parse(HEAD "g (float[1,1,32,32] x) => (y, z) {\n"
-                 "  y = MaxPool <kernel_shape = [3,3], strides = [2,2]> (x)\n"
-                 "  z = AveragePool <kernel_shape = [3,3], strides = [2,2], ceil_mode = 1> (x)\n}\n");
+  m = parse(HEAD
+            "g (float[1,1,32,32] x) => (y, z) {\n"
+            "  y = MaxPool <kernel_shape = [3,3], strides = [2,2]> (x)\n"
+            "  z = AveragePool <kernel_shape = [3,3], strides = [2,2], ceil_mode = 1> (x)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[1,1,15,15]");
   assert_string_equal(infer_type(m, "z"), "float[1,1,16,16]");
   ir_model_free(m);
@@ -122,9 +123,10 @@ static void test_constant_shapes(void **s) {
 
 static void test_gemm_reduce_cast(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[4,6] a, float[5,6] b, float[2,3,4] x) => (y, r, k, q) {\n"
-                        "  y = Gemm <transB = 1> (a, b)\n  r = ReduceMean <axes = [1], keepdims = 0> (x)\n"
-                        "  k = ArgMax <axis = -1> (x)\n  q = Cast <to = 7> (x)\n}\n");
+  Model *m =
+      parse(HEAD "g (float[4,6] a, float[5,6] b, float[2,3,4] x) => (y, r, k, q) {\n"
+                 "  y = Gemm <transB = 1> (a, b)\n  r = ReduceMean <axes = [1], keepdims = 0> (x)\n"
+                 "  k = ArgMax <axis = -1> (x)\n  q = Cast <to = 7> (x)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[4,5]");
   assert_int_equal(macs_of(m, "y"), 4 * 5 * 6);
   assert_string_equal(infer_type(m, "r"), "float[2,4]");
@@ -137,13 +139,14 @@ static void test_data_propagation(void **s) {
   (void)s;
   /* Shape -> Gather -> Mul -> Concat -> Reshape: [2,3,4] becomes [2,12] with every step
    * computed on constants; Range with a length from Size; TopK with a constant k */
-  Model *m = parse(HEAD "g (float[2,3,4] x) => (a, r, t, i) <int64[1] i0 = {0}, int64[2] i12 = {1,2},"
-                        " int64 k = {2}> {\n"
-                        "  s = Shape (x)\n  b = Gather (s, i0)\n  hw = Gather (s, i12)\n"
-                        "  p = ReduceProd <keepdims = 1> (hw)\n  sh = Concat <axis = 0> (b, p)\n"
-                        "  a = Reshape (x, sh)\n  n = Size (x)\n  z = Constant <value_int = 0> ()\n"
-                        "  one = Constant <value_int = 1> ()\n  r = Range (z, n, one)\n"
-                        "  kk = Unsqueeze (k, i0)\n  t, i = TopK <axis = 1> (x, kk)\n}\n");
+  Model *m =
+      parse(HEAD "g (float[2,3,4] x) => (a, r, t, i) <int64[1] i0 = {0}, int64[2] i12 = {1,2},"
+                 " int64 k = {2}> {\n"
+                 "  s = Shape (x)\n  b = Gather (s, i0)\n  hw = Gather (s, i12)\n"
+                 "  p = ReduceProd <keepdims = 1> (hw)\n  sh = Concat <axis = 0> (b, p)\n"
+                 "  a = Reshape (x, sh)\n  n = Size (x)\n  z = Constant <value_int = 0> ()\n"
+                 "  one = Constant <value_int = 1> ()\n  r = Range (z, n, one)\n"
+                 "  kk = Unsqueeze (k, i0)\n  t, i = TopK <axis = 1> (x, kk)\n}\n");
   /* ReduceProd is not propagated: Concat has an unknown part, so only the rank is known */
   assert_string_equal(infer_type(m, "a"), "float[?,?]");
   assert_string_equal(infer_type(m, "r"), "int64[24]");
@@ -163,12 +166,13 @@ static void test_data_propagation(void **s) {
 
 static void test_if_and_rnn(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (bool c, float[5,2,3] x, float[2,21,3] w, float[2,21,7] r) => (y, yy, h) {\n"
-                        "  y = If (c) <then_branch = g1 () => (float[N,4] t) {\n"
-                        "    t = Constant <value = float[1,4] {1,2,3,4}> ()\n  },"
-                        " else_branch = g2 () => (float[N,5] e) {\n"
-                        "    e = Constant <value = float[1,5] {1,2,3,4,5}> ()\n  }>\n"
-                        "  yy, h = GRU <hidden_size = 7, direction = \"bidirectional\"> (x, w, r)\n}\n");
+  Model *m =
+      parse(HEAD "g (bool c, float[5,2,3] x, float[2,21,3] w, float[2,21,7] r) => (y, yy, h) {\n"
+                 "  y = If (c) <then_branch = g1 () => (float[N,4] t) {\n"
+                 "    t = Constant <value = float[1,4] {1,2,3,4}> ()\n  },"
+                 " else_branch = g2 () => (float[N,5] e) {\n"
+                 "    e = Constant <value = float[1,5] {1,2,3,4,5}> ()\n  }>\n"
+                 "  yy, h = GRU <hidden_size = 7, direction = \"bidirectional\"> (x, w, r)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[N,?]");
   assert_string_equal(infer_type(m, "yy"), "float[5,2,2,7]");
   assert_string_equal(infer_type(m, "h"), "float[2,2,7]");
@@ -181,7 +185,9 @@ static void test_contradiction(void **s) {
   Cap c;
   cap_init_file(&c, "t");
   assert_int_equal(ir_infer_model(m, &c.d), -1);
-  assert_non_null(strstr(cap_text(&c), "t:3:3: error: Relu: 'y' is declared float[5] but the operator produces float[4]"));
+  assert_non_null(
+      strstr(cap_text(&c),
+             "t:3:3: error: Relu: 'y' is declared float[5] but the operator produces float[4]"));
   cap_free(&c);
   ir_model_free(m);
   /* declared unknown dims are filled, declared symbols kept */
@@ -192,10 +198,10 @@ static void test_contradiction(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conv_shapes),     cmocka_unit_test(test_conv_transpose_and_pools),
+      cmocka_unit_test(test_conv_shapes),        cmocka_unit_test(test_conv_transpose_and_pools),
       cmocka_unit_test(test_symbolic_broadcast), cmocka_unit_test(test_constant_shapes),
-      cmocka_unit_test(test_gemm_reduce_cast), cmocka_unit_test(test_data_propagation),
-      cmocka_unit_test(test_if_and_rnn),      cmocka_unit_test(test_contradiction),
+      cmocka_unit_test(test_gemm_reduce_cast),   cmocka_unit_test(test_data_propagation),
+      cmocka_unit_test(test_if_and_rnn),         cmocka_unit_test(test_contradiction),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,8 @@ static void test_pipeline_good(void **s) {
   (void)s;
   Cap c;
   cap_init(&c);
-  PassPipeline *p = pass_pipeline_parse(" fold{max-bytes=10, skip=[Shape,Gather]} , dce,inline{max-depth='3'}", &c.d);
+  PassPipeline *p = pass_pipeline_parse(
+      " fold{max-bytes=10, skip=[Shape,Gather]} , dce,inline{max-depth='3'}", &c.d);
   assert_non_null(p);
   assert_int_equal(p->n, 3);
   assert_string_equal(p->steps[0].pass->name, "fold");
@@ -81,7 +82,8 @@ static void test_pipeline_bad(void **s) {
   bad("fold,,dce", "<pipeline>:1:6: error: expected a pass name, found ','");
   bad("dce,", "<pipeline>:1:5: error: expected a pass name at the end");
   bad("dce dce", "<pipeline>:1:5: error: expected ',' between passes, found 'd'");
-  bad("fold{max-bytes=x}", "<pipeline>:1:16: error: option 'max-bytes' of pass 'fold' needs an integer, not 'x'");
+  bad("fold{max-bytes=x}",
+      "<pipeline>:1:16: error: option 'max-bytes' of pass 'fold' needs an integer, not 'x'");
   bad("fold{bogus=1}", "<pipeline>:1:6: error: pass 'fold' has no option 'bogus'");
   bad("fold{max-bytes=1", "<pipeline>:1:17: error: missing '}' after the options of 'fold'");
   bad("fold{max-bytes 1}", "<pipeline>:1:16: error: expected '=' after option 'max-bytes'");
@@ -98,10 +100,12 @@ static void test_pipeline_bad(void **s) {
 
 static void test_dce(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[2] x, bool c) => (float[2] y) <float[2] k = {1,2}, float[2] unused = {3,4}> {\n"
-                        "  a = Neg (x)\n  dead1 = Abs (x)\n  dead2 = Relu (dead1)\n"
-                        "  y = If (c) <then_branch = g1 () => (float[2] t) { t = Add (a, k) },"
-                        " else_branch = g2 () => (float[2] e) { e = Identity (a)  unused_in_sub = Neg (a) }>\n}\n");
+  Model *m = parse(
+      HEAD
+      "g (float[2] x, bool c) => (float[2] y) <float[2] k = {1,2}, float[2] unused = {3,4}> {\n"
+      "  a = Neg (x)\n  dead1 = Abs (x)\n  dead2 = Relu (dead1)\n"
+      "  y = If (c) <then_branch = g1 () => (float[2] t) { t = Add (a, k) },"
+      " else_branch = g2 () => (float[2] e) { e = Identity (a)  unused_in_sub = Neg (a) }>\n}\n");
   char *out = run_pipeline(m, "dce");
   assert_null(strstr(out, "dead1"));
   assert_null(strstr(out, "dead2"));
@@ -115,9 +119,10 @@ static void test_dce(void **s) {
 
 static void test_identity_elim(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[2] x) => (float[2] y, float[2] z, float[2] w) {\n"
-                        "  a = Neg (x)\n  b = Identity (a)\n  c = Abs (b)\n  y = Identity (c)\n"
-                        "  z = Identity (x)\n  d, mask = Dropout (c)\n  w = Relu (d)\n  q = Relu (mask)\n}\n");
+  Model *m = parse(
+      HEAD "g (float[2] x) => (float[2] y, float[2] z, float[2] w) {\n"
+           "  a = Neg (x)\n  b = Identity (a)\n  c = Abs (b)\n  y = Identity (c)\n"
+           "  z = Identity (x)\n  d, mask = Dropout (c)\n  w = Relu (d)\n  q = Relu (mask)\n}\n");
   /* q uses the mask: that Dropout stays; z = Identity(x) stays (x is an input) */
   char *out = run_pipeline(m, "identity-elim");
   /* y is an output: Abs writes it directly, and c's other use (the Dropout) reads y */
@@ -139,9 +144,10 @@ static void test_identity_elim(void **s) {
 static void test_fold_bn(void **s) {
   (void)s;
   /* s = 3 / sqrt(3 + 1) = 1.5; W' = 2 * 1.5 = 3; b' = (0 - 0.5) * 1.5 + 1 = 0.25 */
-  Model *m = parse(HEAD "g (float[1,1,2,2] x) => (float[1,1,2,2] y) <float[1,1,1,1] w = {2}, float[1] sc = {3},"
-                        " float[1] b = {1}, float[1] mu = {0.5}, float[1] var = {3}> {\n"
-                        "  c = Conv (x, w)\n  y = BatchNormalization <epsilon = 1.0> (c, sc, b, mu, var)\n}\n");
+  Model *m = parse(
+      HEAD "g (float[1,1,2,2] x) => (float[1,1,2,2] y) <float[1,1,1,1] w = {2}, float[1] sc = {3},"
+           " float[1] b = {1}, float[1] mu = {0.5}, float[1] var = {3}> {\n"
+           "  c = Conv (x, w)\n  y = BatchNormalization <epsilon = 1.0> (c, sc, b, mu, var)\n}\n");
   char *out = run_pipeline(m, "fold-bn,dce");
   assert_non_null(strstr(out, "w_bn = {3}"));
   assert_non_null(strstr(out, "y_bn_bias = {0.25}"));
@@ -150,9 +156,11 @@ static void test_fold_bn(void **s) {
   free(out);
   ir_model_free(m);
   /* Gemm, transB = 1: B is [N=2, K=1]; per output column n: s = [1.5, 0.5];
-   * C' = (beta * C - mean) * s + bias = ((2*1 - 0.5) * 1.5 + 1, (2*2 - 1) * 0.5 + 0) = (3.25, 1.5) */
+   * C' = (beta * C - mean) * s + bias = ((2*1 - 0.5) * 1.5 + 1, (2*2 - 1) * 0.5 + 0) = (3.25, 1.5)
+   */
   m = parse(HEAD "g (float[3,1] x) => (float[3,2] y) <float[2,1] w = {2, 4}, float[2] cb = {1, 2},"
-                 " float[2] sc = {3, 1}, float[2] b = {1, 0}, float[2] mu = {0.5, 1}, float[2] var = {3, 3}> {\n"
+                 " float[2] sc = {3, 1}, float[2] b = {1, 0}, float[2] mu = {0.5, 1}, float[2] var "
+                 "= {3, 3}> {\n"
                  "  c = Gemm <transB = 1, beta = 2.0> (x, w, cb)\n"
                  "  y = BatchNormalization <epsilon = 1.0> (c, sc, b, mu, var)\n}\n");
   out = run_pipeline(m, "fold-bn,dce");
@@ -165,15 +173,19 @@ static void test_fold_bn(void **s) {
 
 static void test_fuse(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[1,1,2,2] x, float[2,3] a, float[3,4] b) => (float[1,1,2,2] y, float[2,4] z, float[2,4] q)"
+  Model *m = parse(HEAD "g (float[1,1,2,2] x, float[2,3] a, float[3,4] b) => (float[1,1,2,2] y, "
+                        "float[2,4] z, float[2,4] q)"
                         " <float[1,1,1,1] w = {2}> {\n"
                         "  c = Conv (x, w)\n  y = LeakyRelu <alpha = 0.25> (c)\n"
                         "  g1 = Gemm (a, b)\n  z = HardSigmoid (g1)\n"
                         "  g2 = Gemm (a, b)\n  q = Relu (g2)\n  r = Neg (g2)\n}\n");
   char *out = run_pipeline(m, "fuse");
   assert_non_null(strstr(out, "\"com.microsoft\" : 1"));
-  assert_non_null(strstr(out, "y = com.microsoft.FusedConv <activation: string = \"LeakyRelu\", activation_params: floats = [0.25]> (x, w)"));
-  assert_non_null(strstr(out, "z = com.microsoft.FusedGemm <activation: string = \"HardSigmoid\", activation_alpha: float = 0.2, activation_beta: float = 0.5> (a, b)"));
+  assert_non_null(strstr(out, "y = com.microsoft.FusedConv <activation: string = \"LeakyRelu\", "
+                              "activation_params: floats = [0.25]> (x, w)"));
+  assert_non_null(
+      strstr(out, "z = com.microsoft.FusedGemm <activation: string = \"HardSigmoid\", "
+                  "activation_alpha: float = 0.2, activation_beta: float = 0.5> (a, b)"));
   assert_non_null(strstr(out, "q = Relu (g2)")); /* g2 has two uses */
   free(out);
   ir_model_free(m);
@@ -181,10 +193,12 @@ static void test_fuse(void **s) {
 
 static void test_inline(void **s) {
   (void)s;
-  Model *m = parse("<ir_version: 8, opset_import: [\"\" : 17, \"local\" : 1]>\n"
-                   "g (float[2] x) => (float[2] y) {\n  t = local.act <a = 0.5> (x)\n  y = local.act (t)\n}\n"
-                   "<domain: \"local\", opset_import: [\"\" : 17]>\n"
-                   "act <a: float = 0.125> (u) => (v) {\n  n = Neg (u)\n  v = LeakyRelu <alpha: float = @a> (n)\n}\n");
+  Model *m = parse(
+      "<ir_version: 8, opset_import: [\"\" : 17, \"local\" : 1]>\n"
+      "g (float[2] x) => (float[2] y) {\n  t = local.act <a = 0.5> (x)\n  y = local.act (t)\n}\n"
+      "<domain: \"local\", opset_import: [\"\" : 17]>\n"
+      "act <a: float = 0.125> (u) => (v) {\n  n = Neg (u)\n  v = LeakyRelu <alpha: float = @a> "
+      "(n)\n}\n");
   char *out = run_pipeline(m, "inline");
   assert_null(strstr(out, "local.act"));
   assert_null(strstr(out, "act <"));
@@ -198,8 +212,9 @@ static void test_inline(void **s) {
 static void test_fold(void **s) {
   (void)s;
   const OpDef *add = ir_op_find("", "Add", 17), *mul = ir_op_find("", "Mul", 17);
-  Model *m = parse(HEAD "g (float[2] x) => (float[2] y) <float[2] a = {1, 2}, float[2] b = {10, 20}> {\n"
-                        "  c = Add (a, b)\n  d = Mul (c, a)\n  y = Add (x, d)\n}\n");
+  Model *m =
+      parse(HEAD "g (float[2] x) => (float[2] y) <float[2] a = {1, 2}, float[2] b = {10, 20}> {\n"
+                 "  c = Add (a, b)\n  d = Mul (c, a)\n  y = Add (x, d)\n}\n");
   char *out = run_pipeline(m, "fold,dce");
   if (!rt_kernel(add) || !rt_kernel(mul)) { /* no kernels linked: nothing folds, nothing breaks */
     assert_non_null(strstr(out, "c = Add (a, b)"));
@@ -240,10 +255,14 @@ static void test_shape_infer_and_specialize(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_pipeline_good), cmocka_unit_test(test_pipeline_bad),
-      cmocka_unit_test(test_dce),           cmocka_unit_test(test_identity_elim),
-      cmocka_unit_test(test_fold_bn),       cmocka_unit_test(test_fuse),
-      cmocka_unit_test(test_inline),        cmocka_unit_test(test_fold),
+      cmocka_unit_test(test_pipeline_good),
+      cmocka_unit_test(test_pipeline_bad),
+      cmocka_unit_test(test_dce),
+      cmocka_unit_test(test_identity_elim),
+      cmocka_unit_test(test_fold_bn),
+      cmocka_unit_test(test_fuse),
+      cmocka_unit_test(test_inline),
+      cmocka_unit_test(test_fold),
       cmocka_unit_test(test_shape_infer_and_specialize),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
