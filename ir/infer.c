@@ -1389,7 +1389,7 @@ int ir_infer_if(InferCtx *c) {
 
 /* ------------------------------------------------------------------ whole model */
 
-/* Graphs to process, parents first (iterative). */
+/* Append g to a vector of graphs. */
 static void collect(Graph *g, Graph ***v, size_t *n, size_t *cap) {
   if (*n == *cap) {
     *cap = *cap ? *cap * 2 : 16;
@@ -1660,74 +1660,108 @@ static const Tensor *propagate(Model *m, const Node *n, const Type *const *in,
   return NULL;
 }
 
+/* A graph being walked: the next node, and whether that node's subgraphs are done. */
+typedef struct Frame {
+  Graph *g;
+  size_t i;
+  bool subs_done;
+} Frame;
+
+static void push_frame(Model *m, Frame **st, size_t *n, size_t *cap, Graph *g) {
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *st = realloc(*st, *cap * sizeof **st);
+    if (!*st) abort();
+  }
+  (*st)[(*n)++] = (Frame){g, 0, false};
+  for (size_t i = 0; i < g->initializers.n; i++) {
+    Value *v = g->initializers.v[i];
+    if (v && !v->type && v->init) v->type = init_type(&m->arena, v->init);
+  }
+}
+
 int ir_infer_model(Model *m, Diag *d) {
   ir_bind_ops(m);
   int errors = d->errors;
   uint32_t nside = m->next_value_id;
   const Tensor **side = calloc(nside ? nside : 1, sizeof *side);
-  Graph **gs = NULL;
-  size_t ng = 0, cap = 0;
   if (!side) abort();
-  if (m->graph) collect(m->graph, &gs, &ng, &cap);
+  /* depth first with an explicit stack: a node's subgraphs are inferred before the node
+   * (If takes its branches' output types), and nothing recurses on the C stack */
+  Frame *st = NULL;
+  size_t nst = 0, cap = 0;
+  if (m->graph) push_frame(m, &st, &nst, &cap, m->graph);
   const Type **in = NULL;
   const Tensor **ind = NULL;
   Type **out = NULL;
+  Graph **subs = NULL;
+  size_t nsubs = 0, subcap = 0;
   int incap = 0, outcap = 0;
-  for (size_t k = 0; k < ng; k++) {
-    Graph *g = gs[k];
-    for (size_t i = 0; i < g->initializers.n; i++) {
-      Value *v = g->initializers.v[i];
-      if (v && !v->type && v->init) v->type = init_type(&m->arena, v->init);
+  while (nst > 0) {
+    Frame *f = &st[nst - 1];
+    if (f->i >= f->g->nodes.n) {
+      nst--;
+      continue;
     }
-    for (size_t i = 0; i < g->nodes.n; i++) {
-      Node *n = g->nodes.v[i];
-      if (!n) continue;
+    Node *n = f->g->nodes.v[f->i];
+    if (!n) {
+      f->i++;
+      continue;
+    }
+    if (!f->subs_done) {
+      f->subs_done = true;
+      nsubs = 0;
       for (int j = 0; j < n->n_attrs; j++) {
         const Attr *a = &n->attrs[j];
         if (a->ref_attr_name) continue;
-        if (a->type == ATTR_GRAPH && a->g) collect(a->g, &gs, &ng, &cap);
+        if (a->type == ATTR_GRAPH && a->g) collect(a->g, &subs, &nsubs, &subcap);
         if (a->type == ATTR_GRAPHS)
           for (size_t q = 0; q < a->n; q++)
-            if (a->graphs[q]) collect(a->graphs[q], &gs, &ng, &cap);
+            if (a->graphs[q]) collect(a->graphs[q], &subs, &nsubs, &subcap);
       }
-      if (!n->op || !n->op->infer) continue;
-      if (n->n_inputs > incap) {
-        incap = n->n_inputs * 2;
-        in = realloc(in, (size_t)incap * sizeof *in);
-        ind = realloc(ind, (size_t)incap * sizeof *ind);
-        if (!in || !ind) abort();
-      }
-      if (n->n_outputs > outcap) {
-        outcap = n->n_outputs * 2;
-        out = realloc(out, (size_t)outcap * sizeof *out);
-        if (!out) abort();
-      }
-      for (int j = 0; j < n->n_inputs; j++) {
-        Value *v = n->inputs[j];
-        in[j] = v ? v->type : NULL;
-        if (v && !v->type && v->init) in[j] = v->type = init_type(&m->arena, v->init);
-        ind[j] = value_data(v, side, nside);
-      }
-      for (int j = 0; j < n->n_outputs; j++) out[j] = NULL;
-      InferCtx c = {n, n->op, in, ind, out, &m->arena, d, 0};
-      if (n->op->infer(&c) != 0) continue;
-      for (int j = 0; j < n->n_outputs; j++) {
-        Value *v = n->outputs[j];
-        if (!v || !out[j]) continue;
-        /* an inferred type without element type or shape says nothing */
-        if (!out[j]->elem && (out[j]->rank < 0 || !v->type)) continue;
-        Type *t = merge(&m->arena, n, v, v->type, out[j], d);
-        if (t) v->type = t;
-      }
-      record_data(m, n, in, side, nside);
-      Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
-      if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, in, ind);
+      for (size_t q = nsubs; q-- > 0;) push_frame(m, &st, &nst, &cap, subs[q]);
+      continue;
     }
+    f->i++;
+    f->subs_done = false;
+    if (!n->op || !n->op->infer) continue;
+    if (n->n_inputs > incap) {
+      incap = n->n_inputs * 2;
+      in = realloc(in, (size_t)incap * sizeof *in);
+      ind = realloc(ind, (size_t)incap * sizeof *ind);
+      if (!in || !ind) abort();
+    }
+    if (n->n_outputs > outcap) {
+      outcap = n->n_outputs * 2;
+      out = realloc(out, (size_t)outcap * sizeof *out);
+      if (!out) abort();
+    }
+    for (int j = 0; j < n->n_inputs; j++) {
+      Value *v = n->inputs[j];
+      in[j] = v ? v->type : NULL;
+      if (v && !v->type && v->init) in[j] = v->type = init_type(&m->arena, v->init);
+      ind[j] = value_data(v, side, nside);
+    }
+    for (int j = 0; j < n->n_outputs; j++) out[j] = NULL;
+    InferCtx c = {n, n->op, in, ind, out, &m->arena, d, 0};
+    if (n->op->infer(&c) != 0) continue;
+    for (int j = 0; j < n->n_outputs; j++) {
+      Value *v = n->outputs[j];
+      if (!v || !out[j]) continue;
+      /* an inferred type without element type or shape says nothing */
+      if (!out[j]->elem && (out[j]->rank < 0 || !v->type)) continue;
+      Type *t = merge(&m->arena, n, v, v->type, out[j], d);
+      if (t) v->type = t;
+    }
+    record_data(m, n, in, side, nside);
+    Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
+    if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, in, ind);
   }
   free(in);
   free(ind);
   free(out);
-  free(gs);
+  free(subs);
+  free(st);
   free(side);
   return d->errors > errors ? -1 : 0;
 }
