@@ -13,7 +13,7 @@
 const char *drv_prog = "effc";
 
 static const Command *const commands[] = {&cmd_opt,    &cmd_run,    &cmd_import, &cmd_export,
-                                              &cmd_dot,    &cmd_compare};
+                                              &cmd_dot,    &cmd_compare, &cmd_stats};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_usage(FILE *o) {

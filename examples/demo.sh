@@ -14,7 +14,8 @@ trap 'rm -rf "$out"' EXIT
 pipeline='shape-infer,fold-bn,fuse,identity-elim,fold,dce'
 echo "== effc opt examples/cnn.onnxtxt -p '$pipeline' --pass-stats"
 "$effc" opt "$ex/cnn.onnxtxt" -p "$pipeline" --pass-stats -o "$out/cnn_opt.onnxtxt"
-echo "   nodes: $(grep -c ' = ' "$ex/cnn.onnxtxt") lines before, $(grep -c ' = ' "$out/cnn_opt.onnxtxt") after"
+echo "   before: $("$effc" stats "$ex/cnn.onnxtxt" | grep '^total')"
+echo "   after:  $("$effc" stats "$out/cnn_opt.onnxtxt" | grep '^total')"
 
 for m in "$ex/cnn.onnxtxt" "$out/cnn_opt.onnxtxt"; do
   echo "== effc run $(basename "$m") --input x=cnn_x.npy"

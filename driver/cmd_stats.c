@@ -1,0 +1,262 @@
+/* cmd_stats.c - `effc stats`: per-layer and total parameters, MACs and activation memory,
+ * with peak activation memory under a naive plan (every tensor its own buffer for the whole
+ * run) and a liveness plan (a tensor lives from its producer to its last reader). Shapes come
+ * from shape inference; layers whose shapes stay unknown are marked and left out of sums. */
+#include "driver.h"
+#include "passes.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int run(int argc, char **argv);
+
+const Command cmd_stats = {
+    "stats", "parameters, MACs and activation memory per layer",
+    "usage: effc stats [options] MODEL\n"
+    "\n"
+    "Infer shapes, then print one row per node of the main graph: operator, output shape,\n"
+    "parameters (elements of floating-point initializers the node reads), MACs (one\n"
+    "multiply-add each; Conv, ConvTranspose, Gemm, MatMul and their quantized forms) and\n"
+    "output activation bytes; then the totals, with peak activation memory under a naive\n"
+    "plan (every activation its own buffer: the sum of all) and a liveness plan (a tensor\n"
+    "lives from its producer to its last reader, in graph order; the peak of the live set).\n"
+    "Graph inputs count as activations; initializers do not. Symbolic dimensions must be\n"
+    "bound first (--dim N=1 or --shape x=1,3,224,224), else rows with unknown shapes show '?'\n"
+    "and are left out of the sums.\n"
+    "\n"
+    "options:\n"
+    "  --json              print one JSON object: {\"layers\": [...], \"total\": {params, macs,\n"
+    "                      activation_bytes, peak_naive_bytes, peak_planned_bytes}}\n"
+    "  --dim NAME=N        bind symbolic dimension NAME to N everywhere (repeatable)\n"
+    "  --shape NAME=D,D,.. set graph input NAME's shape (repeatable)\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "examples:\n"
+    "  effc stats examples/resnet18.onnxtxt\n"
+    "  effc stats examples/mobilenet_v2.onnxtxt --json\n",
+    run,
+};
+
+typedef struct Layer {
+  const Node *n;
+  uint64_t params, macs, act_bytes;
+  bool known;
+} Layer;
+
+/* Bytes of a value's tensor type when fully known. */
+static bool value_bytes(const Value *v, uint64_t *out) {
+  uint64_t n;
+  size_t b;
+  if (!v || !v->type || v->type->kind != TYPE_TENSOR || !ir_type_numel(v->type, &n) ||
+      !ir_elem_nbytes(v->type->elem, n, &b))
+    return false;
+  *out = b;
+  return true;
+}
+
+static bool is_param(const Value *v) {
+  return v && (v->init || v->sparse_init) && ir_elem(v->init ? v->init->elem : v->sparse_init->values->elem)->is_float;
+}
+
+static uint64_t param_elems(const Value *v) {
+  uint64_t n = 0;
+  if (v->init) ir_tensor_numel(v->init, &n);
+  else if (v->sparse_init) {
+    n = 1;
+    for (int i = 0; i < v->sparse_init->rank; i++) n *= (uint64_t)v->sparse_init->dims[i];
+  }
+  return n;
+}
+
+/* MACs of one node: its inference rule run again on the now known input types. */
+static uint64_t node_macs(const Node *n, Arena *a, Diag *d) {
+  if (!n->op || !n->op->infer) return 0;
+  const Type **in = ir_arena_alloc(a, (size_t)(n->n_inputs + 1) * sizeof *in);
+  const Tensor **data = ir_arena_alloc(a, (size_t)(n->n_inputs + 1) * sizeof *data);
+  Type **out = ir_arena_alloc(a, (size_t)(n->n_outputs + 1) * sizeof *out);
+  for (int i = 0; i < n->n_inputs; i++) {
+    in[i] = n->inputs[i] ? n->inputs[i]->type : NULL;
+    data[i] = n->inputs[i] && n->inputs[i]->init && n->inputs[i]->init->has_data ? n->inputs[i]->init : NULL;
+  }
+  InferCtx c = {n, n->op, in, data, out, a, d, 0};
+  return n->op->infer(&c) == 0 ? c.macs : 0;
+}
+
+static void print_shape(char *buf, size_t len, const Value *v) {
+  if (!v || !v->type) snprintf(buf, len, "?");
+  else ir_type_to_str(v->type, buf, len);
+}
+
+static int run(int argc, char **argv) {
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                           {"json", no_argument, NULL, 'j'},
+                                           {"dim", required_argument, NULL, 'd'},
+                                           {"shape", required_argument, NULL, 's'},
+                                           {NULL, 0, NULL, 0}};
+  bool json = false;
+  const char **dims = calloc((size_t)argc + 1, sizeof *dims), **shapes = calloc((size_t)argc + 1, sizeof *shapes);
+  int nd = 0, ns = 0, ch, rc = -1;
+  optind = 1;
+  opterr = 0;
+  while (rc < 0 && (ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'h': drv_print_help(&cmd_stats); rc = EXIT_OK; break;
+    case 'j': json = true; break;
+    case 'd': dims[nd++] = optarg; break;
+    case 's': shapes[ns++] = optarg; break;
+    case ':': rc = drv_usage_error("stats", "option '%s' needs a value", argv[optind - 1]); break;
+    default: rc = drv_usage_error("stats", "unknown option '%s'", argv[optind - 1]); break;
+    }
+  }
+  if (rc < 0 && optind >= argc) rc = drv_usage_error("stats", "no MODEL given");
+  if (rc < 0 && optind + 1 < argc) rc = drv_usage_error("stats", "more than one MODEL given");
+  Model *m = rc < 0 ? drv_load(argv[optind]) : NULL;
+  if (rc < 0 && !m) rc = EXIT_USER;
+  if (rc >= 0) {
+    free(dims);
+    free(shapes);
+    return rc;
+  }
+  Diag d;
+  ir_diag_init(&d, stderr, argv[optind], NULL, 0);
+  rc = EXIT_OK;
+  for (int i = 0; i < nd && rc == EXIT_OK; i++)
+    if (pass_bind_dim(m, dims[i], &d) != 0) rc = EXIT_USER;
+  for (int i = 0; i < ns && rc == EXIT_OK; i++)
+    if (pass_set_input_shape(m, shapes[i], &d) != 0) rc = EXIT_USER;
+  if (rc == EXIT_OK && ir_infer_model(m, &d) > 0) rc = EXIT_USER;
+  free(dims);
+  free(shapes);
+  if (rc != EXIT_OK) {
+    drv_model_done(m);
+    return rc;
+  }
+
+  const Graph *g = m->graph;
+  size_t nn = g->nodes.n;
+  Layer *L = calloc(nn + 1, sizeof *L);
+  uint32_t nval = m->next_value_id;
+  int32_t *last = malloc((nval + 1) * sizeof *last); /* last reader's position, by value id */
+  bool *counted = calloc(nval + 1, sizeof *counted);
+  for (uint32_t i = 0; i < nval; i++) last[i] = -1;
+  Arena scratch;
+  ir_arena_init(&scratch);
+  uint64_t t_params = 0, t_macs = 0, t_act = 0, naive = 0, live = 0, peak = 0;
+  int unknown = 0;
+  for (size_t i = 0; i < nn; i++) {
+    const Node *n = g->nodes.v[i];
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] && n->inputs[k]->id < nval) last[n->inputs[k]->id] = (int32_t)i;
+  }
+  for (int k = 0; k < g->n_outputs; k++)
+    if (g->outputs[k] && g->outputs[k]->id < nval) last[g->outputs[k]->id] = (int32_t)nn;
+  /* graph inputs (not initializers) are live from the start */
+  for (int k = 0; k < g->n_inputs; k++) {
+    uint64_t b;
+    const Value *v = g->inputs[k];
+    if (v && !v->init && !v->sparse_init && value_bytes(v, &b)) naive += b, live += b;
+  }
+  peak = live;
+  for (size_t i = 0; i < nn; i++) {
+    const Node *n = g->nodes.v[i];
+    Layer *l = &L[i];
+    l->n = n;
+    l->known = true;
+    for (int k = 0; k < n->n_inputs; k++) {
+      const Value *v = n->inputs[k];
+      if (!is_param(v)) continue;
+      l->params += param_elems(v);
+      if (v->id < nval && !counted[v->id]) counted[v->id] = true, t_params += param_elems(v);
+    }
+    l->macs = node_macs(n, &scratch, &d);
+    for (int k = 0; k < n->n_outputs; k++) {
+      uint64_t b;
+      if (!n->outputs[k]) continue;
+      if (value_bytes(n->outputs[k], &b)) {
+        l->act_bytes += b;
+        live += b;
+      } else {
+        l->known = false;
+      }
+    }
+    peak = live > peak ? live : peak;
+    /* release what this node read for the last time, and outputs nobody reads */
+    for (int k = 0; k < n->n_inputs; k++) {
+      const Value *v = n->inputs[k];
+      uint64_t b;
+      bool dup = false;
+      for (int j = 0; j < k; j++) dup = dup || n->inputs[j] == v;
+      if (v && !dup && !v->init && !v->sparse_init && v->id < nval && last[v->id] == (int32_t)i &&
+          value_bytes(v, &b))
+        live -= b;
+    }
+    for (int k = 0; k < n->n_outputs; k++) {
+      const Value *v = n->outputs[k];
+      uint64_t b;
+      if (v && v->id < nval && last[v->id] < 0 && value_bytes(v, &b)) live -= b;
+    }
+    if (!l->known) unknown++;
+    t_macs += l->macs;
+    t_act += l->act_bytes;
+  }
+  naive += t_act;
+
+  if (json) {
+    cJSON *root = cJSON_CreateObject(), *layers = cJSON_AddArrayToObject(root, "layers");
+    for (size_t i = 0; i < nn; i++) {
+      const Layer *l = &L[i];
+      cJSON *o = cJSON_CreateObject();
+      char shape[256], nm[32];
+      snprintf(nm, sizeof nm, "#%zu", i);
+      cJSON_AddStringToObject(o, "name", l->n->name ? l->n->name : nm);
+      cJSON_AddStringToObject(o, "op", l->n->op_type);
+      print_shape(shape, sizeof shape, l->n->n_outputs ? l->n->outputs[0] : NULL);
+      cJSON_AddStringToObject(o, "output", shape);
+      cJSON_AddNumberToObject(o, "params", (double)l->params);
+      cJSON_AddNumberToObject(o, "macs", (double)l->macs);
+      if (l->known) cJSON_AddNumberToObject(o, "activation_bytes", (double)l->act_bytes);
+      else cJSON_AddNullToObject(o, "activation_bytes");
+      cJSON_AddItemToArray(layers, o);
+    }
+    cJSON *t = cJSON_AddObjectToObject(root, "total");
+    cJSON_AddNumberToObject(t, "params", (double)t_params);
+    cJSON_AddNumberToObject(t, "macs", (double)t_macs);
+    cJSON_AddNumberToObject(t, "activation_bytes", (double)t_act);
+    cJSON_AddNumberToObject(t, "peak_naive_bytes", (double)naive);
+    cJSON_AddNumberToObject(t, "peak_planned_bytes", (double)peak);
+    cJSON_AddNumberToObject(t, "unknown_shapes", unknown);
+    char *s = cJSON_Print(root);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(root);
+  } else {
+    printf("%-32s %-20s %-22s %12s %15s %14s\n", "layer", "op", "output", "params", "MACs", "act. bytes");
+    for (size_t i = 0; i < nn; i++) {
+      const Layer *l = &L[i];
+      char shape[256], nm[32], act[32];
+      snprintf(nm, sizeof nm, "#%zu", i);
+      print_shape(shape, sizeof shape, l->n->n_outputs ? l->n->outputs[0] : NULL);
+      if (l->known) snprintf(act, sizeof act, "%llu", (unsigned long long)l->act_bytes);
+      else snprintf(act, sizeof act, "?");
+      printf("%-32.32s %-20.20s %-22.22s %12llu %15llu %14s\n", l->n->name ? l->n->name : nm,
+             l->n->op_type, shape, (unsigned long long)l->params, (unsigned long long)l->macs, act);
+    }
+    printf("\ntotal: %zu layers, %llu params, %llu MACs (%.3f G)\n", nn, (unsigned long long)t_params,
+           (unsigned long long)t_macs, (double)t_macs / 1e9);
+    printf("activations: %llu bytes; peak %llu bytes naive, %llu bytes with liveness (%.2fx less)\n",
+           (unsigned long long)t_act, (unsigned long long)naive, (unsigned long long)peak,
+           peak ? (double)naive / (double)peak : 0.0);
+    if (unknown)
+      printf("%d layer%s with unknown output shapes left out (bind symbolic dims with --dim/--shape)\n",
+             unknown, unknown == 1 ? "" : "s");
+  }
+  ir_arena_free(&scratch);
+  free(L);
+  free(last);
+  free(counted);
+  drv_model_done(m);
+  return EXIT_OK;
+}
