@@ -3,7 +3,8 @@
 
 For each size (default 100k, 1M, 4M nodes) it generates the text once (gen_graph.py), then
 times, side by side on this machine, best of R runs each:
-  effc:  `effc opt FILE -o /dev/null` (read, parse, verify, print; process start included)
+  effc:  `effc opt FILE --no-type-check -o /dev/null` (read, parse, verify structure and
+         schemas, print; process start included; onnx.parser infers no types either)
   onnx:  onnx.parser.parse_model(text) in-process (parse only: text already in memory)
 and reports seconds, nodes/s, peak RSS and the ratio onnx/effc (> 1: effc is faster).
 Run with Debian's python (it has onnx): /usr/bin/python3 bench/parse_bench.py build/driver/effc
@@ -23,7 +24,7 @@ def time_effc(effc, path, runs):
     best = None
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([effc, 'opt', path, '-o', '/dev/null'], check=True)
+        subprocess.run([effc, 'opt', path, '--no-type-check', '-o', '/dev/null'], check=True)
         dt = time.perf_counter() - t
         best = dt if best is None else min(best, dt)
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -33,6 +33,8 @@ const Command cmd_opt = {
     "  --pass-stats        print each pass's counters to stderr\n"
     "  --shape NAME=D,...  give graph input NAME this shape (then infer shapes)\n"
     "  --dim N=V           bind symbolic dimension N to V everywhere (then infer shapes)\n"
+    "  --no-type-check     verify structure and operator schemas only: skip the check of\n"
+    "                      declared types and shapes against shape inference\n"
     "  -h, --help          show this help\n"
     "\n"
     "examples:\n"
@@ -44,7 +46,7 @@ const Command cmd_opt = {
     run,
 };
 
-enum { O_VERIFY = 256, O_PRINT, O_TIME, O_STATS, O_LIST, O_MD, O_SHAPE, O_DIM, O_WEIGHTS };
+enum { O_VERIFY = 256, O_PRINT, O_TIME, O_STATS, O_LIST, O_MD, O_SHAPE, O_DIM, O_WEIGHTS, O_NOTYPES };
 
 static int run(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -60,6 +62,7 @@ static int run(int argc, char **argv) {
       {"markdown", no_argument, NULL, O_MD},
       {"shape", required_argument, NULL, O_SHAPE},
       {"dim", required_argument, NULL, O_DIM},
+      {"no-type-check", no_argument, NULL, O_NOTYPES},
       {NULL, 0, NULL, 0},
   };
   const char *out = NULL, *weights = NULL, *pipeline = NULL;
@@ -109,6 +112,9 @@ static int run(int argc, char **argv) {
       break;
     case O_DIM:
       dims[ndims++] = optarg;
+      break;
+    case O_NOTYPES:
+      drv_type_check = false;
       break;
     case ':':
       rc = drv_usage_error("opt", "option '%s' needs a value", argv[optind - 1]);

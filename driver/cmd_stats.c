@@ -127,7 +127,7 @@ static int run(int argc, char **argv) {
     if (pass_bind_dim(m, dims[i], &d) != 0) rc = EXIT_USER;
   for (int i = 0; i < ns && rc == EXIT_OK; i++)
     if (pass_set_input_shape(m, shapes[i], &d) != 0) rc = EXIT_USER;
-  if (rc == EXIT_OK && ir_infer_model(m, &d) > 0) rc = EXIT_USER;
+  if (rc == EXIT_OK && ir_infer_model(m, &d) != 0) rc = EXIT_USER;
   free(dims);
   free(shapes);
   if (rc != EXIT_OK) {

@@ -33,8 +33,10 @@ int drv_parse_args(const Command *c, unsigned allowed, int argc, char **argv, Dr
 extern const char *drv_prog;
 int drv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void drv_print_help(const Command *c);
-/* Load a model (text or protobuf, sniffed; "-" is stdin) and verify it. NULL after an error
- * has been reported. */
+/* Load a model (text or protobuf, sniffed; "-" is stdin) and verify it: structure and
+ * operator schemas (ir_verify), then declared types and shapes against inference
+ * (ir_infer_check) unless drv_type_check is off. NULL after an error has been reported. */
+extern bool drv_type_check;
 Model *drv_load(const char *path);
 /* Write a model to `out` ("-" = stdout) as protobuf (binary) or text.
  * Text written to a file puts tensors above 64 bytes in a safetensors file (weights, or

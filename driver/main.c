@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 const char *drv_prog = "effc";
+bool drv_type_check = true;
 
 static const Command *const commands[] = {&cmd_opt,    &cmd_run,    &cmd_import, &cmd_export,
                                               &cmd_dot,    &cmd_compare, &cmd_stats};
@@ -115,7 +116,9 @@ Model *drv_load(const char *path) {
   ir_diag_init(&d, stderr, strcmp(path, "-") ? path : "<stdin>", text ? (const char *)f.data : NULL,
                text ? f.len : 0);
   Model *m = fe_load_mapped(path, &f, &d);
-  if (m && ir_verify(m, &d) > 0) {
+  /* structure and operator schemas, then types and shapes through inference (a check:
+   * the model keeps its declared types) */
+  if (m && (ir_verify(m, &d) > 0 || (drv_type_check && ir_infer_check(m, &d) != 0))) {
     ir_model_free(m);
     m = NULL;
   }

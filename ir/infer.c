@@ -1765,3 +1765,33 @@ int ir_infer_model(Model *m, Diag *d) {
   free(side);
   return d->errors > errors ? -1 : 0;
 }
+
+/* ------------------------------------------------------------------ checking only */
+
+typedef struct SavedType {
+  Value *v;
+  Type *t;
+} SavedType;
+typedef IR_VEC(SavedType) SavedTypes;
+
+static void save_value(SavedTypes *s, Value *v) {
+  if (v) ir_vec_push(*s, ((SavedType){v, v->type}));
+}
+
+int ir_infer_check(Model *m, Diag *d) {
+  SavedTypes saved = {0};
+  for (size_t gi = 0; gi < m->all_graphs.n; gi++) {
+    Graph *g = m->all_graphs.v[gi];
+    for (int i = 0; i < g->n_inputs; i++) save_value(&saved, g->inputs[i]);
+    for (int i = 0; i < g->n_outputs; i++) save_value(&saved, g->outputs[i]);
+    for (size_t i = 0; i < g->initializers.n; i++) save_value(&saved, g->initializers.v[i]);
+    for (size_t i = 0; i < g->value_infos.n; i++) save_value(&saved, g->value_infos.v[i]);
+    for (size_t i = 0; i < g->nodes.n; i++)
+      for (int k = 0; k < g->nodes.v[i]->n_outputs; k++) save_value(&saved, g->nodes.v[i]->outputs[k]);
+  }
+  int rc = ir_infer_model(m, d);
+  /* restore in reverse: a value listed twice gets its first (original) type back */
+  for (size_t i = saved.n; i-- > 0;) saved.v[i].v->type = saved.v[i].t;
+  ir_vec_free(saved);
+  return rc;
+}

@@ -551,6 +551,9 @@ struct InferCtx {
  * shape) feed data-dependent rules. Returns 0, or -1 after reporting. The verifier does not
  * call it. */
 int ir_infer_model(Model *m, Diag *d);
+/* The same as a check: contradictions between inferred and declared types are reported,
+ * and every value keeps the type it had (the model prints as before). 0, or -1. */
+int ir_infer_check(Model *m, Diag *d);
 
 /* ------------------------------------------------------------------ verify.c */
 /* Structural checks: SSA (each name defined once per scope, no shadowing of outer names),

@@ -50,7 +50,7 @@ static Model *load(const char *path, bool text, char *why, size_t whylen) {
   ir_diag_init(&d, mf, path, (const char *)f.data, f.len);
   Model *m = text ? fe_parse(path, (const char *)f.data, f.len, &d)
                   : fe_onnx_import(f.data, f.len, path, &d);
-  if (m && ir_verify(m, &d) > 0) {
+  if (m && (ir_verify(m, &d) > 0 || ir_infer_check(m, &d) != 0)) {
     ir_model_free(m);
     m = NULL;
   }
