@@ -1,26 +1,14 @@
 #!/usr/bin/env bash
-# Runs ONNX's node tests through effc's front end and checks them against the committed floor.
+# Runs ONNX's node tests through a conformance runner and checks them against the committed floor.
 #   run.sh RUNNER FLOOR             check: every case in FLOOR must still pass (exit 1 if not)
 #   run.sh RUNNER FLOOR --update    rewrite FLOOR from this run, and docs/conformance.md
 #                                   when both runners' results are there
-# The archive is $EFFC_CONFORMANCE, default <repo>/../shared/conformance/onnx-node-tests.tar.xz;
-# a missing archive is a failure, never a skip.
+# The archive is unpacked by unpack.sh ($EFFC_CONFORMANCE, default
+# <repo>/../shared/conformance/onnx-node-tests.tar.xz; a missing archive is a failure).
 set -euo pipefail
 runner=$1 floor=$2 mode=${3:-check}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-archive=${EFFC_CONFORMANCE:-$repo/../shared/conformance/onnx-node-tests.tar.xz}
-if [ ! -f "$archive" ]; then
-  echo "error: conformance archive not found: $archive (set EFFC_CONFORMANCE)" >&2
-  exit 1
-fi
-work=${MESON_BUILD_ROOT:-${TMPDIR:-/tmp}}/conformance-data
-stamp="$work/.stamp"
-want="$(stat -c '%s %Y' "$archive")"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  rm -rf "$work" && mkdir -p "$work"
-  tar -xJf "$archive" -C "$work"
-  echo "$want" > "$stamp"
-fi
+work=$("$repo/tests/conformance/unpack.sh")
 name=$(basename "$runner")
 results="$work/results-$name.txt"
 "$runner" "$work/node" > "$results"
