@@ -9,20 +9,6 @@
 
 /* ------------------------------------------------------------------ shared helpers */
 
-/* x rounded to the precision of float type t (double and others: unchanged). */
-static double rnd(ElemType t, double x) {
-  switch (t) {
-  case ELEM_FLOAT:
-    return (double)(float)x;
-  case ELEM_FLOAT16:
-    return ir_f16_to_f32(ir_f32_to_f16((float)x));
-  case ELEM_BFLOAT16:
-    return ir_bf16_to_f32(ir_f32_to_bf16((float)x));
-  default:
-    return x;
-  }
-}
-
 static bool is_fp(const RtValue *v) {
   return v && v->kind == TYPE_TENSOR &&
          (v->elem == ELEM_FLOAT || v->elem == ELEM_FLOAT16 || v->elem == ELEM_BFLOAT16 ||
@@ -109,7 +95,7 @@ static double attn_bias(const AttnShape *a, int64_t b, int64_t h, int64_t i, int
   if (a->left >= 0 && (i + off) - j > a->left) v += -INFINITY;
   if (a->right >= 0 && j - (i + off) > a->right) v += -INFINITY;
   if (a->nonpad && j >= rt_get_i64(a->nonpad, (uint64_t)b)) v += -INFINITY;
-  if (mk->m && mk->m->elem != ELEM_BOOL) v = rnd(mk->m->elem, v);
+  if (mk->m && mk->m->elem != ELEM_BOOL) v = rt_round_to(mk->m->elem, v);
   return v;
 }
 
@@ -206,7 +192,7 @@ static double *attn_present(RtCtx *c, const AttnShape *a, const RtValue *past, c
             x = rt_get_f64(cur, qkv_index(a->rank3, a->Hkv, a->L, d, b, h, n - a->P, k));
           uint64_t idx = (uint64_t)(((b * a->Hkv + h) * a->N + n) * d + k);
           if (o) rt_set_f64(o, idx, x);
-          p[idx] = sf == 1.0 ? x : rnd(t, x * sf);
+          p[idx] = sf == 1.0 ? x : rt_round_to(t, x * sf);
         }
   return p;
 }
@@ -227,9 +213,9 @@ int rt_k_Attention(RtCtx *c) {
   const RtValue *Q = c->in[0];
   ElemType T = Q->elem, SP = attn_softmax_type(c, T);
   float scale = rt_attr(c, "scale") ? rt_attr_float(c, "scale", 1.0f) : 1.0f / sqrtf((float)a.D);
-  double sf = rnd(T, (double)sqrtf(scale));
+  double sf = rt_round_to(T, (double)sqrtf(scale));
   float cap = rt_attr_float(c, "softcap", 0.0f);
-  double capT = rnd(T, cap);
+  double capT = rt_round_to(T, cap);
   int64_t mode = rt_attr_int(c, "qk_matmul_output_mode", 0);
   if (mode < 0 || mode > 3) return rt_error(c, "qk_matmul_output_mode must be 0 to 3");
 
@@ -265,22 +251,22 @@ int rt_k_Attention(RtCtx *c) {
       int64_t hk = h / G;
       for (int64_t i = 0; i < a.S; i++) {
         for (int64_t d = 0; d < a.D; d++)
-          q[d] = rnd(T, rt_get_f64(Q, qkv_index(a.rank3, a.Hq, a.S, a.D, b, h, i, d)) * sf);
+          q[d] = rt_round_to(T, rt_get_f64(Q, qkv_index(a.rank3, a.Hq, a.S, a.D, b, h, i, d)) * sf);
         bool all_masked = true;
         for (int64_t j = 0; j < N; j++) {
           const double *k = ks + ((b * a.Hkv + hk) * N + j) * a.D;
           double s = 0;
           for (int64_t d = 0; d < a.D; d++) s += q[d] * k[d];
-          raw[j] = rnd(T, s);
+          raw[j] = rt_round_to(T, s);
           capd[j] = raw[j];
-          if (cap > 0) capd[j] = rnd(T, rnd(T, tanh(rnd(T, raw[j] / capT))) * capT);
-          double bias = rnd(T, attn_bias(&a, b, h, i, j));
+          if (cap > 0) capd[j] = rt_round_to(T, rt_round_to(T, tanh(rt_round_to(T, raw[j] / capT))) * capT);
+          double bias = rt_round_to(T, attn_bias(&a, b, h, i, j));
           if (!(bias == -INFINITY)) all_masked = false;
-          wb[j] = rnd(T, capd[j] + bias);
+          wb[j] = rt_round_to(T, capd[j] + bias);
         }
         double mx = -INFINITY;
         for (int64_t j = 0; j < N; j++) {
-          pr[j] = rnd(SP, wb[j]);
+          pr[j] = rt_round_to(SP, wb[j]);
           if (isnan(pr[j]))
             mx = NAN;
           else if (pr[j] > mx)
@@ -288,12 +274,12 @@ int rt_k_Attention(RtCtx *c) {
         }
         double sum = 0;
         for (int64_t j = 0; j < N; j++) {
-          pr[j] = rnd(SP, exp(rnd(SP, pr[j] - mx)));
+          pr[j] = rt_round_to(SP, exp(rt_round_to(SP, pr[j] - mx)));
           /* numpy sums float16 in float; ml_dtypes' bfloat16 adds round at every step */
-          sum = SP == ELEM_BFLOAT16 ? rnd(SP, sum + pr[j]) : sum + pr[j];
+          sum = SP == ELEM_BFLOAT16 ? rt_round_to(SP, sum + pr[j]) : sum + pr[j];
         }
-        sum = rnd(SP, sum);
-        for (int64_t j = 0; j < N; j++) pr[j] = all_masked ? 0.0 : rnd(T, rnd(SP, pr[j] / sum));
+        sum = rt_round_to(SP, sum);
+        for (int64_t j = 0; j < N; j++) pr[j] = all_masked ? 0.0 : rt_round_to(T, rt_round_to(SP, pr[j] / sum));
         if (QK) {
           const double *src = mode == 0 ? raw : mode == 1 ? capd : mode == 2 ? wb : pr;
           for (int64_t j = 0; j < N; j++)
@@ -353,7 +339,7 @@ int rt_k_pv_FlexAttention(RtCtx *c) {
   if (Hkv <= 0 || Hq % Hkv) return rt_error(c, "query heads must be a multiple of kv heads");
   ElemType T = Q->elem, P = T == ELEM_DOUBLE ? ELEM_DOUBLE : ELEM_FLOAT;
   float scale = rt_attr(c, "scale") ? rt_attr_float(c, "scale", 1.0f) : 1.0f / sqrtf((float)E);
-  double sf = rnd(T, (double)sqrtf(scale));
+  double sf = rt_round_to(T, (double)sqrtf(scale));
   int64_t G = Hq / Hkv;
   int64_t sd[4] = {B, Hq, L, S};
   RtValue *sc = rt_tensor_new(P, 4, sd);
@@ -364,14 +350,14 @@ int rt_k_pv_FlexAttention(RtCtx *c) {
       for (int64_t j = 0; j < S; j++)
         for (int64_t e = 0; e < E; e++)
           k[j * E + e] =
-              rnd(T, rt_get_f64(K, (uint64_t)(((b * Hkv + h / G) * S + j) * E + e)) * sf);
+              rt_round_to(T, rt_get_f64(K, (uint64_t)(((b * Hkv + h / G) * S + j) * E + e)) * sf);
       for (int64_t i = 0; i < L; i++) {
         for (int64_t e = 0; e < E; e++)
-          q[e] = rnd(T, rt_get_f64(Q, (uint64_t)(((b * Hq + h) * L + i) * E + e)) * sf);
+          q[e] = rt_round_to(T, rt_get_f64(Q, (uint64_t)(((b * Hq + h) * L + i) * E + e)) * sf);
         for (int64_t j = 0; j < S; j++) {
           double s = 0;
           for (int64_t e = 0; e < E; e++) s += q[e] * k[j * E + e];
-          rt_set_f64(sc, (uint64_t)(((b * Hq + h) * L + i) * S + j), rnd(T, s));
+          rt_set_f64(sc, (uint64_t)(((b * Hq + h) * L + i) * S + j), rt_round_to(T, s));
         }
       }
     }
@@ -408,7 +394,7 @@ int rt_k_pv_FlexAttention(RtCtx *c) {
           for (int64_t j = 0; j < S; j++)
             s += rt_get_f64(pr, (uint64_t)(((b * Hq + h) * L + i) * S + j)) *
                  rt_get_f64(V, (uint64_t)(((b * Hkv + h / G) * S + j) * Ev + e));
-          rt_set_f64(Y, (uint64_t)(((b * Hq + h) * L + i) * Ev + e), rnd(P, s));
+          rt_set_f64(Y, (uint64_t)(((b * Hq + h) * L + i) * Ev + e), rt_round_to(P, s));
         }
   rt_unref(pr);
   return 0;
@@ -474,8 +460,8 @@ int rt_k_RotaryEmbedding(RtCtx *c) {
           uint64_t i1 = base + (uint64_t)(inter ? 2 * k : k),
                    i2 = base + (uint64_t)(inter ? 2 * k + 1 : k + half);
           double x1 = rt_get_f64(X, i1), x2 = rt_get_f64(X, i2);
-          rt_set_f64(Y, i1, rnd(T, rnd(T, co * x1) - rnd(T, si * x2)));
-          rt_set_f64(Y, i2, rnd(T, rnd(T, si * x1) + rnd(T, co * x2)));
+          rt_set_f64(Y, i1, rt_round_to(T, rt_round_to(T, co * x1) - rt_round_to(T, si * x2)));
+          rt_set_f64(Y, i2, rt_round_to(T, rt_round_to(T, si * x1) + rt_round_to(T, co * x2)));
         }
       }
     }
@@ -530,7 +516,7 @@ int rt_k_LinearAttention(RtCtx *c) {
   RtValue *O = rt_out(c, 0, Q->elem, 3, od);
   if (!O) return -1;
   double *st = dalloc(ns), *kv = dalloc((uint64_t)Dk), *dl = dalloc((uint64_t)Dv);
-  for (uint64_t i = 0; past && i < ns; i++) st[i] = rnd(ELEM_FLOAT, rt_get_f64(past, i));
+  for (uint64_t i = 0; past && i < ns; i++) st[i] = rt_round_to(ELEM_FLOAT, rt_get_f64(past, i));
   for (int64_t t = 0; t < S; t++)
     for (int64_t b = 0; b < B; b++)
       for (int64_t hk = 0; hk < Hkv; hk++) {
@@ -541,22 +527,22 @@ int rt_k_LinearAttention(RtCtx *c) {
         if (gated)
           for (int64_t k = 0; k < Dk; k++) {
             double g =
-                rnd(ELEM_FLOAT, exp(rt_get_f64(dec, bt * (uint64_t)(Hkv * dw) +
+                rt_round_to(ELEM_FLOAT, exp(rt_get_f64(dec, bt * (uint64_t)(Hkv * dw) +
                                                         (uint64_t)(hk * dw + (dw == 1 ? 0 : k)))));
-            for (int64_t v = 0; v < Dv; v++) s[k * Dv + v] = rnd(ELEM_FLOAT, s[k * Dv + v] * g);
+            for (int64_t v = 0; v < Dv; v++) s[k * Dv + v] = rt_round_to(ELEM_FLOAT, s[k * Dv + v] * g);
           }
         for (int64_t v = 0; v < Dv; v++) {
           double x = rt_get_f64(V, bt * (uint64_t)(Hkv * Dv) + (uint64_t)(hk * Dv + v));
           if (delta) {
             double r = 0, be = rt_get_f64(beta, bt * (uint64_t)bw + (uint64_t)(bw == 1 ? 0 : hk));
             for (int64_t k = 0; k < Dk; k++) r += s[k * Dv + v] * kv[k];
-            x = rnd(ELEM_FLOAT, be * rnd(ELEM_FLOAT, x - rnd(ELEM_FLOAT, r)));
+            x = rt_round_to(ELEM_FLOAT, be * rt_round_to(ELEM_FLOAT, x - rt_round_to(ELEM_FLOAT, r)));
           }
           dl[v] = x;
         }
         for (int64_t k = 0; k < Dk; k++)
           for (int64_t v = 0; v < Dv; v++)
-            s[k * Dv + v] = rnd(ELEM_FLOAT, s[k * Dv + v] + rnd(ELEM_FLOAT, kv[k] * dl[v]));
+            s[k * Dv + v] = rt_round_to(ELEM_FLOAT, s[k * Dv + v] + rt_round_to(ELEM_FLOAT, kv[k] * dl[v]));
         for (int64_t g = 0; g < G; g++) {
           int64_t h = hk * G + g;
           for (int64_t v = 0; v < Dv; v++) {
@@ -564,7 +550,7 @@ int rt_k_LinearAttention(RtCtx *c) {
             for (int64_t k = 0; k < Dk; k++)
               r += rt_get_f64(Q, bt * (uint64_t)(Hq * Dk) + (uint64_t)(h * Dk + k)) * s[k * Dv + v];
             rt_set_f64(O, bt * (uint64_t)(Hq * Dv) + (uint64_t)(h * Dv + v),
-                       rnd(ELEM_FLOAT, scale * rnd(ELEM_FLOAT, r)));
+                       rt_round_to(ELEM_FLOAT, scale * rt_round_to(ELEM_FLOAT, r)));
           }
         }
       }
@@ -617,8 +603,8 @@ int rt_k_CausalConvWithState(RtCtx *c) {
       for (int64_t t = 0; t < L; t++) {
         double s = bias ? rt_get_f64(bias, (uint64_t)ch) : 0.0;
         for (int64_t k = 0; k < Kz; k++) s += rt_get_f64(W, (uint64_t)(ch * Kz + k)) * pad[t + k];
-        s = rnd(T, s);
-        if (silu) s = rnd(ELEM_FLOAT, s * rnd(ELEM_FLOAT, 1.0 / (1.0 + exp(-s))));
+        s = rt_round_to(T, s);
+        if (silu) s = rt_round_to(ELEM_FLOAT, s * rt_round_to(ELEM_FLOAT, 1.0 / (1.0 + exp(-s))));
         rt_set_f64(O, (uint64_t)((b * C + ch) * L + t), s);
       }
       for (int64_t t = 0; P && t < Kz - 1; t++)

@@ -9,20 +9,6 @@
 
 #define PI 3.14159265358979323846
 
-/* x rounded to the precision of float type t (double and others: unchanged). */
-static double rnd(ElemType t, double x) {
-  switch (t) {
-  case ELEM_FLOAT:
-    return (double)(float)x;
-  case ELEM_FLOAT16:
-    return ir_f16_to_f32(ir_f32_to_f16((float)x));
-  case ELEM_BFLOAT16:
-    return ir_bf16_to_f32(ir_f32_to_bf16((float)x));
-  default:
-    return x;
-  }
-}
-
 static RtValue *in_at(RtCtx *c, int i) {
   return i < c->n_in ? c->in[i] : NULL;
 }
@@ -358,8 +344,8 @@ int rt_k_STFT(RtCtx *c) {
         uint64_t base = (uint64_t)((b * L + f * step + k) * comp);
         double w = win ? rt_get_f64(win, (uint64_t)k) : 1.0;
         /* the windowed frame is rounded to the signal type, as the reference does */
-        in[2 * k] = rnd(X->elem, rt_get_f64(X, base) * w);
-        in[2 * k + 1] = comp == 2 ? rnd(X->elem, rt_get_f64(X, base + 1) * w) : 0.0;
+        in[2 * k] = rt_round_to(X->elem, rt_get_f64(X, base) * w);
+        in[2 * k + 1] = comp == 2 ? rt_round_to(X->elem, rt_get_f64(X, base + 1) * w) : 0.0;
       }
       dft_1d(&p, in, out);
       for (int64_t m = 0; m < p.nout; m++) {

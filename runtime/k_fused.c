@@ -82,15 +82,6 @@ static double apply(const Act *a, double x, bool f32) {
   return x;
 }
 
-/* Round x to element type e (what storing then loading would give). */
-static double round_to(ElemType e, double x) {
-  if (e == ELEM_FLOAT) return (double)(float)x;
-  if (e == ELEM_DOUBLE) return x;
-  uint8_t buf[16];
-  ir_elem(e)->from_f64(buf, 0, x);
-  return ir_elem(e)->to_f64(buf, 0);
-}
-
 static bool float_type(const RtValue *v) {
   return v && v->kind == TYPE_TENSOR &&
          (v->elem == ELEM_FLOAT || v->elem == ELEM_DOUBLE || v->elem == ELEM_FLOAT16 ||
@@ -188,8 +179,8 @@ int rt_k_ms_FusedConv(RtCtx *c) {
           }
         }
         uint64_t yi = ((uint64_t)nn * (uint64_t)M + (uint64_t)m) * osp + oi;
-        double val = round_to(y->elem, acc);
-        if (z) val = round_to(y->elem, val + rt_get_f64(z, yi));
+        double val = rt_round_to(y->elem, acc);
+        if (z) val = rt_round_to(y->elem, val + rt_get_f64(z, yi));
         rt_set_f64(y, yi, apply(&act, val, f32));
       }
     }
@@ -229,7 +220,7 @@ int rt_k_ms_FusedGemm(RtCtx *c) {
       }
       double val = alpha * acc;
       if (cc) val += beta * rt_get_f64(cc, (uint64_t)((cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)));
-      val = round_to(y->elem, val);
+      val = rt_round_to(y->elem, val);
       rt_set_f64(y, (uint64_t)(i * N + j), apply(&act, val, f32));
     }
   return 0;

@@ -6,7 +6,7 @@
 #include <regex.h>
 
 static RtValue *str_in(RtCtx *c, int i) {
-  RtValue *v = km_tensor(c, i);
+  RtValue *v = rt_in_tensor(c, i);
   if (v && v->elem != ELEM_STRING) {
     rt_error(c, "input %d must be a string tensor", i);
     return NULL;
@@ -486,7 +486,7 @@ static int64_t gram_find(const GramTable *g, const int64_t *t, int64_t stride) {
 }
 
 int rt_k_TfIdfVectorizer(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   bool is_s = x->elem == ELEM_STRING;
   if (!is_s && x->elem != ELEM_INT32 && x->elem != ELEM_INT64)

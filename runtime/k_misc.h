@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Input i as a tensor (required): NULL after reporting when missing or not a tensor. */
-static inline RtValue *km_tensor(RtCtx *c, int i) {
-  RtValue *v = i < c->n_in ? c->in[i] : NULL;
-  if (!v) {
-    rt_error(c, "input %d is missing", i);
-    return NULL;
-  }
-  if (v->kind != TYPE_TENSOR) {
-    rt_error(c, "input %d must be a tensor", i);
-    return NULL;
-  }
-  return v;
-}
-
 /* Bits per element of packed storage (0 for string). */
 static inline int km_bits(ElemType t) { return ir_elem(t)->bits; }
 

@@ -391,7 +391,7 @@ static const char *decode(Format f, const uint8_t *d, size_t n, Img *im) {
 }
 
 int rt_k_ImageDecoder(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->elem != ELEM_UINT8 || x->rank != 1) return rt_error(c, "input must be a 1-D uint8 tensor");
   const char *pf = rt_attr_str(c, "pixel_format", "RGB");

@@ -15,7 +15,7 @@ static RtValue *first_list(RtCtx *c, const char *const *names) {
 }
 
 int rt_k_ml_LabelEncoder(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   RtValue *keys = NULL, *vals = NULL, *dflt = NULL;
   int rc = -1;
@@ -86,7 +86,7 @@ done:
 /* ------------------------------------------------------------------ simple feature ops */
 
 int rt_k_ml_ArrayFeatureExtractor(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0), *ix = km_tensor(c, 1);
+  RtValue *x = rt_in_tensor(c, 0), *ix = rt_in_tensor(c, 1);
   if (!x || !ix) return -1;
   if (ix->elem != ELEM_INT64) return rt_error(c, "indices must be int64");
   if (x->rank < 1) return rt_error(c, "input must have rank >= 1");
@@ -115,7 +115,7 @@ int rt_k_ml_ArrayFeatureExtractor(RtCtx *c) {
 }
 
 int rt_k_ml_Binarizer(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
   double th = rt_attr_float(c, "threshold", 0.0f);
@@ -138,7 +138,7 @@ static bool as_matrix(RtCtx *c, const RtValue *x, int64_t *n, int64_t *cdim) {
 }
 
 int rt_k_ml_Normalizer(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, cd;
   if (x->elem == ELEM_STRING || !as_matrix(c, x, &n, &cd)) return x->elem == ELEM_STRING ? rt_error(c, "input must be numeric") : -1;
@@ -166,7 +166,7 @@ int rt_k_ml_Normalizer(RtCtx *c) {
 }
 
 int rt_k_ml_Scaler(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
   size_t no = 0, ns = 0;
@@ -185,7 +185,7 @@ int rt_k_ml_Scaler(RtCtx *c) {
 }
 
 int rt_k_ml_Imputer(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
   int64_t last = x->rank ? x->dims[x->rank - 1] : 1;
@@ -215,7 +215,7 @@ int rt_k_ml_Imputer(RtCtx *c) {
 }
 
 int rt_k_ml_OneHotEncoder(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->rank >= RT_MAX_RANK) return rt_error(c, "input rank too large");
   RtValue *cats = x->elem == ELEM_STRING ? km_attr_list(c, "cats_strings") : km_attr_list(c, "cats_int64s");
@@ -242,7 +242,7 @@ int rt_k_ml_OneHotEncoder(RtCtx *c) {
 }
 
 int rt_k_ml_CategoryMapper(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   RtValue *cs = km_attr_list(c, "cats_strings"), *ci = km_attr_list(c, "cats_int64s");
   int rc = -1;
@@ -282,7 +282,7 @@ int rt_k_ml_FeatureVectorizer(RtCtx *c) {
   if ((int)nd != c->n_in) return rt_error(c, "inputdimensions must list every input");
   int64_t n = -1, total = 0;
   for (int i = 0; i < c->n_in; i++) {
-    RtValue *x = km_tensor(c, i);
+    RtValue *x = rt_in_tensor(c, i);
     if (!x) return -1;
     if (x->elem == ELEM_STRING) return rt_error(c, "inputs must be numeric");
     int64_t rows = x->rank <= 1 ? 1 : x->dims[0];
@@ -362,7 +362,7 @@ static void post_transform(int pt, double *v, int64_t n) {
 /* ------------------------------------------------------------------ LinearRegressor */
 
 int rt_k_ml_LinearRegressor(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, f;
   if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
@@ -496,7 +496,7 @@ static double *attr_tensor_f64(RtCtx *c, const char *name, int64_t *n) {
 }
 
 int rt_k_ml_TreeEnsemble(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (!ir_elem(x->elem)->is_float || x->rank != 2) return rt_error(c, "X must be a 2-D float tensor");
   size_t nf = 0, ntr = 0, nfl = 0, nti = 0, nfi = 0, nlt = 0, nr = 0, nmv = 0;
@@ -758,7 +758,7 @@ static bool base_values(RtCtx *c, double *out, int64_t n) {
 }
 
 int rt_k_ml_TreeEnsembleRegressor(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, f;
   if (x->elem == ELEM_STRING || !as_matrix(c, x, &n, &f)) return x->elem == ELEM_STRING ? rt_error(c, "X must be numeric") : -1;
@@ -805,7 +805,7 @@ static RtValue *class_labels(RtCtx *c) {
 }
 
 int rt_k_ml_TreeEnsembleClassifier(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, f;
   if (x->elem == ELEM_STRING || !as_matrix(c, x, &n, &f)) return x->elem == ELEM_STRING ? rt_error(c, "X must be numeric") : -1;
@@ -871,7 +871,7 @@ done:
 
 /* A sequence of maps, one per row: keys are the class labels, values the row's scores. */
 int rt_k_ml_ZipMap(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, k;
   if (x->elem != ELEM_FLOAT || !as_matrix(c, x, &n, &k)) return x->elem != ELEM_FLOAT ? rt_error(c, "X must be float") : -1;
@@ -922,7 +922,7 @@ static RtValue *opt_labels(RtCtx *c) {
 }
 
 int rt_k_ml_LinearClassifier(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, f;
   if (x->elem == ELEM_STRING) return rt_error(c, "input must be numeric");
@@ -1013,7 +1013,7 @@ static double svm_kernel(const Svm *s, int kernel, const RtValue *x, uint64_t of
 }
 
 int rt_k_ml_SVMRegressor(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, f;
   Svm s;
@@ -1090,7 +1090,7 @@ static void svm_multiclass_prob(int64_t k, const double *R, double *P) {
 }
 
 int rt_k_ml_SVMClassifier(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t n, f;
   Svm s;

@@ -53,7 +53,7 @@ static int random_fill(RtCtx *c, bool normal, bool like) {
   int rank;
   int64_t dims[RT_MAX_RANK];
   if (like) {
-    RtValue *x = km_tensor(c, 0);
+    RtValue *x = rt_in_tensor(c, 0);
     if (!x) return -1;
     dt = rt_attr(c, "dtype") ? rt_attr_int(c, "dtype", ELEM_FLOAT) : x->elem;
     rank = x->rank;
@@ -83,7 +83,7 @@ int rt_k_RandomNormal(RtCtx *c) { return random_fill(c, true, false); }
 int rt_k_RandomNormalLike(RtCtx *c) { return random_fill(c, true, true); }
 
 int rt_k_Bernoulli(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (!ir_elem(x->elem)->is_float) return rt_error(c, "input must be floating-point");
   int64_t dt = rt_attr(c, "dtype") ? rt_attr_int(c, "dtype", x->elem) : x->elem;
@@ -96,7 +96,7 @@ int rt_k_Bernoulli(RtCtx *c) {
 }
 
 int rt_k_Multinomial(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (!ir_elem(x->elem)->is_float || x->rank != 2) return rt_error(c, "input must be a 2-D float tensor");
   int64_t dt = rt_attr_int(c, "dtype", ELEM_INT32), ss = rt_attr_int(c, "sample_size", 1);
@@ -134,7 +134,7 @@ int rt_k_Multinomial(RtCtx *c) {
 static int train_args(RtCtx *c, int groups, double *r, int64_t *t) {
   if (c->n_in < 2 + groups || (c->n_in - 2) % groups)
     return rt_error(c, "expected R, T and %d equally long groups of tensors", groups);
-  RtValue *rv = km_tensor(c, 0), *tv = km_tensor(c, 1);
+  RtValue *rv = rt_in_tensor(c, 0), *tv = rt_in_tensor(c, 1);
   if (!rv || !tv) return -1;
   if (rv->numel != 1 || tv->numel != 1 || rv->elem == ELEM_STRING || tv->elem == ELEM_STRING)
     return rt_error(c, "R and T must be scalars");
@@ -142,11 +142,11 @@ static int train_args(RtCtx *c, int groups, double *r, int64_t *t) {
   *t = rt_get_i64(tv, 0);
   int n = (c->n_in - 2) / groups;
   for (int i = 0; i < n; i++) {
-    RtValue *x = km_tensor(c, 2 + i);
+    RtValue *x = rt_in_tensor(c, 2 + i);
     if (!x) return -1;
     if (!ir_elem(x->elem)->is_float) return rt_error(c, "input %d must be floating-point", 2 + i);
     for (int g = 1; g < groups; g++) {
-      RtValue *o = km_tensor(c, 2 + g * n + i);
+      RtValue *o = rt_in_tensor(c, 2 + g * n + i);
       if (!o) return -1;
       if (o->elem != x->elem || !rt_same_shape(o, x))
         return rt_error(c, "input %d must match input %d in type and shape", 2 + g * n + i, 2 + i);
@@ -307,7 +307,7 @@ static RtValue *seq_like(const RtValue *s, int n) {
 int rt_k_SequenceConstruct(RtCtx *c) {
   RtValue *o = rt_seq_new(c->n_in);
   for (int i = 0; i < c->n_in; i++) {
-    RtValue *x = km_tensor(c, i);
+    RtValue *x = rt_in_tensor(c, i);
     if (!x || (i && x->elem != c->in[0]->elem)) {
       rt_unref(o);
       return x ? rt_error(c, "all inputs must have the same element type") : -1;
@@ -348,7 +348,7 @@ int rt_k_SequenceAt(RtCtx *c) {
 }
 
 int rt_k_SequenceInsert(RtCtx *c) {
-  RtValue *s = seq_in(c, 0), *x = km_tensor(c, 1);
+  RtValue *s = seq_in(c, 0), *x = rt_in_tensor(c, 1);
   int64_t p;
   if (!s || !x || !seq_pos(c, 2, s->n_items, true, s->n_items, &p)) return -1;
   if (s->n_items && s->elem != ELEM_UNDEFINED && x->elem != s->elem)
@@ -388,7 +388,7 @@ static RtValue *slab(const RtValue *x, int axis, int64_t start, int64_t len, int
 }
 
 int rt_k_SplitToSequence(RtCtx *c) {
-  RtValue *x = km_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int axis;
   if (x->rank < 1) return rt_error(c, "input must have rank >= 1");

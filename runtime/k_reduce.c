@@ -137,7 +137,7 @@ static void reduce_i(RdOp op, const RtValue *x, uint64_t base, const uint64_t *i
 }
 
 static int reduce(RtCtx *c, RdOp op) {
-  RtValue *x = rd_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (!rd_numeric(x->elem))
     return rt_error(c, "input type %s is not supported", ir_elem(x->elem)->name);
@@ -271,7 +271,7 @@ static uint64_t arg_best(const RtValue *x, uint64_t base, const uint64_t *inner,
 }
 
 static int arg_extreme(RtCtx *c, bool is_max) {
-  RtValue *x = rd_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (!rd_numeric(x->elem))
     return rt_error(c, "input type %s is not supported", ir_elem(x->elem)->name);
@@ -312,13 +312,8 @@ int rt_k_ArgMin(RtCtx *c) {
 
 typedef enum { SM_SOFTMAX, SM_LOGSOFTMAX, SM_HARDMAX } SmOp;
 
-/* x rounded to float16 or bfloat16 (and back to double). */
-static double round16(ElemType t, double x) {
-  return t == ELEM_FLOAT16 ? ir_f16_to_f32(ir_f32_to_f16((float)x)) : ir_bf16_to_f32(ir_f32_to_bf16((float)x));
-}
-
 static int softmax_like(RtCtx *c, SmOp op) {
-  RtValue *x = rd_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (!ir_elem(x->elem)->is_float || !rd_numeric(x->elem))
     return rt_error(c, "input type %s is not supported", ir_elem(x->elem)->name);
@@ -362,13 +357,13 @@ static int softmax_like(RtCtx *c, SmOp op) {
     for (uint64_t i = 0; i < n; i++) {
       buf[i] = rt_get_f64(x, base + s.inner[i]) - m;
       if (step) {
-        buf[i] = round16(x->elem, exp(round16(x->elem, buf[i])));
-        sum = x->elem == ELEM_BFLOAT16 ? round16(x->elem, sum + buf[i]) : sum + buf[i];
+        buf[i] = rt_round_to(x->elem, exp(rt_round_to(x->elem, buf[i])));
+        sum = x->elem == ELEM_BFLOAT16 ? rt_round_to(x->elem, sum + buf[i]) : sum + buf[i];
       } else {
         sum += exp(buf[i]);
       }
     }
-    if (step) sum = round16(x->elem, sum);
+    if (step) sum = rt_round_to(x->elem, sum);
     for (uint64_t i = 0; i < n; i++)
       rt_set_f64(y, base + s.inner[i],
                  step ? buf[i] / sum : op == SM_SOFTMAX ? exp(buf[i]) / sum : buf[i] - log(sum));
@@ -391,7 +386,7 @@ int rt_k_Hardmax(RtCtx *c) {
 /* ------------------------------------------------------------------ CumSum / CumProd */
 
 static int cumulative(RtCtx *c, bool prod) {
-  RtValue *x = rd_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (!rd_numeric(x->elem) || x->elem == ELEM_BOOL)
     return rt_error(c, "input type %s is not supported", ir_elem(x->elem)->name);

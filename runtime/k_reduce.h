@@ -71,19 +71,9 @@ static inline void rd_split_free(RdSplit *s) {
   s->outer = s->inner = NULL;
 }
 
-/* Input i as a tensor (NULL after reporting when it is missing or not a tensor). */
-static inline RtValue *rd_tensor(RtCtx *c, int i) {
-  RtValue *v = i < c->n_in ? c->in[i] : NULL;
-  if (!v || v->kind != TYPE_TENSOR) {
-    rt_error(c, "input %d must be a tensor", i);
-    return NULL;
-  }
-  return v;
-}
-
 /* A float-typed input (float, double, float16, bfloat16 and the small floats). */
 static inline RtValue *rd_float_tensor(RtCtx *c, int i) {
-  RtValue *v = rd_tensor(c, i);
+  RtValue *v = rt_in_tensor(c, i);
   if (v &&
       (!ir_elem(v->elem)->is_float || v->elem == ELEM_COMPLEX64 || v->elem == ELEM_COMPLEX128)) {
     rt_error(c, "input %d has type %s, expected a real floating-point type", i,

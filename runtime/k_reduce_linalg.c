@@ -96,7 +96,7 @@ int rt_k_Einsum(RtCtx *c) {
   bool any_ell = false;
   ElemType elem = ELEM_UNDEFINED;
   for (int i = 0; i < n_in; i++) {
-    RtValue *v = rd_tensor(c, i);
+    RtValue *v = rt_in_tensor(c, i);
     if (!v) return -1;
     if (!rd_numeric(v->elem) || v->elem == ELEM_BOOL)
       return rt_error(c, "input type %s is not supported", ir_elem(v->elem)->name);

@@ -366,7 +366,7 @@ int rt_k_MeanVarianceNormalization(RtCtx *c) {
 /* The negative log-likelihood of log-probabilities lp (laid out as input 0, [N, C, d...])
  * at the targets of input 1, weighted by the optional input 2, reduced into output 0. */
 static int nll(RtCtx *c, const RtValue *x, const double *lp) {
-  RtValue *t = rd_tensor(c, 1), *w = c->n_in > 2 ? c->in[2] : NULL;
+  RtValue *t = rt_in_tensor(c, 1), *w = c->n_in > 2 ? c->in[2] : NULL;
   if (!t) return -1;
   if (t->elem != ELEM_INT64 && t->elem != ELEM_INT32)
     return rt_error(c, "target must be int32 or int64");

@@ -165,7 +165,7 @@ static double mt_double(Mt *m) { /* random_sample: 53 random bits in [0, 1) */
 }
 
 int rt_k_Dropout(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   double ratio = rt_attr_float(c, "ratio", 0.5f);
   bool train = false;
@@ -207,7 +207,7 @@ int rt_k_Dropout(RtCtx *c) {
 /* ------------------------------------------------------------------ Shape, Size */
 
 int rt_k_Shape(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t r = x->rank, start = 0, end = r;
   if (c->op->since >= 15) {
@@ -226,7 +226,7 @@ int rt_k_Shape(RtCtx *c) {
 }
 
 int rt_k_Size(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   RtValue *o = rt_out(c, 0, ELEM_INT64, 0, NULL);
   if (!o) return -1;
@@ -237,7 +237,7 @@ int rt_k_Size(RtCtx *c) {
 /* ------------------------------------------------------------------ Reshape and friends */
 
 int rt_k_Reshape(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t shape[RT_MAX_RANK];
   size_t n = 0;
@@ -247,7 +247,7 @@ int rt_k_Reshape(RtCtx *c) {
     if (n > RT_MAX_RANK) return rt_error(c, "shape has %zu entries, more than %d", n, RT_MAX_RANK);
     memcpy(shape, s, n * sizeof *s);
   } else {
-    if (!ks_tensor(c, 1) || !rt_in_ints(c, 1, shape, RT_MAX_RANK, &n)) return -1;
+    if (!rt_in_tensor(c, 1) || !rt_in_ints(c, 1, shape, RT_MAX_RANK, &n)) return -1;
   }
   bool allowzero = c->op->since >= 14 && rt_attr_int(c, "allowzero", 0);
   int neg = -1;
@@ -282,7 +282,7 @@ int rt_k_Reshape(RtCtx *c) {
 }
 
 int rt_k_Flatten(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t axis = rt_attr_int(c, "axis", 1);
   if (axis < 0) axis += x->rank;
@@ -313,7 +313,7 @@ static bool get_axes(RtCtx *c, int64_t *axes, size_t *n, bool *given) {
 }
 
 int rt_k_Squeeze(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t axes[RT_MAX_RANK];
   size_t n;
@@ -341,7 +341,7 @@ int rt_k_Squeeze(RtCtx *c) {
 }
 
 int rt_k_Unsqueeze(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int64_t axes[RT_MAX_RANK];
   size_t n;
@@ -369,7 +369,7 @@ int rt_k_Unsqueeze(RtCtx *c) {
 
 int rt_k_Concat(RtCtx *c) {
   if (c->n_in < 1) return rt_error(c, "no inputs");
-  RtValue *x0 = ks_tensor(c, 0);
+  RtValue *x0 = rt_in_tensor(c, 0);
   if (!x0) return -1;
   int ax;
   if (!rt_axis(c, rt_attr_int(c, "axis", c->op->since < 4 ? 1 : 0), x0->rank, &ax)) return -1;
@@ -377,7 +377,7 @@ int rt_k_Concat(RtCtx *c) {
   memcpy(d, x0->dims, sizeof d);
   d[ax] = 0;
   for (int k = 0; k < c->n_in; k++) {
-    RtValue *x = ks_tensor(c, k);
+    RtValue *x = rt_in_tensor(c, k);
     if (!x) return -1;
     if (x->elem != x0->elem || x->rank != x0->rank) return rt_error(c, "input %d differs in type or rank", k);
     for (int i = 0; i < x->rank; i++)
@@ -399,7 +399,7 @@ int rt_k_Concat(RtCtx *c) {
 }
 
 int rt_k_Split(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int ax;
   if (!rt_axis(c, rt_attr_int(c, "axis", 0), x->rank, &ax)) return -1;
@@ -482,7 +482,7 @@ done:
 /* ------------------------------------------------------------------ Transpose, Expand, Tile */
 
 int rt_k_Transpose(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   int perm[RT_MAX_RANK];
   size_t n;
@@ -509,8 +509,8 @@ int rt_k_Transpose(RtCtx *c) {
 }
 
 int rt_k_Expand(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
-  if (!x || !ks_tensor(c, 1)) return -1;
+  RtValue *x = rt_in_tensor(c, 0);
+  if (!x || !rt_in_tensor(c, 1)) return -1;
   int64_t shape[RT_MAX_RANK];
   size_t n;
   if (!rt_in_ints(c, 1, shape, RT_MAX_RANK, &n)) return -1;
@@ -538,12 +538,12 @@ int rt_k_Expand(RtCtx *c) {
 }
 
 int rt_k_Tile(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
-  if (!x || !ks_tensor(c, 1)) return -1;
+  RtValue *x = rt_in_tensor(c, 0);
+  if (!x || !rt_in_tensor(c, 1)) return -1;
   int64_t rep[RT_MAX_RANK];
   size_t n;
   if (c->op->since < 6) {
-    RtValue *tv = c->in[1], *av = ks_tensor(c, 2);
+    RtValue *tv = c->in[1], *av = rt_in_tensor(c, 2);
     if (!av || !tv->numel || !av->numel) return rt_error(c, "tiles and axis must be scalars");
     int a;
     if (!rt_axis(c, rt_get_i64(av, 0), x->rank, &a)) return -1;
@@ -592,7 +592,7 @@ static bool ints_arg(RtCtx *c, bool from_attr, const char *name, int in, int64_t
 }
 
 int rt_k_Slice(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   bool attr = c->op->since < 10, g1, g2, g3, g4;
   int64_t starts[RT_MAX_RANK], ends[RT_MAX_RANK], axes[RT_MAX_RANK], steps[RT_MAX_RANK];
@@ -648,7 +648,7 @@ int rt_k_Slice(RtCtx *c) {
 enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
 
 int rt_k_Pad(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   const char *ms = rt_attr_str(c, "mode", "constant");
   int mode = !strcmp(ms, "constant") ? PAD_CONSTANT
@@ -666,7 +666,7 @@ int rt_k_Pad(RtCtx *c) {
     if (np > 2 * RT_MAX_RANK) return rt_error(c, "too many pads");
     memcpy(pads, p, np * sizeof *p);
   } else {
-    if (!ks_tensor(c, 1) || !rt_in_ints(c, 1, pads, 2 * RT_MAX_RANK, &np)) return -1;
+    if (!rt_in_tensor(c, 1) || !rt_in_ints(c, 1, pads, 2 * RT_MAX_RANK, &np)) return -1;
   }
   if (c->op->since >= 18 && ks_in(c, 3)) {
     if (!rt_in_ints(c, 3, axes, RT_MAX_RANK, &na)) return -1;
@@ -747,8 +747,8 @@ done:
 }
 
 int rt_k_CenterCropPad(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
-  if (!x || !ks_tensor(c, 1)) return -1;
+  RtValue *x = rt_in_tensor(c, 0);
+  if (!x || !rt_in_tensor(c, 1)) return -1;
   int r = x->rank;
   int64_t shape[RT_MAX_RANK], axes[RT_MAX_RANK];
   size_t ns, na;
@@ -798,7 +798,7 @@ static int block_mode(RtCtx *c, bool *crd) {
 }
 
 int rt_k_DepthToSpace(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->rank != 4) return rt_error(c, "input must be 4-D");
   int64_t b = rt_attr_int(c, "blocksize", 0);
@@ -817,7 +817,7 @@ int rt_k_DepthToSpace(RtCtx *c) {
 }
 
 int rt_k_SpaceToDepth(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->rank != 4) return rt_error(c, "input must be 4-D");
   int64_t b = rt_attr_int(c, "blocksize", 0);
@@ -837,7 +837,7 @@ int rt_k_SpaceToDepth(RtCtx *c) {
 /* ------------------------------------------------------------------ generators */
 
 int rt_k_ConstantOfShape(RtCtx *c) {
-  if (!ks_tensor(c, 0)) return -1;
+  if (!rt_in_tensor(c, 0)) return -1;
   int64_t shape[RT_MAX_RANK];
   size_t n;
   if (!rt_in_ints(c, 0, shape, RT_MAX_RANK, &n)) return -1;
@@ -858,7 +858,7 @@ int rt_k_ConstantOfShape(RtCtx *c) {
 }
 
 int rt_k_Range(RtCtx *c) {
-  RtValue *s = ks_tensor(c, 0), *l = ks_tensor(c, 1), *dl = ks_tensor(c, 2);
+  RtValue *s = rt_in_tensor(c, 0), *l = rt_in_tensor(c, 1), *dl = rt_in_tensor(c, 2);
   if (!s || !l || !dl) return -1;
   if (s->elem != l->elem || s->elem != dl->elem || s->elem == ELEM_STRING) return rt_error(c, "inputs must share a numeric type");
   if (s->numel != 1 || l->numel != 1 || dl->numel != 1) return rt_error(c, "inputs must be scalars");
@@ -885,7 +885,7 @@ int rt_k_Range(RtCtx *c) {
 }
 
 int rt_k_EyeLike(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->rank != 2) return rt_error(c, "input must be 2-D");
   ElemType e = x->elem;
@@ -908,7 +908,7 @@ int rt_k_EyeLike(RtCtx *c) {
 }
 
 int rt_k_Trilu(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->rank < 2) return rt_error(c, "input must have rank 2 or more");
   int64_t k = 0;

@@ -12,20 +12,6 @@
 /* Input i, NULL when missing. */
 static inline RtValue *ks_in(RtCtx *c, int i) { return i < c->n_in ? c->in[i] : NULL; }
 
-/* Input i as a tensor: NULL after reporting if it is missing or not a tensor. */
-static inline RtValue *ks_tensor(RtCtx *c, int i) {
-  RtValue *v = ks_in(c, i);
-  if (!v) {
-    rt_error(c, "input %d is missing", i);
-    return NULL;
-  }
-  if (v->kind != TYPE_TENSOR) {
-    rt_error(c, "input %d must be a tensor", i);
-    return NULL;
-  }
-  return v;
-}
-
 /* Bits per element: 0 for strings. */
 static inline int ks_bits(ElemType e) { return e == ELEM_STRING ? 0 : ir_elem(e)->bits; }
 

@@ -31,7 +31,7 @@ static uint64_t prod(const int64_t *d, int from, int to) {
 /* ------------------------------------------------------------------ Gather family */
 
 int rt_k_Gather(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *ind = ks_tensor(c, 1);
+  RtValue *x = rt_in_tensor(c, 0), *ind = rt_in_tensor(c, 1);
   if (!x || !ind) return -1;
   if (!is_int_tensor(ind)) return rt_error(c, "indices must be integers");
   int ax;
@@ -57,7 +57,7 @@ int rt_k_Gather(RtCtx *c) {
 }
 
 int rt_k_GatherElements(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *ind = ks_tensor(c, 1);
+  RtValue *x = rt_in_tensor(c, 0), *ind = rt_in_tensor(c, 1);
   if (!x || !ind) return -1;
   if (!is_int_tensor(ind)) return rt_error(c, "indices must be integers");
   if (ind->rank != x->rank) return rt_error(c, "indices and data differ in rank");
@@ -80,7 +80,7 @@ int rt_k_GatherElements(RtCtx *c) {
 }
 
 int rt_k_GatherND(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *ind = ks_tensor(c, 1);
+  RtValue *x = rt_in_tensor(c, 0), *ind = rt_in_tensor(c, 1);
   if (!x || !ind) return -1;
   if (!is_int_tensor(ind)) return rt_error(c, "indices must be integers");
   int64_t b = c->op->since >= 12 ? rt_attr_int(c, "batch_dims", 0) : 0;
@@ -170,7 +170,7 @@ static void apply(RtValue *o, uint64_t i, const RtValue *u, uint64_t j, int red)
 }
 
 static int scatter_elements(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *ind = ks_tensor(c, 1), *upd = ks_tensor(c, 2);
+  RtValue *x = rt_in_tensor(c, 0), *ind = rt_in_tensor(c, 1), *upd = rt_in_tensor(c, 2);
   if (!x || !ind || !upd) return -1;
   if (!is_int_tensor(ind)) return rt_error(c, "indices must be integers");
   if (upd->elem != x->elem) return rt_error(c, "updates differ in type from data");
@@ -198,7 +198,7 @@ int rt_k_Scatter(RtCtx *c) { return scatter_elements(c); }
 int rt_k_ScatterElements(RtCtx *c) { return scatter_elements(c); }
 
 int rt_k_ScatterND(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *ind = ks_tensor(c, 1), *upd = ks_tensor(c, 2);
+  RtValue *x = rt_in_tensor(c, 0), *ind = rt_in_tensor(c, 1), *upd = rt_in_tensor(c, 2);
   if (!x || !ind || !upd) return -1;
   if (!is_int_tensor(ind)) return rt_error(c, "indices must be integers");
   if (upd->elem != x->elem) return rt_error(c, "updates differ in type from data");
@@ -233,7 +233,7 @@ int rt_k_ScatterND(RtCtx *c) {
 }
 
 int rt_k_TensorScatter(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *upd = ks_tensor(c, 1), *wi = ks_in(c, 2);
+  RtValue *x = rt_in_tensor(c, 0), *upd = rt_in_tensor(c, 1), *wi = ks_in(c, 2);
   if (!x || !upd) return -1;
   if (upd->elem != x->elem || upd->rank != x->rank) return rt_error(c, "update differs in type or rank from the cache");
   const char *ms = rt_attr_str(c, "mode", "linear");
@@ -269,7 +269,7 @@ int rt_k_TensorScatter(RtCtx *c) {
 /* ------------------------------------------------------------------ OneHot, Compress, NonZero */
 
 int rt_k_OneHot(RtCtx *c) {
-  RtValue *ind = ks_tensor(c, 0), *dv = ks_tensor(c, 1), *vals = ks_tensor(c, 2);
+  RtValue *ind = rt_in_tensor(c, 0), *dv = rt_in_tensor(c, 1), *vals = rt_in_tensor(c, 2);
   if (!ind || !dv || !vals) return -1;
   if (ind->elem == ELEM_STRING || dv->elem == ELEM_STRING) return rt_error(c, "indices and depth must be numeric");
   if (dv->numel != 1) return rt_error(c, "depth must hold one value");
@@ -296,7 +296,7 @@ int rt_k_OneHot(RtCtx *c) {
 }
 
 int rt_k_Compress(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *cond = ks_tensor(c, 1);
+  RtValue *x = rt_in_tensor(c, 0), *cond = rt_in_tensor(c, 1);
   if (!x || !cond) return -1;
   if (cond->elem == ELEM_STRING || cond->rank != 1) return rt_error(c, "condition must be a 1-D bool tensor");
   const Attr *aa = rt_attr(c, "axis");
@@ -341,7 +341,7 @@ static bool nonzero_at(const RtValue *x, uint64_t i) {
 }
 
 int rt_k_NonZero(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   uint64_t n = 0;
   for (uint64_t i = 0; i < x->numel; i++) n += nonzero_at(x, i);
@@ -384,7 +384,7 @@ static int by_value(const void *vctx, int64_t a, int64_t b) {
 }
 
 int rt_k_Unique(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   bool sorted = rt_attr_int(c, "sorted", 1) != 0;
   const Attr *aa = rt_attr(c, "axis");
@@ -473,14 +473,14 @@ static int row_cmp(const void *vctx, int64_t a, int64_t b) {
 }
 
 int rt_k_TopK(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0);
+  RtValue *x = rt_in_tensor(c, 0);
   if (!x) return -1;
   if (x->elem == ELEM_STRING) return rt_error(c, "strings are not supported");
   int64_t k;
   if (c->op->since < 10) {
     k = rt_attr_int(c, "k", -1);
   } else {
-    RtValue *kv = ks_tensor(c, 1);
+    RtValue *kv = rt_in_tensor(c, 1);
     if (!kv) return -1;
     if (!is_int_tensor(kv) || kv->numel != 1) return rt_error(c, "K must hold one integer");
     k = rt_get_i64(kv, 0);
@@ -516,7 +516,7 @@ int rt_k_TopK(RtCtx *c) {
 /* ------------------------------------------------------------------ ReverseSequence */
 
 int rt_k_ReverseSequence(RtCtx *c) {
-  RtValue *x = ks_tensor(c, 0), *lens = ks_tensor(c, 1);
+  RtValue *x = rt_in_tensor(c, 0), *lens = rt_in_tensor(c, 1);
   if (!x || !lens) return -1;
   if (!is_int_tensor(lens)) return rt_error(c, "sequence_lens must be integers");
   int64_t ta = rt_attr_int(c, "time_axis", 0), ba = rt_attr_int(c, "batch_axis", 1);

@@ -88,3 +88,31 @@ bool rt_axis(RtCtx *c, int64_t axis, int rank, int *out) {
   *out = (int)(axis < 0 ? axis + rank : axis);
   return true;
 }
+
+RtValue *rt_in_tensor(RtCtx *c, int i) {
+  RtValue *v = i >= 0 && i < c->n_in ? c->in[i] : NULL;
+  if (!v) {
+    rt_error(c, "input %d is missing", i);
+    return NULL;
+  }
+  if (v->kind != TYPE_TENSOR) {
+    rt_error(c, "input %d must be a tensor", i);
+    return NULL;
+  }
+  return v;
+}
+
+double rt_round_to(ElemType t, double x) {
+  switch (t) {
+  case ELEM_FLOAT: return (double)(float)x;
+  case ELEM_FLOAT16: return ir_f16_to_f32(ir_f32_to_f16((float)x));
+  case ELEM_BFLOAT16: return ir_bf16_to_f32(ir_f32_to_bf16((float)x));
+  case ELEM_DOUBLE: case ELEM_COMPLEX64: case ELEM_COMPLEX128: return x;
+  default: {
+    if (!ir_elem(t)->is_float) return x;
+    uint8_t buf[8] = {0};
+    ir_elem(t)->from_f64(buf, 0, x);
+    return ir_elem(t)->to_f64(buf, 0);
+  }
+  }
+}

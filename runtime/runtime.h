@@ -105,6 +105,11 @@ const float *rt_attr_floats(RtCtx *c, const char *name, size_t *n);
 /* Input i as a list of int64 (int32/int64 tensors of rank 0 or 1, e.g. shape, axes, pads);
  * false after reporting if it is another type. *n receives the count; out holds up to max. */
 bool rt_in_ints(RtCtx *c, int i, int64_t *out, size_t max, size_t *n);
+/* Input i, which must be present and a tensor (NULL after reporting otherwise). */
+RtValue *rt_in_tensor(RtCtx *c, int i);
+/* x rounded to element type t's precision, as numpy computes in t: float16 and bfloat16
+ * through float32, other float types through their traits; integers and double unchanged. */
+double rt_round_to(ElemType t, double x);
 /* Normalize an axis into [0, rank); false after reporting when out of range. */
 bool rt_axis(RtCtx *c, int64_t axis, int rank, int *out);
 /* Numpy-style multidirectional broadcasting of n inputs: the result shape, and for each
