@@ -12,6 +12,8 @@
 
 const char *drv_prog = "effc";
 bool drv_type_check = true;
+/* the file the last drv_load read: external-data errors point into it */
+static const char *loaded_path;
 
 static const Command *const commands[] = {&cmd_opt,    &cmd_run,    &cmd_import, &cmd_export,
                                               &cmd_dot,    &cmd_compare, &cmd_stats};
@@ -116,6 +118,7 @@ Model *drv_load(const char *path) {
   ir_diag_init(&d, stderr, strcmp(path, "-") ? path : "<stdin>", text ? (const char *)f.data : NULL,
                text ? f.len : 0);
   Model *m = fe_load_mapped(path, &f, &d);
+  loaded_path = d.file;
   /* structure and operator schemas, then types and shapes through inference (a check:
    * the model keeps its declared types) */
   if (m && (ir_verify(m, &d) > 0 || (drv_type_check && ir_infer_check(m, &d) != 0))) {
@@ -202,8 +205,8 @@ int drv_write_model(Model *m, const char *out, const char *weights, bool binary,
   else if (!binary && !to_stdout) wpath = weights_beside(out);
   /* Every tensor's bytes must be in memory before they move to a new place; without a
    * weights file, all data is written inline. */
-  Diag dl;
-  ir_diag_init(&dl, stderr, NULL, NULL, 0);
+  Diag dl; /* locations point into the model's source (a text file's external data) */
+  ir_diag_init(&dl, stderr, loaded_path, NULL, 0);
   if (!wpath && !ir_external_inline_all(m, &dl)) return EXIT_USER;
   if (wpath) {
     const char *loc = to_stdout ? wpath : weights_location(out, wpath);
