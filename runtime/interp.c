@@ -39,6 +39,7 @@ struct RtInterp {
   uint32_t nval;
   Plan *plans;
   Frame *cur; /* the frame of the node being run */
+  uint64_t steps; /* nodes run so far, for opt.max_steps */
   int depth;  /* nested graph runs, bounded */
 };
 
@@ -386,6 +387,11 @@ static int call_function(RtInterp *in, Frame *f, const Node *n, const Function *
 }
 
 static int run_node(RtInterp *in, Frame *f, const Node *n, Plan *plan, size_t pos) {
+  if (in->opt.max_steps && ++in->steps > in->opt.max_steps) {
+    ir_error(in->d, n->loc, "the run exceeded its limit of %llu node executions",
+             (unsigned long long)in->opt.max_steps);
+    return -1;
+  }
   RtValue *ins_small[16], *outs_small[16];
   RtValue **ins = n->n_inputs <= 16 ? ins_small : calloc((size_t)n->n_inputs, sizeof *ins);
   RtValue **outs = n->n_outputs <= 16 ? outs_small : calloc((size_t)n->n_outputs, sizeof *outs);
@@ -493,6 +499,7 @@ int rt_interp_run(RtInterp *in, RtValue **inputs, RtValue **outputs) {
   const Graph *g = in->m->graph;
   Frame *f = frame_new(in, NULL, g, NULL);
   int rc = 0;
+  in->steps = 0;
   for (int i = 0; i < g->n_inputs; i++) {
     const Value *v = g->inputs[i];
     if (!v || v->id >= in->nval) continue;

@@ -46,7 +46,7 @@ RtValue *rt_out(RtCtx *c, int i, ElemType elem, int rank, const int64_t *dims) {
   }
   RtValue *v = rt_tensor_new(elem, rank, dims);
   if (!v) {
-    rt_error(c, "output %d: rank %d, negative dimension or size overflow", i, rank);
+    rt_error(c, "output %d: rank %d, a negative dimension, or a size too large to hold", i, rank);
     return NULL;
   }
   rt_unref(c->out[i]);

@@ -36,9 +36,11 @@ struct RtValue {
   const Type *type;   /* SEQUENCE/OPTIONAL: the declared type when known, for empty ones */
 };
 
-/* A new tensor, payload zeroed (strings empty). rank <= RT_MAX_RANK, else NULL (and the
- * caller reports); aborts on out-of-memory like the arena. */
+/* A new tensor, payload zeroed (strings empty). NULL (the caller reports) when rank >
+ * RT_MAX_RANK, a dim is negative, the size overflows, exceeds rt_tensor_limit or cannot be
+ * allocated. */
 RtValue *rt_tensor_new(ElemType elem, int rank, const int64_t *dims);
+extern size_t rt_tensor_limit; /* bytes per tensor payload; SIZE_MAX unless a tool sets it */
 RtValue *rt_scalar_new(ElemType elem); /* rank 0 */
 /* A tensor viewing an IR Tensor's data without copying (borrowed). */
 RtValue *rt_tensor_wrap(const Tensor *t);
@@ -131,6 +133,7 @@ void rt_strides(int rank, const int64_t *dims, int64_t *strides);
 typedef struct RtOptions {
   bool check_types; /* compare each output with the value's declared type (default on) */
   uint64_t seed;    /* for random operators */
+  uint64_t max_steps; /* node executions before the run stops with an error (0: no limit) */
 } RtOptions;
 
 /* Prepare a model to run: binds operators and reports every node that cannot run (unknown

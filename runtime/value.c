@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t rt_tensor_limit = SIZE_MAX;
+
 static void *xcalloc(size_t n, size_t size) {
   void *p = calloc(n ? n : 1, size ? size : 1);
   if (!p) {
@@ -32,14 +34,16 @@ RtValue *rt_tensor_new(ElemType elem, int rank, const int64_t *dims) {
     numel *= (uint64_t)dims[i];
   }
   size_t nbytes;
-  if (!ir_elem_nbytes(elem, numel, &nbytes)) return NULL;
+  if (!ir_elem_nbytes(elem, numel, &nbytes) || nbytes > rt_tensor_limit) return NULL;
+  void *data = calloc(nbytes ? nbytes : 1, 1);
+  if (!data) return NULL; /* a size the machine cannot hold: the caller reports it */
   RtValue *v = value_new(TYPE_TENSOR);
   v->elem = elem;
   v->rank = rank;
   for (int i = 0; i < rank; i++) v->dims[i] = dims[i];
   v->numel = numel;
   v->nbytes = nbytes;
-  v->data = xcalloc(nbytes ? nbytes : 1, 1);
+  v->data = data;
   return v;
 }
 
