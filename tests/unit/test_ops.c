@@ -38,6 +38,21 @@ static void lookup_by_opset(void **state) {
   assert_null(ir_op_find("", "NoSuchOp", 21));
   assert_null(ir_op_find("com.example", "Add", 21));
   assert_int_equal(ir_op_find("ai.onnx.ml", "LabelEncoder", 3)->since, 2);
+  /* type-only versions (ONNX operator docs): Pad 18, 19, 21, 23, 24, 25 */
+  assert_int_equal(ir_op_find("", "Pad", 20)->since, 19);
+  assert_int_equal(ir_op_find("", "Pad", 21)->since, 21);
+  assert_int_equal(ir_op_find("", "Pad", 22)->since, 21);
+  assert_int_equal(ir_op_find("", "Pad", 28)->since, 25);
+  assert_int_equal(ir_op_find("", "Reshape", 24)->since, 24);
+  assert_int_equal(ir_op_find("", "Identity", 19)->since, 19);
+  assert_int_equal(ir_op_find("", "ConstantOfShape", 20)->since, 20);
+  assert_int_equal(ir_op_find("", "ReduceMax", 20)->since, 20);
+  assert_int_equal(ir_op_find("", "Dropout", 22)->since, 22);
+  assert_int_equal(ir_op_find("", "TopK", 24)->since, 24);
+  assert_int_equal(ir_op_find("", "Cast", 28)->since, 28);
+  assert_int_equal(ir_op_find("", "Cast", 27)->since, 25);
+  assert_int_equal(ir_op_find("", "Squeeze", 25)->since, 25);
+  assert_string_equal(ir_op_find("", "Cast", 24)->family, ir_op_find("", "Cast", 13)->family);
 }
 
 static void schema_defaults(void **state) {
