@@ -52,6 +52,9 @@ static void lookup_by_opset(void **state) {
   assert_int_equal(ir_op_find("", "Cast", 28)->since, 28);
   assert_int_equal(ir_op_find("", "Cast", 27)->since, 25);
   assert_int_equal(ir_op_find("", "Squeeze", 25)->since, 25);
+  assert_int_equal(ir_op_find("", "Range", 28)->since, 27);
+  assert_int_equal(ir_op_find("", "OptionalHasElement", 28)->since, 28);
+  assert_int_equal(ir_op_find("", "Einsum", 27)->since, 12);
   assert_string_equal(ir_op_find("", "Cast", 24)->family, ir_op_find("", "Cast", 13)->family);
 }
 
