@@ -1361,6 +1361,24 @@ int ir_infer_rnn(InferCtx *c) {
   return 0;
 }
 
+/* The union of two tensor types: what holds for a value that is either (element type when
+ * both agree, rank when both agree, each dim when both agree). NULL if unknown or not
+ * tensors. */
+static Type *join(InferCtx *c, const Type *a, const Type *b) {
+  if (!a || !b || a->kind != TYPE_TENSOR || b->kind != TYPE_TENSOR || !a->elem ||
+      a->elem != b->elem)
+    return NULL;
+  if (a->rank != b->rank || a->rank < 0 || a->rank > MAXR) return mk(c, a->elem, -1, NULL);
+  Dim o[MAXR];
+  for (int k = 0; k < a->rank; k++) {
+    const Dim *x = &a->dims[k], *y = &b->dims[k];
+    bool same = known(x) ? known(y) && x->value == y->value
+                         : x->param && y->param && !strcmp(x->param, y->param);
+    o[k] = same ? *x : dim_unknown();
+  }
+  return mk(c, a->elem, a->rank, o);
+}
+
 /* If: each output is what both branches declare (dims they disagree on unknown). */
 int ir_infer_if(InferCtx *c) {
   const Attr *t = ir_node_attr(c->node, "then_branch"), *f = ir_node_attr(c->node, "else_branch");
@@ -1368,22 +1386,393 @@ int ir_infer_if(InferCtx *c) {
   for (int i = 0; i < c->node->n_outputs; i++) {
     if (i >= t->g->n_outputs || i >= f->g->n_outputs || !t->g->outputs[i] || !f->g->outputs[i])
       continue;
-    const Type *a = t->g->outputs[i]->type, *b = f->g->outputs[i]->type;
-    if (!a || !b || a->kind != TYPE_TENSOR || b->kind != TYPE_TENSOR || a->elem != b->elem)
-      continue;
-    if (a->rank != b->rank || a->rank < 0 || a->rank > MAXR) {
-      set_out(c, i, mk(c, a->elem, -1, NULL));
-      continue;
-    }
-    Dim o[MAXR];
-    for (int k = 0; k < a->rank; k++) {
-      const Dim *x = &a->dims[k], *y = &b->dims[k];
-      bool same = known(x) ? known(y) && x->value == y->value
-                           : x->param && y->param && !strcmp(x->param, y->param);
-      o[k] = same ? *x : dim_unknown();
-    }
-    set_out(c, i, mk(c, a->elem, a->rank, o));
+    Type *u = join(c, t->g->outputs[i]->type, f->g->outputs[i]->type);
+    if (u) set_out(c, i, u);
   }
+  return 0;
+}
+
+static const Graph *body_of(const InferCtx *c) {
+  const Attr *b = ir_node_attr(c->node, "body");
+  return b && !b->ref_attr_name && b->type == ATTR_GRAPH ? b->g : NULL;
+}
+static const Type *body_out(const Graph *g, int i) {
+  return i >= 0 && i < g->n_outputs && g->outputs[i] ? g->outputs[i]->type : NULL;
+}
+/* A body's per-iteration tensor type s stacked along `axis` (of rank s->rank + 1) with
+ * `len` entries (-1 unknown); `lead` extra leading dims (Scan-8's batch) go first.
+ * Symbolic dims of the body are dropped: they belong to the body's scope. */
+static Type *stacked(InferCtx *c, const Type *s, int64_t axis, Dim len, const Dim *lead,
+                     int nlead) {
+  if (!s || s->kind != TYPE_TENSOR || !s->elem) return NULL;
+  if (s->rank < 0 || s->rank + 1 + nlead > MAXR) return mk(c, s->elem, -1, NULL);
+  int r = s->rank + 1;
+  if (!norm_axis(&axis, r)) return NULL;
+  Dim o[MAXR];
+  for (int i = 0; i < nlead; i++) o[i] = lead[i];
+  for (int i = 0, k = 0; i < r; i++) {
+    Dim d = i == axis ? len : s->dims[k++];
+    o[nlead + i] = d.param ? dim_unknown() : d;
+  }
+  return mk(c, s->elem, r + nlead, o);
+}
+
+/* Loop: loop-carried outputs are either the initial value (no iteration) or the body's
+ * output; scan outputs stack the body's per-iteration values, M of them when M is constant
+ * and the loop cannot stop early (no cond input, the body passes its cond through). */
+int ir_infer_loop(InferCtx *c) {
+  const Graph *g = body_of(c);
+  int nc = nin(c) - 2;
+  if (!g || nc < 0 || g->n_inputs != nc + 2 || g->n_outputs < nc + 1) return 0;
+  int ns = g->n_outputs - 1 - nc;
+  if (c->node->n_outputs != nc + ns) return 0;
+  for (int i = 0; i < nc; i++) {
+    Type *u = join(c, body_out(g, 1 + i), tin(c, 2 + i));
+    if (u) set_out(c, i, u);
+  }
+  int64_t m = -1;
+  size_t n;
+  const Value *bc = g->outputs[0];
+  bool passthru = bc && g->inputs[1] &&
+                  (bc == g->inputs[1] ||
+                   (bc->producer && bc->producer->op && !strcmp(bc->producer->op->family, "Identity") &&
+                    bc->producer->n_inputs == 1 && bc->producer->inputs[0] == g->inputs[1]));
+  uint64_t cnt;
+  bool cond_true = nin(c) < 2 || !c->node->inputs[1];
+  if (!cond_true && c->in_data && c->in_data[1] && c->in_data[1]->has_data &&
+      c->in_data[1]->elem == ELEM_BOOL && ir_tensor_numel(c->in_data[1], &cnt) && cnt == 1)
+    cond_true = ((const uint8_t *)c->in_data[1]->data)[0] != 0;
+  if (!c->node->inputs[0] || !cond_true || !passthru || !const_ints(c, 0, &m, 1, &n) || n != 1)
+    m = -1;
+  if (m == 0) return 0; /* nothing to stack: leave the declared types */
+  for (int k = 0; k < ns; k++) {
+    Type *t = stacked(c, body_out(g, 1 + nc + k), 0, m > 0 ? dim_of(m) : dim_unknown(), NULL, 0);
+    if (t) set_out(c, nc + k, t);
+  }
+  return 0;
+}
+
+/* Scan (9+): states as Loop's; scan outputs stack along scan_output_axes with the scan
+ * inputs' sequence length. Scan-8 puts a batch axis first everywhere (inputs are
+ * [B, T, ...]) and may start with sequence_lens. */
+int ir_infer_scan(InferCtx *c) {
+  const Graph *g = body_of(c);
+  int64_t m = ir_attr_int(c->node, "num_scan_inputs", -1);
+  bool v8 = c->op && c->op->since < 9;
+  int first = v8 ? 1 : 0; /* Scan-8's optional sequence_lens */
+  int ns = nin(c) - first - (int)m; /* states */
+  if (!g || m < 1 || ns < 0 || g->n_inputs != ns + m) return 0;
+  int nk = g->n_outputs - ns;
+  if (nk < 0 || c->node->n_outputs != ns + nk) return 0;
+  int64_t ax[MAXR] = {0}, oax[MAXR] = {0};
+  size_t n;
+  if (!v8 && attr_ints(c, "scan_input_axes", ax, MAXR, &n) && n != (size_t)m) return 0;
+  if (!v8 && attr_ints(c, "scan_output_axes", oax, MAXR, &n) && n != (size_t)nk) return 0;
+  Dim T = dim_unknown(), B = dim_unknown();
+  for (int j = 0; j < m; j++) {
+    const Type *x = shaped(c, first + ns + j);
+    if (!x) continue;
+    int64_t a = v8 ? 1 : ax[j];
+    if (!norm_axis(&a, x->rank)) continue;
+    if (known(&x->dims[a])) T = x->dims[a];
+    if (v8 && known(&x->dims[0])) B = x->dims[0];
+  }
+  for (int i = 0; i < ns && v8; i++) {
+    const Type *x = shaped(c, first + i);
+    if (x && x->rank > 0 && known(&x->dims[0])) B = x->dims[0];
+  }
+  for (int i = 0; i < ns; i++) {
+    const Type *b = body_out(g, i);
+    if (v8 && b && b->kind == TYPE_TENSOR && b->rank >= 0 && b->rank < MAXR) {
+      /* Scan-8 states: [B] + the body's state */
+      Dim o[MAXR];
+      o[0] = B;
+      for (int k = 0; k < b->rank; k++) o[1 + k] = b->dims[k];
+      b = mk(c, b->elem, b->rank + 1, o);
+    } else if (v8) {
+      b = NULL;
+    }
+    Type *u = join(c, b, tin(c, first + i));
+    if (u) set_out(c, i, u);
+  }
+  if (known(&T) && T.value == 0) return 0;
+  for (int k = 0; k < nk; k++) {
+    Type *t = v8 ? stacked(c, body_out(g, ns + k), 0, T, &B, 1)
+                 : stacked(c, body_out(g, ns + k), oax[k], T, NULL, 0);
+    if (t) set_out(c, ns + k, t);
+  }
+  return 0;
+}
+
+/* Output 0 of type e with input 0's shape where the element type is fixed or an attribute:
+ * `same_float` (Scaler, Normalizer: float). */
+int ir_infer_same_float(InferCtx *c) {
+  out_like(c, 0, ELEM_FLOAT, 0);
+  return 0;
+}
+
+/* The dtype attribute when valid, else `dflt`. */
+static ElemType dtype_attr(const InferCtx *c, const char *name, ElemType dflt) {
+  int64_t dt = ir_attr_int(c->node, name, 0);
+  return dt && ir_elem_valid((int)dt) ? (ElemType)dt : dflt;
+}
+
+/* RandomNormal/RandomUniform (shape attribute), the *Like forms and Bernoulli (input 0's
+ * shape); dtype attribute, else float / the input's type. */
+int ir_infer_random(InferCtx *c) {
+  if (nin(c) == 0) {
+    int64_t s[MAXR];
+    size_t n;
+    ElemType e = dtype_attr(c, "dtype", ELEM_FLOAT);
+    if (!attr_ints(c, "shape", s, MAXR, &n)) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+    Dim o[MAXR];
+    for (size_t i = 0; i < n; i++) o[i] = s[i] >= 0 ? dim_of(s[i]) : dim_unknown();
+    set_out(c, 0, mk(c, e, (int)n, o));
+    return 0;
+  }
+  out_like(c, 0, dtype_attr(c, "dtype", ein(c, 0)), 0);
+  return 0;
+}
+
+/* Multinomial: [batch, sample_size] of dtype (int32 by default). */
+int ir_infer_multinomial(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  Dim o[2] = {x && x->rank == 2 ? x->dims[0] : dim_unknown(),
+              dim_of(ir_attr_int(c->node, "sample_size", 1))};
+  set_out(c, 0, mk(c, dtype_attr(c, "dtype", ELEM_INT32), 2, o));
+  return 0;
+}
+
+/* HannWindow, HammingWindow, BlackmanWindow: [size] of output_datatype (float). */
+int ir_infer_window(InferCtx *c) {
+  int64_t s;
+  size_t n;
+  Dim o = const_ints(c, 0, &s, 1, &n) && n == 1 && s >= 0 ? dim_of(s) : dim_unknown();
+  set_out(c, 0, mk(c, dtype_attr(c, "output_datatype", ELEM_FLOAT), 1, &o));
+  return 0;
+}
+
+/* Unique: Y 1-D (or X's shape with the axis unknown), indices/counts [?], inverse_indices
+ * one per element of X (or per entry along the axis). */
+int ir_infer_unique(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  Dim u = dim_unknown(), inv = dim_unknown();
+  bool has_axis = ir_node_attr(c->node, "axis") != NULL;
+  if (!has_axis) {
+    set_out(c, 0, mk(c, e, 1, &u));
+    uint64_t cnt;
+    if (x && ir_type_numel(x, &cnt)) inv = dim_of((int64_t)cnt);
+  } else if (x) {
+    int64_t ax = ir_attr_int(c->node, "axis", 0);
+    if (!norm_axis(&ax, x->rank))
+      return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+    Dim o[MAXR];
+    memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+    o[ax] = dim_unknown();
+    inv = x->dims[ax];
+    set_out(c, 0, mk(c, e, x->rank, o));
+  } else {
+    set_out(c, 0, mk(c, e, -1, NULL));
+  }
+  set_out(c, 1, mk(c, ELEM_INT64, 1, &u));
+  set_out(c, 2, mk(c, ELEM_INT64, 1, &inv));
+  set_out(c, 3, mk(c, ELEM_INT64, 1, &u));
+  return 0;
+}
+
+/* NonMaxSuppression: int64 [?, 3]. */
+int ir_infer_nms(InferCtx *c) {
+  Dim o[2] = {dim_unknown(), dim_of(3)};
+  set_out(c, 0, mk(c, ELEM_INT64, 2, o));
+  return 0;
+}
+
+/* Compress: 1-D [?] without axis, else the input's shape with the axis unknown. */
+int ir_infer_compress(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  Dim u = dim_unknown();
+  if (!ir_node_attr(c->node, "axis")) return set_out(c, 0, mk(c, ein(c, 0), 1, &u)), 0;
+  if (!x) return set_out(c, 0, mk(c, ein(c, 0), -1, NULL)), 0;
+  int64_t ax = ir_attr_int(c->node, "axis", 0);
+  if (!norm_axis(&ax, x->rank))
+    return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  o[ax] = u;
+  set_out(c, 0, mk(c, ein(c, 0), x->rank, o));
+  return 0;
+}
+
+/* GatherND: indices.shape[:-1] + data.shape[batch_dims + k:], k = indices.shape[-1]. */
+int ir_infer_gather_nd(InferCtx *c) {
+  const Type *x = shaped(c, 0), *ix = shaped(c, 1);
+  ElemType e = ein(c, 0);
+  int64_t b = ir_attr_int(c->node, "batch_dims", 0);
+  if (!x || !ix || ix->rank < 1 || !known(&ix->dims[ix->rank - 1]))
+    return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int64_t k = ix->dims[ix->rank - 1].value;
+  if (b < 0 || b + k > x->rank || b >= ix->rank)
+    return fail(c, "indices of depth %s%lld do not fit data of rank %lld", "", k, x->rank);
+  int r = ix->rank - 1 + x->rank - (int)(b + k);
+  if (r > MAXR) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[MAXR];
+  int q = 0;
+  for (int i = 0; i < ix->rank - 1; i++) o[q++] = ix->dims[i];
+  for (int i = (int)(b + k); i < x->rank; i++) o[q++] = x->dims[i];
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+/* Det: [*, M, M] -> [*]. */
+int ir_infer_det(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (!x || x->rank < 2) return set_out(c, 0, mk(c, ein(c, 0), -1, NULL)), 0;
+  set_out(c, 0, mk(c, ein(c, 0), x->rank - 2, x->dims));
+  return 0;
+}
+
+/* DynamicQuantizeLinear: uint8 y like x, float scale and uint8 zero point scalars. */
+int ir_infer_dyn_quantize(InferCtx *c) {
+  out_like(c, 0, ELEM_UINT8, 0);
+  set_out(c, 1, mk(c, ELEM_FLOAT, 0, NULL));
+  set_out(c, 2, mk(c, ELEM_UINT8, 0, NULL));
+  return 0;
+}
+
+/* MaxRoiPool: [num_rois, C, pooled_h, pooled_w]; RoiAlign: [num_rois, C, output_height,
+ * output_width]. */
+int ir_infer_roi(InferCtx *c) {
+  const Type *x = shaped(c, 0), *r = shaped(c, 1);
+  Dim o[4] = {r && r->rank == 2 ? r->dims[0] : dim_unknown(),
+              x && x->rank == 4 ? x->dims[1] : dim_unknown(), dim_unknown(), dim_unknown()};
+  if (is(c, "MaxRoiPool")) {
+    int64_t p[2];
+    size_t n;
+    if (attr_ints(c, "pooled_shape", p, 2, &n) && n == 2) o[2] = dim_of(p[0]), o[3] = dim_of(p[1]);
+  } else {
+    o[2] = dim_of(ir_attr_int(c->node, "output_height", 1));
+    o[3] = dim_of(ir_attr_int(c->node, "output_width", 1));
+  }
+  set_out(c, 0, mk(c, ein(c, 0), 4, o));
+  return 0;
+}
+
+/* Col2Im: [N, C * prod(block), L] -> [N, C, image_shape...]. */
+int ir_infer_col2im(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  int64_t img[MAXR], blk[MAXR];
+  size_t ni, nb;
+  ElemType e = ein(c, 0);
+  if (!const_ints(c, 1, img, MAXR - 2, &ni) || !const_ints(c, 2, blk, MAXR, &nb) || ni != nb)
+    return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[MAXR];
+  o[0] = x && x->rank == 3 ? x->dims[0] : dim_unknown();
+  o[1] = dim_unknown();
+  int64_t prod = 1;
+  for (size_t i = 0; i < nb; i++) prod = blk[i] > 0 && prod <= INT64_MAX / blk[i] ? prod * blk[i] : -1;
+  if (x && x->rank == 3 && known(&x->dims[1]) && prod > 0 && x->dims[1].value % prod == 0)
+    o[1] = dim_of(x->dims[1].value / prod);
+  for (size_t i = 0; i < ni; i++) o[2 + i] = img[i] >= 0 ? dim_of(img[i]) : dim_unknown();
+  set_out(c, 0, mk(c, e, (int)ni + 2, o));
+  return 0;
+}
+
+/* AffineGrid: theta [N, 2, 3] with size (N, C, H, W) -> [N, H, W, 2]; 3-D -> [N, D, H, W, 3]. */
+int ir_infer_affine_grid(InferCtx *c) {
+  int64_t s[5];
+  size_t n;
+  ElemType e = ein(c, 0);
+  if (!const_ints(c, 1, s, 5, &n) || (n != 4 && n != 5))
+    return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[5];
+  for (size_t i = 0; i + 2 < n; i++) o[1 + i] = dim_of(s[2 + i]);
+  o[0] = dim_of(s[0]);
+  o[n - 1] = dim_of((int64_t)n - 2);
+  set_out(c, 0, mk(c, e, (int)n, o));
+  return 0;
+}
+
+/* CenterCropPad: the input's shape with the listed axes (all by default) set to `shape`. */
+int ir_infer_center_crop_pad(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  int64_t s[MAXR], ax[MAXR];
+  size_t ns, na;
+  ElemType e = ein(c, 0);
+  if (!x || !const_ints(c, 1, s, MAXR, &ns)) return out_like(c, 0, e, -1), 0;
+  if (!attr_ints(c, "axes", ax, MAXR, &na)) {
+    na = (size_t)x->rank;
+    for (size_t i = 0; i < na; i++) ax[i] = (int64_t)i;
+  }
+  if (na != ns) return fail(c, "%s%lld sizes for %lld axes", "", (long long)ns, (long long)na);
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  for (size_t i = 0; i < na; i++) {
+    if (!norm_axis(&ax[i], x->rank))
+      return fail(c, "axis %s%lld out of range for rank %lld", "", ax[i], x->rank);
+    o[ax[i]] = s[i] >= 0 ? dim_of(s[i]) : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* DFT: the input's shape with the last dim 2 (complex) and the transformed axis
+ * dft_length long (onesided: n/2 + 1). The axis is an attribute (17) or input 2 (20+,
+ * default -2). */
+int ir_infer_dft(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  if (!x || x->rank < 2) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int64_t ax, len = -1;
+  size_t n;
+  if (c->op && c->op->since < 20) {
+    ax = ir_attr_int(c->node, "axis", 1);
+  } else if (nin(c) > 2 && c->node->inputs[2]) {
+    if (!const_ints(c, 2, &ax, 1, &n) || n != 1) return out_like(c, 0, e, -1), 0;
+  } else {
+    ax = -2;
+  }
+  if (!norm_axis(&ax, x->rank) || ax == x->rank - 1)
+    return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  o[x->rank - 1] = dim_of(2);
+  if (nin(c) > 1 && c->node->inputs[1]) {
+    if (!const_ints(c, 1, &len, 1, &n) || n != 1) len = -1;
+    o[ax] = len >= 0 ? dim_of(len) : dim_unknown();
+  }
+  bool one = ir_attr_int(c->node, "onesided", 0), inv = ir_attr_int(c->node, "inverse", 0);
+  if (one && inv) {
+    /* inverse of a one-sided spectrum: a real signal of 2 (n - 1) (or dft_length) */
+    o[x->rank - 1] = dim_of(1);
+    if (len < 0 && !(nin(c) > 1 && c->node->inputs[1]))
+      o[ax] = known(&x->dims[ax]) ? dim_of(2 * (x->dims[ax].value - 1)) : dim_unknown();
+  } else if (one) {
+    o[ax] = known(&o[ax]) ? dim_of(o[ax].value / 2 + 1) : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* STFT: [batch, frames, bins, 2]; frames = (length - frame_length) / frame_step + 1,
+ * bins = frame_length (onesided: / 2 + 1); frame_length is input 3 or the window's. */
+int ir_infer_stft(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t step = -1, fl = -1;
+  size_t n;
+  if (!const_ints(c, 1, &step, 1, &n) || n != 1) step = -1;
+  if (nin(c) > 3 && c->node->inputs[3]) {
+    if (!const_ints(c, 3, &fl, 1, &n) || n != 1) fl = -1;
+  } else if (nin(c) > 2 && c->node->inputs[2]) {
+    fl = len1(c, 2);
+  }
+  Dim o[4] = {x && x->rank == 3 ? x->dims[0] : dim_unknown(), dim_unknown(), dim_unknown(),
+              dim_of(2)};
+  if (x && x->rank == 3 && known(&x->dims[1]) && step > 0 && fl > 0 && x->dims[1].value >= fl)
+    o[1] = dim_of((x->dims[1].value - fl) / step + 1);
+  if (fl > 0) o[2] = dim_of(ir_attr_int(c->node, "onesided", 1) ? fl / 2 + 1 : fl);
+  set_out(c, 0, mk(c, e, 4, o));
   return 0;
 }
 
