@@ -2049,6 +2049,54 @@ static const Tensor *propagate(Model *m, const Node *n, const Type *const *in,
   return NULL;
 }
 
+/* Before a Loop's or Scan's body is inferred: give its untyped formal inputs what the node
+ * says of them. Loop: the iteration number (int64 scalar), cond (bool scalar), and the
+ * element type of each loop-carried value (its shape may change between iterations). Scan:
+ * the states' element types and each scan input's slice (its shape without the scan axis;
+ * Scan-8 drops the batch axis too). */
+static void seed_body(Model *m, const Node *n) {
+  if (!n->op || (strcmp(n->op->family, "Loop") && strcmp(n->op->family, "Scan"))) return;
+  const Attr *b = ir_node_attr(n, "body");
+  if (!b || b->ref_attr_name || b->type != ATTR_GRAPH || !b->g) return;
+  Graph *g = b->g;
+  bool loop = !strcmp(n->op->family, "Loop"), v8 = !loop && n->op->since < 9;
+  int first = loop ? 0 : v8 ? 1 : 0, ns = 0;
+  int64_t nscan = loop ? 0 : ir_attr_int(n, "num_scan_inputs", -1);
+  size_t nax = 0;
+  const int64_t *axes = loop || v8 ? NULL : ir_attr_ints(n, "scan_input_axes", &nax);
+  if (loop) {
+    if (g->n_inputs != n->n_inputs) return;
+  } else {
+    ns = n->n_inputs - first - (int)nscan;
+    if (nscan < 1 || ns < 0 || g->n_inputs != ns + nscan || (axes && nax != (size_t)nscan)) return;
+  }
+  for (int i = 0; i < g->n_inputs; i++) {
+    Value *v = g->inputs[i];
+    if (!v || v->type) continue;
+    if (loop && i < 2) {
+      v->type = ir_type_tensor(&m->arena, i == 0 ? ELEM_INT64 : ELEM_BOOL, 0, NULL);
+      continue;
+    }
+    const Value *src = n->inputs[loop ? i : first + i];
+    const Type *t = src ? src->type : NULL;
+    if (!t && src && src->init) t = init_type(&m->arena, src->init);
+    if (!t || t->kind != TYPE_TENSOR || !t->elem) continue;
+    bool scan_in = !loop && i >= ns;
+    if (!scan_in || t->rank < 0) {
+      v->type = ir_type_tensor(&m->arena, t->elem, -1, NULL);
+      continue;
+    }
+    /* a scan input's slice: drop the scan axis (Scan-8: batch and sequence axes) */
+    int64_t ax = v8 ? 1 : axes ? axes[i - ns] : 0;
+    if (ax < -t->rank || ax >= t->rank || (v8 && t->rank < 2)) continue;
+    if (ax < 0) ax += t->rank;
+    Type *s = ir_type_tensor(&m->arena, t->elem, t->rank - (v8 ? 2 : 1), NULL);
+    for (int k = 0, q = 0; k < t->rank; k++)
+      if (k != ax && !(v8 && k == 0)) s->dims[q++] = t->dims[k];
+    v->type = s;
+  }
+}
+
 /* A graph being walked: the next node, and whether that node's subgraphs are done. */
 typedef struct Frame {
   Graph *g;
@@ -2108,6 +2156,7 @@ int ir_infer_model(Model *m, Diag *d) {
           for (size_t q = 0; q < a->n; q++)
             if (a->graphs[q]) collect(a->graphs[q], &subs, &nsubs, &subcap);
       }
+      if (nsubs) seed_body(m, n);
       for (size_t q = nsubs; q-- > 0;) push_frame(m, &st, &nst, &cap, subs[q]);
       continue;
     }

@@ -212,6 +212,17 @@ static void test_loop_scan(void **s) {
   assert_string_equal(infer_type(m, "a"), "float[?]");
   assert_string_equal(infer_type(m, "b"), "float[4,5]");
   ir_model_free(m);
+  /* untyped body inputs take what the node says: the scan slice of xs [5,3] along axis 0 is
+   * [3], stacked back to [5,3]; the Loop's carried value only its element type */
+  m = parse(HEAD "g (float[2] st, float[5,3] xs, int64 n) => (a, b, c, d) {\n"
+                 "  a, b = Scan (st, xs) <num_scan_inputs = 1, body = sb (p, q) => (r, o) {\n"
+                 "    r = Identity (p)\n    o = Identity (q)\n  }>\n"
+                 "  c, d = Loop (n, , st) <body = l (i, ci, v) => (co, w, k) {\n"
+                 "    co = Identity (ci)\n    w = Identity (v)\n    k = Identity (i)\n  }>\n}\n");
+  assert_string_equal(infer_type(m, "b"), "float[5,3]");
+  assert_string_equal(infer_type(m, "c"), "float[]");
+  assert_string_equal(infer_type(m, "d"), "int64[?]");
+  ir_model_free(m);
 }
 
 static void test_more_rules(void **s) {
