@@ -1776,6 +1776,122 @@ int ir_infer_stft(InferCtx *c) {
   return 0;
 }
 
+/* OptionalHasElement: bool scalar; SequenceLength: int64 scalar. */
+int ir_infer_scalar(InferCtx *c) {
+  set_out(c, 0, mk(c, is(c, "SequenceLength") ? ELEM_INT64 : ELEM_BOOL, 0, NULL));
+  return 0;
+}
+
+/* MaxUnpool: a constant output_shape, else [N, C, (in - 1) * stride + kernel - pads]. */
+int ir_infer_max_unpool(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t s[MAXR], k[MAXR], st[MAXR], p[2 * MAXR];
+  size_t n, nk, nst, np;
+  if (nin(c) > 2 && c->node->inputs[2]) {
+    if (!const_ints(c, 2, s, MAXR, &n)) return set_out(c, 0, mk(c, e, x ? x->rank : -1, NULL)), 0;
+    Dim o[MAXR];
+    for (size_t i = 0; i < n; i++) o[i] = s[i] >= 0 ? dim_of(s[i]) : dim_unknown();
+    set_out(c, 0, mk(c, e, (int)n, o));
+    return 0;
+  }
+  if (!x || x->rank < 3 || !attr_ints(c, "kernel_shape", k, MAXR, &nk) || nk != (size_t)x->rank - 2)
+    return set_out(c, 0, mk(c, e, x ? x->rank : -1, NULL)), 0;
+  if (!attr_ints(c, "strides", st, MAXR, &nst)) {
+    nst = nk;
+    for (size_t i = 0; i < nk; i++) st[i] = 1;
+  }
+  if (!attr_ints(c, "pads", p, 2 * MAXR, &np)) {
+    np = 2 * nk;
+    memset(p, 0, sizeof p);
+  }
+  if (nst != nk || np != 2 * nk)
+    return fail(c, "%s%lld strides or pads for %lld spatial axes", "", (long long)nst, (long long)nk);
+  Dim o[MAXR];
+  o[0] = x->dims[0];
+  o[1] = x->dims[1];
+  for (size_t i = 0; i < nk; i++) {
+    const Dim *d = &x->dims[2 + i];
+    int64_t v = known(d) ? (d->value - 1) * st[i] + k[i] - p[i] - p[nk + i] : -1;
+    o[2 + i] = known(d) && v >= 0 ? dim_of(v) : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* StringSplit: substrings string [*X, ?], lengths int64 like X. */
+int ir_infer_string_split(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (x && x->rank < MAXR) {
+    Dim o[MAXR];
+    memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+    o[x->rank] = dim_unknown();
+    set_out(c, 0, mk(c, ELEM_STRING, x->rank + 1, o));
+  } else {
+    set_out(c, 0, mk(c, ELEM_STRING, -1, NULL));
+  }
+  out_like(c, 1, ELEM_INT64, 0);
+  return 0;
+}
+
+/* StringNormalizer: [C] or [1, C]; stopwords can shorten (or empty to one string) the last
+ * axis. */
+int ir_infer_string_normalizer(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (!x || (x->rank != 1 && x->rank != 2) || !ir_node_attr(c->node, "stopwords"))
+    return out_like(c, 0, ELEM_STRING, 0), 0;
+  Dim o[2] = {x->dims[0], dim_unknown()};
+  if (x->rank == 1) o[0] = dim_unknown();
+  set_out(c, 0, mk(c, ELEM_STRING, x->rank, o));
+  return 0;
+}
+
+/* TfIdfVectorizer: float [max(ngram_indexes) + 1] or [N, max + 1]. */
+int ir_infer_tfidf(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  size_t n;
+  const int64_t *ix = ir_attr_ints(c->node, "ngram_indexes", &n);
+  int64_t mx = -1;
+  for (size_t i = 0; ix && i < n; i++) mx = ix[i] > mx ? ix[i] : mx;
+  Dim w = ix && n ? dim_of(mx + 1) : dim_unknown();
+  if (!x || (x->rank != 1 && x->rank != 2)) return set_out(c, 0, mk(c, ELEM_FLOAT, -1, NULL)), 0;
+  Dim o[2] = {x->dims[0], w};
+  set_out(c, 0, x->rank == 1 ? mk(c, ELEM_FLOAT, 1, &w) : mk(c, ELEM_FLOAT, 2, o));
+  return 0;
+}
+
+/* ai.onnx.ml LabelEncoder: the input's shape; the type of the values attribute (v1: int64
+ * <-> string). */
+int ir_infer_label_encoder(InferCtx *c) {
+  ElemType e = ELEM_UNDEFINED;
+  const Attr *t = ir_node_attr(c->node, "values_tensor");
+  if (c->op && c->op->since < 2)
+    e = ein(c, 0) == ELEM_STRING ? ELEM_INT64 : ein(c, 0) == ELEM_INT64 ? ELEM_STRING : ELEM_UNDEFINED;
+  else if (t && !t->ref_attr_name && t->type == ATTR_TENSOR && t->t)
+    e = t->t->elem;
+  else if (ir_node_attr(c->node, "values_strings"))
+    e = ELEM_STRING;
+  else if (ir_node_attr(c->node, "values_int64s"))
+    e = ELEM_INT64;
+  else if (ir_node_attr(c->node, "values_floats"))
+    e = ELEM_FLOAT;
+  if (e) out_like(c, 0, e, 0);
+  return 0;
+}
+
+/* ai.onnx.ml regressors on X [N, C]: [N, targets]; TreeEnsemble (5) keeps X's type, the
+ * older ones are float. */
+int ir_infer_regressor(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  bool te = is(c, "ml_TreeEnsemble");
+  ElemType e = te ? ein(c, 0) : ELEM_FLOAT;
+  int64_t t = ir_attr_int(c->node, is(c, "ml_LinearRegressor") ? "targets" : "n_targets", te ? -1 : 1);
+  if (!x || x->rank != 2) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[2] = {x->dims[0], t > 0 ? dim_of(t) : dim_unknown()};
+  set_out(c, 0, mk(c, e, 2, o));
+  return 0;
+}
+
 /* ------------------------------------------------------------------ whole model */
 
 /* Append g to a vector of graphs. */

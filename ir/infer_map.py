@@ -83,6 +83,13 @@ RULES = {
     'center_crop_pad': 'CenterCropPad',
     'dft': 'DFT',
     'stft': 'STFT',
+    'scalar': 'OptionalHasElement SequenceLength',
+    'max_unpool': 'MaxUnpool',
+    'string_split': 'StringSplit',
+    'string_normalizer': 'StringNormalizer',
+    'tfidf': 'TfIdfVectorizer',
+    'label_encoder': 'ml_LabelEncoder',
+    'regressor': 'ml_TreeEnsemble ml_TreeEnsembleRegressor ml_LinearRegressor',
 }
 FAMILY = {f: r for r, fams in RULES.items() for f in fams.split()}
 ROW = re.compile(r'^(OP\(\s*(\w+)\s*,(?:\s*"[^"]*"\s*,)(?:\s*"[^"]*"\s*,)(?:\s*-?\d+\s*,){5}\s*)(\w+)(\s*,)')
