@@ -258,6 +258,29 @@ static void test_more_rules(void **s) {
   assert_string_equal(infer_type(m, "rn"), "float[2,3]");
   assert_string_equal(infer_type(m, "dt"), "float");
   ir_model_free(m);
+  /* MaxUnpool: (3 - 1) * 2 + 3 - 1 - 0 = 6 and (4 - 1) * 2 + 3 - 0 - 1 = 8; StringSplit adds
+   * an unknown axis; TfIdf: max(ngram_indexes) + 1 = 10 per row; LabelEncoder takes the
+   * values' type; TreeEnsemble [N, n_targets] in X's type */
+  m = parse("<ir_version: 8, opset_import: [\"\" : 20, \"ai.onnx.ml\" : 5]>\n"
+            "g (float[1,2,3,4] x, int64[1,2,3,4] i, string[2,3] s, int64[4,9] tk, double[5,3] f)"
+            " => (mu, ss, sl, tf, le, te) {\n"
+            "  mu = MaxUnpool <kernel_shape = [3, 3], strides = [2, 2], pads = [1, 0, 0, 1]> (x, i)\n"
+            "  ss, sl = StringSplit (s)\n"
+            "  tf = TfIdfVectorizer <max_gram_length = 1, max_skip_count = 0, min_gram_length = 1,"
+            " mode = \"TF\", ngram_counts = [0], ngram_indexes = [3, 9, 0],"
+            " pool_int64s = [1, 2, 3]> (tk)\n"
+            "  le = ai.onnx.ml.LabelEncoder <keys_strings = [\"a\"], values_int64s = [1]> (s)\n"
+            "  te = ai.onnx.ml.TreeEnsemble <n_targets = 2, leaf_targetids = [0],"
+            " leaf_weights = double[1] {1}, nodes_falseleafs = [1], nodes_falsenodeids = [0],"
+            " nodes_featureids = [0], nodes_modes = uint8[1] {0}, nodes_splits = double[1] {0},"
+            " nodes_trueleafs = [1], nodes_truenodeids = [0], tree_roots = [0]> (f)\n}\n");
+  assert_string_equal(infer_type(m, "mu"), "float[1,2,6,8]");
+  assert_string_equal(infer_type(m, "ss"), "string[2,3,?]");
+  assert_string_equal(infer_type(m, "sl"), "int64[2,3]");
+  assert_string_equal(infer_type(m, "tf"), "float[4,10]");
+  assert_string_equal(infer_type(m, "le"), "int64[2,3]");
+  assert_string_equal(infer_type(m, "te"), "double[5,2]");
+  ir_model_free(m);
 }
 
 static void test_contradiction(void **s) {
