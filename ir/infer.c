@@ -2213,6 +2213,109 @@ static void seed_body(Model *m, const Node *n) {
   }
 }
 
+typedef struct SavedType {
+  Value *v;
+  Type *t;
+} SavedType;
+typedef IR_VEC(SavedType) SavedTypes;
+
+static void save_value(SavedTypes *s, Value *v) {
+  if (v) ir_vec_push(*s, ((SavedType){v, v->type}));
+}
+
+/* Scratch arrays for one node's inputs and outputs, grown as needed. */
+typedef struct Bufs {
+  const Type **in;
+  const Tensor **ind;
+  Type **out;
+  int incap, outcap;
+} Bufs;
+
+/* Run n's rule, merge what it infers into n's outputs, record constant data. */
+static void infer_node(Model *m, Node *n, Diag *d, const Tensor **side, uint32_t nside, Bufs *b) {
+  if (n->n_inputs > b->incap) {
+    b->incap = n->n_inputs * 2;
+    b->in = realloc(b->in, (size_t)b->incap * sizeof *b->in);
+    b->ind = realloc(b->ind, (size_t)b->incap * sizeof *b->ind);
+    if (!b->in || !b->ind) abort();
+  }
+  if (n->n_outputs > b->outcap) {
+    b->outcap = n->n_outputs * 2;
+    b->out = realloc(b->out, (size_t)b->outcap * sizeof *b->out);
+    if (!b->out) abort();
+  }
+  for (int j = 0; j < n->n_inputs; j++) {
+    Value *v = n->inputs[j];
+    b->in[j] = v ? v->type : NULL;
+    if (v && !v->type && v->init) b->in[j] = v->type = init_type(&m->arena, v->init);
+    b->ind[j] = value_data(v, side, nside);
+  }
+  for (int j = 0; j < n->n_outputs; j++) b->out[j] = NULL;
+  InferCtx c = {n, n->op, b->in, b->ind, b->out, &m->arena, d, 0};
+  if (n->op->infer(&c) != 0) return;
+  for (int j = 0; j < n->n_outputs; j++) {
+    Value *v = n->outputs[j];
+    if (!v || !b->out[j]) continue;
+    /* an inferred type without element type or shape says nothing */
+    if (!b->out[j]->elem && (b->out[j]->rank < 0 || !v->type)) continue;
+    Type *t = merge(&m->arena, n, v, v->type, b->out[j], d);
+    if (t) v->type = t;
+  }
+  record_data(m, n, b->in, side, nside);
+  Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
+  if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, b->in, b->ind);
+}
+
+/* A call of a model-local function: infer its body with the formal inputs typed as the
+ * call's actual inputs, give the call's outputs what the body's outputs get, then put
+ * every type of the body back (the function stays generic). Bodies with attribute
+ * references, subgraphs or rule-less operators are left alone; nested calls stay unknown.
+ * Contradictions inside the body are not reported (the call's outputs then stay as
+ * declared). */
+static void infer_call(Model *m, Node *n, Diag *d, const Tensor **side, uint32_t nside, Bufs *b) {
+  Function *f = ir_model_find_function(m, n->domain, n->op_type, n->overload);
+  Graph *g = f ? f->body : NULL;
+  if (!g || n->n_inputs > g->n_inputs || n->n_outputs > g->n_outputs) return;
+  for (size_t i = 0; i < g->nodes.n; i++) {
+    const Node *q = g->nodes.v[i];
+    if (!q || !q->op || !q->op->infer) return;
+    for (int k = 0; k < q->n_attrs; k++)
+      if (q->attrs[k].ref_attr_name || q->attrs[k].type == ATTR_GRAPH ||
+          q->attrs[k].type == ATTR_GRAPHS)
+        return;
+  }
+  SavedTypes saved = {0};
+  for (int i = 0; i < g->n_inputs; i++) save_value(&saved, g->inputs[i]);
+  for (size_t i = 0; i < g->nodes.n; i++)
+    for (int k = 0; k < g->nodes.v[i]->n_outputs; k++) save_value(&saved, g->nodes.v[i]->outputs[k]);
+  for (int i = 0; i < g->n_inputs; i++) {
+    Value *v = g->inputs[i], *a = i < n->n_inputs ? n->inputs[i] : NULL;
+    if (!v || v->type || !a) continue;
+    if (!a->type && a->init) a->type = init_type(&m->arena, a->init);
+    v->type = a->type;
+    if (v->id < nside) side[v->id] = value_data(a, side, nside);
+  }
+  Diag mute = *d;
+  mute.errors = 0;
+  mute.max_errors = -1; /* counts, never prints */
+  for (size_t i = 0; i < g->nodes.n; i++) infer_node(m, g->nodes.v[i], &mute, side, nside, b);
+  for (int j = 0; j < n->n_outputs && !mute.errors; j++) {
+    Value *v = n->outputs[j], *fo = g->outputs[j];
+    const Type *t = fo ? fo->type : NULL;
+    if (!v || !t || t->kind != TYPE_TENSOR || (!t->elem && t->rank < 0)) continue;
+    Type *u = merge(&m->arena, n, v, v->type, t, d);
+    if (u) v->type = u;
+  }
+  /* restore in reverse (a value listed twice gets its first type back); forget the body's
+   * constant data, which belonged to this call */
+  for (size_t i = saved.n; i-- > 0;) {
+    Value *v = saved.v[i].v;
+    v->type = saved.v[i].t;
+    if (v->id < nside) side[v->id] = NULL;
+  }
+  ir_vec_free(saved);
+}
+
 /* A graph being walked: the next node, and whether that node's subgraphs are done. */
 typedef struct Frame {
   Graph *g;
@@ -2244,12 +2347,9 @@ int ir_infer_model(Model *m, Diag *d) {
   Frame *st = NULL;
   size_t nst = 0, cap = 0;
   if (m->graph) push_frame(m, &st, &nst, &cap, m->graph);
-  const Type **in = NULL;
-  const Tensor **ind = NULL;
-  Type **out = NULL;
+  Bufs b = {0};
   Graph **subs = NULL;
   size_t nsubs = 0, subcap = 0;
-  int incap = 0, outcap = 0;
   while (nst > 0) {
     Frame *f = &st[nst - 1];
     if (f->i >= f->g->nodes.n) {
@@ -2278,42 +2378,16 @@ int ir_infer_model(Model *m, Diag *d) {
     }
     f->i++;
     f->subs_done = false;
-    if (!n->op || !n->op->infer) continue;
-    if (n->n_inputs > incap) {
-      incap = n->n_inputs * 2;
-      in = realloc(in, (size_t)incap * sizeof *in);
-      ind = realloc(ind, (size_t)incap * sizeof *ind);
-      if (!in || !ind) abort();
+    if (!n->op) {
+      infer_call(m, n, d, side, nside, &b);
+      continue;
     }
-    if (n->n_outputs > outcap) {
-      outcap = n->n_outputs * 2;
-      out = realloc(out, (size_t)outcap * sizeof *out);
-      if (!out) abort();
-    }
-    for (int j = 0; j < n->n_inputs; j++) {
-      Value *v = n->inputs[j];
-      in[j] = v ? v->type : NULL;
-      if (v && !v->type && v->init) in[j] = v->type = init_type(&m->arena, v->init);
-      ind[j] = value_data(v, side, nside);
-    }
-    for (int j = 0; j < n->n_outputs; j++) out[j] = NULL;
-    InferCtx c = {n, n->op, in, ind, out, &m->arena, d, 0};
-    if (n->op->infer(&c) != 0) continue;
-    for (int j = 0; j < n->n_outputs; j++) {
-      Value *v = n->outputs[j];
-      if (!v || !out[j]) continue;
-      /* an inferred type without element type or shape says nothing */
-      if (!out[j]->elem && (out[j]->rank < 0 || !v->type)) continue;
-      Type *t = merge(&m->arena, n, v, v->type, out[j], d);
-      if (t) v->type = t;
-    }
-    record_data(m, n, in, side, nside);
-    Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
-    if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, in, ind);
+    if (!n->op->infer) continue;
+    infer_node(m, n, d, side, nside, &b);
   }
-  free(in);
-  free(ind);
-  free(out);
+  free(b.in);
+  free(b.ind);
+  free(b.out);
   free(subs);
   free(st);
   free(side);
@@ -2321,16 +2395,6 @@ int ir_infer_model(Model *m, Diag *d) {
 }
 
 /* ------------------------------------------------------------------ checking only */
-
-typedef struct SavedType {
-  Value *v;
-  Type *t;
-} SavedType;
-typedef IR_VEC(SavedType) SavedTypes;
-
-static void save_value(SavedTypes *s, Value *v) {
-  if (v) ir_vec_push(*s, ((SavedType){v, v->type}));
-}
 
 int ir_infer_check(Model *m, Diag *d) {
   SavedTypes saved = {0};

@@ -283,6 +283,26 @@ static void test_more_rules(void **s) {
   ir_model_free(m);
 }
 
+static void test_function_calls(void **s) {
+  (void)s;
+  /* each call infers the body with its own input types: [2,3]x[3,4] and [5,3]x[3,4]; the
+   * body keeps its untyped formals; a body using an attribute reference is left alone */
+  Model *m = parse("<ir_version: 8, opset_import: [\"\" : 17, \"local\" : 1]>\n"
+                   "g (float[2,3] a, float[5,3] b, float[3,4] w) => (y1, y2, y3) {\n"
+                   "  y1 = local.f (a, w)\n  y2 = local.f (b, w)\n  y3 = local.h (a)\n}\n"
+                   "<domain: \"local\", opset_import: [\"\" : 17]>\n"
+                   "f (x, k) => (y) {\n  t = MatMul (x, k)\n  y = Relu (t)\n}\n"
+                   "<domain: \"local\", opset_import: [\"\" : 17]>\n"
+                   "h <perm> (x) => (y) {\n  y = Transpose <perm: ints = @perm> (x)\n}\n");
+  assert_string_equal(infer_type(m, "y1"), "float[2,4]");
+  assert_string_equal(infer_type(m, "y2"), "float[5,4]");
+  assert_string_equal(infer_type(m, "y3"), "?");
+  Graph *body = m->functions[0]->body;
+  assert_null(body->inputs[0]->type);
+  assert_null(body->outputs[0]->type);
+  ir_model_free(m);
+}
+
 static void test_contradiction(void **s) {
   (void)s;
   Model *m = parse(HEAD "g (float[4] x) => (float[5] y) {\n  y = Relu (x)\n}\n");
@@ -307,6 +327,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_reduce_cast),   cmocka_unit_test(test_data_propagation),
       cmocka_unit_test(test_if_and_rnn),         cmocka_unit_test(test_contradiction),
       cmocka_unit_test(test_loop_scan),          cmocka_unit_test(test_more_rules),
+      cmocka_unit_test(test_function_calls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
