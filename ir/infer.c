@@ -1885,7 +1885,8 @@ int ir_infer_regressor(InferCtx *c) {
   const Type *x = shaped(c, 0);
   bool te = is(c, "ml_TreeEnsemble");
   ElemType e = te ? ein(c, 0) : ELEM_FLOAT;
-  int64_t t = ir_attr_int(c->node, is(c, "ml_LinearRegressor") ? "targets" : "n_targets", te ? -1 : 1);
+  bool lin = is(c, "ml_LinearRegressor"); /* targets defaults to 1; n_targets has no default */
+  int64_t t = ir_attr_int(c->node, lin ? "targets" : "n_targets", lin ? 1 : -1);
   if (!x || x->rank != 2) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
   Dim o[2] = {x->dims[0], t > 0 ? dim_of(t) : dim_unknown()};
   set_out(c, 0, mk(c, e, 2, o));
