@@ -264,7 +264,7 @@ static void win_attrs(const InferCtx *c, int sp, WinAttrs *w) {
   w->autopad = ir_attr_string(c->node, "auto_pad", "NOTSET");
 }
 
-/* Conv, ConvInteger, QLinearConv: X [N, C, D1...], W [M, C/group, k1...]. */
+/* Conv, ConvInteger, QLinearConv, DeformConv: X [N, C, D1...], W [M, C/group, k1...]. */
 int ir_infer_conv(InferCtx *c) {
   bool ql = is(c, "QLinearConv");
   int xi = 0, wi = ql ? 3 : 1;
@@ -1860,8 +1860,8 @@ int ir_infer_tfidf(InferCtx *c) {
   return 0;
 }
 
-/* ai.onnx.ml LabelEncoder: the input's shape; the type of the values attribute (v1: int64
- * <-> string). */
+/* ai.onnx.ml LabelEncoder: the input's shape; the type of the values attribute (v1, and
+ * CategoryMapper: int64 <-> string). */
 int ir_infer_label_encoder(InferCtx *c) {
   ElemType e = ELEM_UNDEFINED;
   const Attr *t = ir_node_attr(c->node, "values_tensor");

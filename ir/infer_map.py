@@ -20,7 +20,7 @@ RULES = {
     'bcast_bool': 'And Or Xor Equal Greater GreaterOrEqual Less LessOrEqual',
     'where': 'Where',
     'cast': 'Cast CastLike',
-    'conv': 'Conv ConvInteger QLinearConv ms_FusedConv',
+    'conv': 'Conv ConvInteger QLinearConv ms_FusedConv DeformConv',
     'conv_transpose': 'ConvTranspose',
     'pool': 'MaxPool AveragePool LpPool',
     'global_pool': 'GlobalAveragePool GlobalMaxPool GlobalLpPool',
@@ -88,7 +88,7 @@ RULES = {
     'string_split': 'StringSplit',
     'string_normalizer': 'StringNormalizer',
     'tfidf': 'TfIdfVectorizer',
-    'label_encoder': 'ml_LabelEncoder',
+    'label_encoder': 'ml_LabelEncoder ml_CategoryMapper',
     'regressor': 'ml_TreeEnsemble ml_TreeEnsembleRegressor ml_LinearRegressor',
 }
 FAMILY = {f: r for r, fams in RULES.items() for f in fams.split()}

@@ -281,6 +281,15 @@ static void test_more_rules(void **s) {
   assert_string_equal(infer_type(m, "le"), "int64[2,3]");
   assert_string_equal(infer_type(m, "te"), "double[5,2]");
   ir_model_free(m);
+  /* DeformConv as Conv: (5 + 1 + 1 - 3) / 2 + 1 = 3; CategoryMapper string -> int64 */
+  m = parse("<ir_version: 8, opset_import: [\"\" : 19, \"ai.onnx.ml\" : 1]>\n"
+            "g (float[1,4,5,5] x, float[6,2,3,3] w, float[1,18,3,3] off, string[2,3] s)"
+            " => (dc, cm) {\n"
+            "  dc = DeformConv <group = 2, strides = [2, 2], pads = [1, 1, 1, 1]> (x, w, off)\n"
+            "  cm = ai.onnx.ml.CategoryMapper <cats_strings = [\"a\"], cats_int64s = [1]> (s)\n}\n");
+  assert_string_equal(infer_type(m, "dc"), "float[1,6,3,3]");
+  assert_string_equal(infer_type(m, "cm"), "int64[2,3]");
+  ir_model_free(m);
 }
 
 static void test_function_calls(void **s) {
