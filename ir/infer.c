@@ -264,7 +264,7 @@ static void win_attrs(const InferCtx *c, int sp, WinAttrs *w) {
   w->autopad = ir_attr_string(c->node, "auto_pad", "NOTSET");
 }
 
-/* Conv, ConvInteger, QLinearConv: X [N, C, D1...], W [M, C/group, k1...]. */
+/* Conv, ConvInteger, QLinearConv, DeformConv: X [N, C, D1...], W [M, C/group, k1...]. */
 int ir_infer_conv(InferCtx *c) {
   bool ql = is(c, "QLinearConv");
   int xi = 0, wi = ql ? 3 : 1;
@@ -1361,6 +1361,24 @@ int ir_infer_rnn(InferCtx *c) {
   return 0;
 }
 
+/* The union of two tensor types: what holds for a value that is either (element type when
+ * both agree, rank when both agree, each dim when both agree). NULL if unknown or not
+ * tensors. */
+static Type *join(InferCtx *c, const Type *a, const Type *b) {
+  if (!a || !b || a->kind != TYPE_TENSOR || b->kind != TYPE_TENSOR || !a->elem ||
+      a->elem != b->elem)
+    return NULL;
+  if (a->rank != b->rank || a->rank < 0 || a->rank > MAXR) return mk(c, a->elem, -1, NULL);
+  Dim o[MAXR];
+  for (int k = 0; k < a->rank; k++) {
+    const Dim *x = &a->dims[k], *y = &b->dims[k];
+    bool same = known(x) ? known(y) && x->value == y->value
+                         : x->param && y->param && !strcmp(x->param, y->param);
+    o[k] = same ? *x : dim_unknown();
+  }
+  return mk(c, a->elem, a->rank, o);
+}
+
 /* If: each output is what both branches declare (dims they disagree on unknown). */
 int ir_infer_if(InferCtx *c) {
   const Attr *t = ir_node_attr(c->node, "then_branch"), *f = ir_node_attr(c->node, "else_branch");
@@ -1368,22 +1386,510 @@ int ir_infer_if(InferCtx *c) {
   for (int i = 0; i < c->node->n_outputs; i++) {
     if (i >= t->g->n_outputs || i >= f->g->n_outputs || !t->g->outputs[i] || !f->g->outputs[i])
       continue;
-    const Type *a = t->g->outputs[i]->type, *b = f->g->outputs[i]->type;
-    if (!a || !b || a->kind != TYPE_TENSOR || b->kind != TYPE_TENSOR || a->elem != b->elem)
-      continue;
-    if (a->rank != b->rank || a->rank < 0 || a->rank > MAXR) {
-      set_out(c, i, mk(c, a->elem, -1, NULL));
-      continue;
-    }
-    Dim o[MAXR];
-    for (int k = 0; k < a->rank; k++) {
-      const Dim *x = &a->dims[k], *y = &b->dims[k];
-      bool same = known(x) ? known(y) && x->value == y->value
-                           : x->param && y->param && !strcmp(x->param, y->param);
-      o[k] = same ? *x : dim_unknown();
-    }
-    set_out(c, i, mk(c, a->elem, a->rank, o));
+    Type *u = join(c, t->g->outputs[i]->type, f->g->outputs[i]->type);
+    if (u) set_out(c, i, u);
   }
+  return 0;
+}
+
+static const Graph *body_of(const InferCtx *c) {
+  const Attr *b = ir_node_attr(c->node, "body");
+  return b && !b->ref_attr_name && b->type == ATTR_GRAPH ? b->g : NULL;
+}
+static const Type *body_out(const Graph *g, int i) {
+  return i >= 0 && i < g->n_outputs && g->outputs[i] ? g->outputs[i]->type : NULL;
+}
+/* A body's per-iteration tensor type s stacked along `axis` (of rank s->rank + 1) with
+ * `len` entries (-1 unknown); `lead` extra leading dims (Scan-8's batch) go first.
+ * Symbolic dims of the body are dropped: they belong to the body's scope. */
+static Type *stacked(InferCtx *c, const Type *s, int64_t axis, Dim len, const Dim *lead,
+                     int nlead) {
+  if (!s || s->kind != TYPE_TENSOR || !s->elem) return NULL;
+  if (s->rank < 0 || s->rank + 1 + nlead > MAXR) return mk(c, s->elem, -1, NULL);
+  int r = s->rank + 1;
+  if (!norm_axis(&axis, r)) return NULL;
+  Dim o[MAXR];
+  for (int i = 0; i < nlead; i++) o[i] = lead[i];
+  for (int i = 0, k = 0; i < r; i++) {
+    Dim d = i == axis ? len : s->dims[k++];
+    o[nlead + i] = d.param ? dim_unknown() : d;
+  }
+  return mk(c, s->elem, r + nlead, o);
+}
+
+/* Loop: loop-carried outputs are either the initial value (no iteration) or the body's
+ * output; scan outputs stack the body's per-iteration values, M of them when M is constant
+ * and the loop cannot stop early (no cond input, the body passes its cond through). */
+int ir_infer_loop(InferCtx *c) {
+  const Graph *g = body_of(c);
+  int nc = nin(c) - 2;
+  if (!g || nc < 0 || g->n_inputs != nc + 2 || g->n_outputs < nc + 1) return 0;
+  int ns = g->n_outputs - 1 - nc;
+  if (c->node->n_outputs != nc + ns) return 0;
+  for (int i = 0; i < nc; i++) {
+    Type *u = join(c, body_out(g, 1 + i), tin(c, 2 + i));
+    if (u) set_out(c, i, u);
+  }
+  int64_t m = -1;
+  size_t n;
+  const Value *bc = g->outputs[0];
+  bool passthru = bc && g->inputs[1] &&
+                  (bc == g->inputs[1] ||
+                   (bc->producer && bc->producer->op && !strcmp(bc->producer->op->family, "Identity") &&
+                    bc->producer->n_inputs == 1 && bc->producer->inputs[0] == g->inputs[1]));
+  uint64_t cnt;
+  bool cond_true = nin(c) < 2 || !c->node->inputs[1];
+  if (!cond_true && c->in_data && c->in_data[1] && c->in_data[1]->has_data &&
+      c->in_data[1]->elem == ELEM_BOOL && ir_tensor_numel(c->in_data[1], &cnt) && cnt == 1)
+    cond_true = ((const uint8_t *)c->in_data[1]->data)[0] != 0;
+  if (!c->node->inputs[0] || !cond_true || !passthru || !const_ints(c, 0, &m, 1, &n) || n != 1)
+    m = -1;
+  if (m == 0) return 0; /* nothing to stack: leave the declared types */
+  for (int k = 0; k < ns; k++) {
+    Type *t = stacked(c, body_out(g, 1 + nc + k), 0, m > 0 ? dim_of(m) : dim_unknown(), NULL, 0);
+    if (t) set_out(c, nc + k, t);
+  }
+  return 0;
+}
+
+/* Scan (9+): states as Loop's; scan outputs stack along scan_output_axes with the scan
+ * inputs' sequence length. Scan-8 puts a batch axis first everywhere (inputs are
+ * [B, T, ...]) and may start with sequence_lens. */
+int ir_infer_scan(InferCtx *c) {
+  const Graph *g = body_of(c);
+  int64_t m = ir_attr_int(c->node, "num_scan_inputs", -1);
+  bool v8 = c->op && c->op->since < 9;
+  int first = v8 ? 1 : 0; /* Scan-8's optional sequence_lens */
+  int ns = nin(c) - first - (int)m; /* states */
+  if (!g || m < 1 || ns < 0 || g->n_inputs != ns + m) return 0;
+  int nk = g->n_outputs - ns;
+  if (nk < 0 || c->node->n_outputs != ns + nk) return 0;
+  int64_t ax[MAXR] = {0}, oax[MAXR] = {0};
+  size_t n;
+  if (!v8 && attr_ints(c, "scan_input_axes", ax, MAXR, &n) && n != (size_t)m) return 0;
+  if (!v8 && attr_ints(c, "scan_output_axes", oax, MAXR, &n) && n != (size_t)nk) return 0;
+  Dim T = dim_unknown(), B = dim_unknown();
+  for (int j = 0; j < m; j++) {
+    const Type *x = shaped(c, first + ns + j);
+    if (!x) continue;
+    int64_t a = v8 ? 1 : ax[j];
+    if (!norm_axis(&a, x->rank)) continue;
+    if (known(&x->dims[a])) T = x->dims[a];
+    if (v8 && known(&x->dims[0])) B = x->dims[0];
+  }
+  for (int i = 0; i < ns && v8; i++) {
+    const Type *x = shaped(c, first + i);
+    if (x && x->rank > 0 && known(&x->dims[0])) B = x->dims[0];
+  }
+  for (int i = 0; i < ns; i++) {
+    const Type *b = body_out(g, i);
+    if (v8 && b && b->kind == TYPE_TENSOR && b->rank >= 0 && b->rank < MAXR) {
+      /* Scan-8 states: [B] + the body's state */
+      Dim o[MAXR];
+      o[0] = B;
+      for (int k = 0; k < b->rank; k++) o[1 + k] = b->dims[k];
+      b = mk(c, b->elem, b->rank + 1, o);
+    } else if (v8) {
+      b = NULL;
+    }
+    Type *u = join(c, b, tin(c, first + i));
+    if (u) set_out(c, i, u);
+  }
+  if (known(&T) && T.value == 0) return 0;
+  for (int k = 0; k < nk; k++) {
+    Type *t = v8 ? stacked(c, body_out(g, ns + k), 0, T, &B, 1)
+                 : stacked(c, body_out(g, ns + k), oax[k], T, NULL, 0);
+    if (t) set_out(c, ns + k, t);
+  }
+  return 0;
+}
+
+/* Output 0 of type e with input 0's shape where the element type is fixed or an attribute:
+ * `same_float` (Scaler, Normalizer: float). */
+int ir_infer_same_float(InferCtx *c) {
+  out_like(c, 0, ELEM_FLOAT, 0);
+  return 0;
+}
+
+/* The dtype attribute when valid, else `dflt`. */
+static ElemType dtype_attr(const InferCtx *c, const char *name, ElemType dflt) {
+  int64_t dt = ir_attr_int(c->node, name, 0);
+  return dt && ir_elem_valid((int)dt) ? (ElemType)dt : dflt;
+}
+
+/* RandomNormal/RandomUniform (shape attribute), the *Like forms and Bernoulli (input 0's
+ * shape); dtype attribute, else float / the input's type. */
+int ir_infer_random(InferCtx *c) {
+  if (nin(c) == 0) {
+    int64_t s[MAXR];
+    size_t n;
+    ElemType e = dtype_attr(c, "dtype", ELEM_FLOAT);
+    if (!attr_ints(c, "shape", s, MAXR, &n)) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+    Dim o[MAXR];
+    for (size_t i = 0; i < n; i++) o[i] = s[i] >= 0 ? dim_of(s[i]) : dim_unknown();
+    set_out(c, 0, mk(c, e, (int)n, o));
+    return 0;
+  }
+  out_like(c, 0, dtype_attr(c, "dtype", ein(c, 0)), 0);
+  return 0;
+}
+
+/* Multinomial: [batch, sample_size] of dtype (int32 by default). */
+int ir_infer_multinomial(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  Dim o[2] = {x && x->rank == 2 ? x->dims[0] : dim_unknown(),
+              dim_of(ir_attr_int(c->node, "sample_size", 1))};
+  set_out(c, 0, mk(c, dtype_attr(c, "dtype", ELEM_INT32), 2, o));
+  return 0;
+}
+
+/* HannWindow, HammingWindow, BlackmanWindow: [size] of output_datatype (float). */
+int ir_infer_window(InferCtx *c) {
+  int64_t s;
+  size_t n;
+  Dim o = const_ints(c, 0, &s, 1, &n) && n == 1 && s >= 0 ? dim_of(s) : dim_unknown();
+  set_out(c, 0, mk(c, dtype_attr(c, "output_datatype", ELEM_FLOAT), 1, &o));
+  return 0;
+}
+
+/* Unique: Y 1-D (or X's shape with the axis unknown), indices/counts [?], inverse_indices
+ * one per element of X (or per entry along the axis). */
+int ir_infer_unique(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  Dim u = dim_unknown(), inv = dim_unknown();
+  bool has_axis = ir_node_attr(c->node, "axis") != NULL;
+  if (!has_axis) {
+    set_out(c, 0, mk(c, e, 1, &u));
+    uint64_t cnt;
+    if (x && ir_type_numel(x, &cnt)) inv = dim_of((int64_t)cnt);
+  } else if (x) {
+    int64_t ax = ir_attr_int(c->node, "axis", 0);
+    if (!norm_axis(&ax, x->rank))
+      return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+    Dim o[MAXR];
+    memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+    o[ax] = dim_unknown();
+    inv = x->dims[ax];
+    set_out(c, 0, mk(c, e, x->rank, o));
+  } else {
+    set_out(c, 0, mk(c, e, -1, NULL));
+  }
+  set_out(c, 1, mk(c, ELEM_INT64, 1, &u));
+  set_out(c, 2, mk(c, ELEM_INT64, 1, &inv));
+  set_out(c, 3, mk(c, ELEM_INT64, 1, &u));
+  return 0;
+}
+
+/* NonMaxSuppression: int64 [?, 3]. */
+int ir_infer_nms(InferCtx *c) {
+  Dim o[2] = {dim_unknown(), dim_of(3)};
+  set_out(c, 0, mk(c, ELEM_INT64, 2, o));
+  return 0;
+}
+
+/* Compress: 1-D [?] without axis, else the input's shape with the axis unknown. */
+int ir_infer_compress(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  Dim u = dim_unknown();
+  if (!ir_node_attr(c->node, "axis")) return set_out(c, 0, mk(c, ein(c, 0), 1, &u)), 0;
+  if (!x) return set_out(c, 0, mk(c, ein(c, 0), -1, NULL)), 0;
+  int64_t ax = ir_attr_int(c->node, "axis", 0);
+  if (!norm_axis(&ax, x->rank))
+    return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  o[ax] = u;
+  set_out(c, 0, mk(c, ein(c, 0), x->rank, o));
+  return 0;
+}
+
+/* GatherND: indices.shape[:-1] + data.shape[batch_dims + k:], k = indices.shape[-1]. */
+int ir_infer_gather_nd(InferCtx *c) {
+  const Type *x = shaped(c, 0), *ix = shaped(c, 1);
+  ElemType e = ein(c, 0);
+  int64_t b = ir_attr_int(c->node, "batch_dims", 0);
+  if (!x || !ix || ix->rank < 1 || !known(&ix->dims[ix->rank - 1]))
+    return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int64_t k = ix->dims[ix->rank - 1].value;
+  if (b < 0 || b + k > x->rank || b >= ix->rank)
+    return fail(c, "indices of depth %s%lld do not fit data of rank %lld", "", k, x->rank);
+  int r = ix->rank - 1 + x->rank - (int)(b + k);
+  if (r > MAXR) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[MAXR];
+  int q = 0;
+  for (int i = 0; i < ix->rank - 1; i++) o[q++] = ix->dims[i];
+  for (int i = (int)(b + k); i < x->rank; i++) o[q++] = x->dims[i];
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+/* Det: [*, M, M] -> [*]. */
+int ir_infer_det(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (!x || x->rank < 2) return set_out(c, 0, mk(c, ein(c, 0), -1, NULL)), 0;
+  set_out(c, 0, mk(c, ein(c, 0), x->rank - 2, x->dims));
+  return 0;
+}
+
+/* DynamicQuantizeLinear: uint8 y like x, float scale and uint8 zero point scalars. */
+int ir_infer_dyn_quantize(InferCtx *c) {
+  out_like(c, 0, ELEM_UINT8, 0);
+  set_out(c, 1, mk(c, ELEM_FLOAT, 0, NULL));
+  set_out(c, 2, mk(c, ELEM_UINT8, 0, NULL));
+  return 0;
+}
+
+/* MaxRoiPool: [num_rois, C, pooled_h, pooled_w]; RoiAlign: [num_rois, C, output_height,
+ * output_width]. */
+int ir_infer_roi(InferCtx *c) {
+  const Type *x = shaped(c, 0), *r = shaped(c, 1);
+  Dim o[4] = {r && r->rank == 2 ? r->dims[0] : dim_unknown(),
+              x && x->rank == 4 ? x->dims[1] : dim_unknown(), dim_unknown(), dim_unknown()};
+  if (is(c, "MaxRoiPool")) {
+    int64_t p[2];
+    size_t n;
+    if (attr_ints(c, "pooled_shape", p, 2, &n) && n == 2) o[2] = dim_of(p[0]), o[3] = dim_of(p[1]);
+  } else {
+    o[2] = dim_of(ir_attr_int(c->node, "output_height", 1));
+    o[3] = dim_of(ir_attr_int(c->node, "output_width", 1));
+  }
+  set_out(c, 0, mk(c, ein(c, 0), 4, o));
+  return 0;
+}
+
+/* Col2Im: [N, C * prod(block), L] -> [N, C, image_shape...]. */
+int ir_infer_col2im(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  int64_t img[MAXR], blk[MAXR];
+  size_t ni, nb;
+  ElemType e = ein(c, 0);
+  if (!const_ints(c, 1, img, MAXR - 2, &ni) || !const_ints(c, 2, blk, MAXR, &nb) || ni != nb)
+    return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[MAXR];
+  o[0] = x && x->rank == 3 ? x->dims[0] : dim_unknown();
+  o[1] = dim_unknown();
+  int64_t prod = 1;
+  for (size_t i = 0; i < nb; i++) prod = blk[i] > 0 && prod <= INT64_MAX / blk[i] ? prod * blk[i] : -1;
+  if (x && x->rank == 3 && known(&x->dims[1]) && prod > 0 && x->dims[1].value % prod == 0)
+    o[1] = dim_of(x->dims[1].value / prod);
+  for (size_t i = 0; i < ni; i++) o[2 + i] = img[i] >= 0 ? dim_of(img[i]) : dim_unknown();
+  set_out(c, 0, mk(c, e, (int)ni + 2, o));
+  return 0;
+}
+
+/* AffineGrid: theta [N, 2, 3] with size (N, C, H, W) -> [N, H, W, 2]; 3-D -> [N, D, H, W, 3]. */
+int ir_infer_affine_grid(InferCtx *c) {
+  int64_t s[5];
+  size_t n;
+  ElemType e = ein(c, 0);
+  if (!const_ints(c, 1, s, 5, &n) || (n != 4 && n != 5))
+    return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[5];
+  for (size_t i = 0; i + 2 < n; i++) o[1 + i] = dim_of(s[2 + i]);
+  o[0] = dim_of(s[0]);
+  o[n - 1] = dim_of((int64_t)n - 2);
+  set_out(c, 0, mk(c, e, (int)n, o));
+  return 0;
+}
+
+/* CenterCropPad: the input's shape with the listed axes (all by default) set to `shape`. */
+int ir_infer_center_crop_pad(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  int64_t s[MAXR], ax[MAXR];
+  size_t ns, na;
+  ElemType e = ein(c, 0);
+  if (!x || !const_ints(c, 1, s, MAXR, &ns)) return out_like(c, 0, e, -1), 0;
+  if (!attr_ints(c, "axes", ax, MAXR, &na)) {
+    na = (size_t)x->rank;
+    for (size_t i = 0; i < na; i++) ax[i] = (int64_t)i;
+  }
+  if (na != ns) return fail(c, "%s%lld sizes for %lld axes", "", (long long)ns, (long long)na);
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  for (size_t i = 0; i < na; i++) {
+    if (!norm_axis(&ax[i], x->rank))
+      return fail(c, "axis %s%lld out of range for rank %lld", "", ax[i], x->rank);
+    o[ax[i]] = s[i] >= 0 ? dim_of(s[i]) : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* DFT: the input's shape with the last dim 2 (complex) and the transformed axis
+ * dft_length long (onesided: n/2 + 1). The axis is an attribute (17) or input 2 (20+,
+ * default -2). */
+int ir_infer_dft(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  if (!x || x->rank < 2) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int64_t ax, len = -1;
+  size_t n;
+  if (c->op && c->op->since < 20) {
+    ax = ir_attr_int(c->node, "axis", 1);
+  } else if (nin(c) > 2 && c->node->inputs[2]) {
+    if (!const_ints(c, 2, &ax, 1, &n) || n != 1) return out_like(c, 0, e, -1), 0;
+  } else {
+    ax = -2;
+  }
+  if (!norm_axis(&ax, x->rank) || ax == x->rank - 1)
+    return fail(c, "axis %s%lld out of range for rank %lld", "", ax, x->rank);
+  Dim o[MAXR];
+  memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+  o[x->rank - 1] = dim_of(2);
+  if (nin(c) > 1 && c->node->inputs[1]) {
+    if (!const_ints(c, 1, &len, 1, &n) || n != 1) len = -1;
+    o[ax] = len >= 0 ? dim_of(len) : dim_unknown();
+  }
+  bool one = ir_attr_int(c->node, "onesided", 0), inv = ir_attr_int(c->node, "inverse", 0);
+  if (one && inv) {
+    /* inverse of a one-sided spectrum: a real signal of 2 (n - 1) (or dft_length) */
+    o[x->rank - 1] = dim_of(1);
+    if (len < 0 && !(nin(c) > 1 && c->node->inputs[1]))
+      o[ax] = known(&x->dims[ax]) ? dim_of(2 * (x->dims[ax].value - 1)) : dim_unknown();
+  } else if (one) {
+    o[ax] = known(&o[ax]) ? dim_of(o[ax].value / 2 + 1) : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* STFT: [batch, frames, bins, 2]; frames = (length - frame_length) / frame_step + 1,
+ * bins = frame_length (onesided: / 2 + 1); frame_length is input 3 or the window's. */
+int ir_infer_stft(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t step = -1, fl = -1;
+  size_t n;
+  if (!const_ints(c, 1, &step, 1, &n) || n != 1) step = -1;
+  if (nin(c) > 3 && c->node->inputs[3]) {
+    if (!const_ints(c, 3, &fl, 1, &n) || n != 1) fl = -1;
+  } else if (nin(c) > 2 && c->node->inputs[2]) {
+    fl = len1(c, 2);
+  }
+  Dim o[4] = {x && x->rank == 3 ? x->dims[0] : dim_unknown(), dim_unknown(), dim_unknown(),
+              dim_of(2)};
+  if (x && x->rank == 3 && known(&x->dims[1]) && step > 0 && fl > 0 && x->dims[1].value >= fl)
+    o[1] = dim_of((x->dims[1].value - fl) / step + 1);
+  if (fl > 0) o[2] = dim_of(ir_attr_int(c->node, "onesided", 1) ? fl / 2 + 1 : fl);
+  set_out(c, 0, mk(c, e, 4, o));
+  return 0;
+}
+
+/* OptionalHasElement: bool scalar; SequenceLength: int64 scalar. */
+int ir_infer_scalar(InferCtx *c) {
+  set_out(c, 0, mk(c, is(c, "SequenceLength") ? ELEM_INT64 : ELEM_BOOL, 0, NULL));
+  return 0;
+}
+
+/* MaxUnpool: a constant output_shape, else [N, C, (in - 1) * stride + kernel - pads]. */
+int ir_infer_max_unpool(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  ElemType e = ein(c, 0);
+  int64_t s[MAXR], k[MAXR], st[MAXR], p[2 * MAXR];
+  size_t n, nk, nst, np;
+  if (nin(c) > 2 && c->node->inputs[2]) {
+    if (!const_ints(c, 2, s, MAXR, &n)) return set_out(c, 0, mk(c, e, x ? x->rank : -1, NULL)), 0;
+    Dim o[MAXR];
+    for (size_t i = 0; i < n; i++) o[i] = s[i] >= 0 ? dim_of(s[i]) : dim_unknown();
+    set_out(c, 0, mk(c, e, (int)n, o));
+    return 0;
+  }
+  if (!x || x->rank < 3 || !attr_ints(c, "kernel_shape", k, MAXR, &nk) || nk != (size_t)x->rank - 2)
+    return set_out(c, 0, mk(c, e, x ? x->rank : -1, NULL)), 0;
+  if (!attr_ints(c, "strides", st, MAXR, &nst)) {
+    nst = nk;
+    for (size_t i = 0; i < nk; i++) st[i] = 1;
+  }
+  if (!attr_ints(c, "pads", p, 2 * MAXR, &np)) {
+    np = 2 * nk;
+    memset(p, 0, sizeof p);
+  }
+  if (nst != nk || np != 2 * nk)
+    return fail(c, "%s%lld strides or pads for %lld spatial axes", "", (long long)nst, (long long)nk);
+  Dim o[MAXR];
+  o[0] = x->dims[0];
+  o[1] = x->dims[1];
+  for (size_t i = 0; i < nk; i++) {
+    const Dim *d = &x->dims[2 + i];
+    int64_t v = known(d) ? (d->value - 1) * st[i] + k[i] - p[i] - p[nk + i] : -1;
+    o[2 + i] = known(d) && v >= 0 ? dim_of(v) : dim_unknown();
+  }
+  set_out(c, 0, mk(c, e, x->rank, o));
+  return 0;
+}
+
+/* StringSplit: substrings string [*X, ?], lengths int64 like X. */
+int ir_infer_string_split(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (x && x->rank < MAXR) {
+    Dim o[MAXR];
+    memcpy(o, x->dims, (size_t)x->rank * sizeof *o);
+    o[x->rank] = dim_unknown();
+    set_out(c, 0, mk(c, ELEM_STRING, x->rank + 1, o));
+  } else {
+    set_out(c, 0, mk(c, ELEM_STRING, -1, NULL));
+  }
+  out_like(c, 1, ELEM_INT64, 0);
+  return 0;
+}
+
+/* StringNormalizer: [C] or [1, C]; stopwords can shorten (or empty to one string) the last
+ * axis. */
+int ir_infer_string_normalizer(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (!x || (x->rank != 1 && x->rank != 2) || !ir_node_attr(c->node, "stopwords"))
+    return out_like(c, 0, ELEM_STRING, 0), 0;
+  Dim o[2] = {x->dims[0], dim_unknown()};
+  if (x->rank == 1) o[0] = dim_unknown();
+  set_out(c, 0, mk(c, ELEM_STRING, x->rank, o));
+  return 0;
+}
+
+/* TfIdfVectorizer: float [max(ngram_indexes) + 1] or [N, max + 1]. */
+int ir_infer_tfidf(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  size_t n;
+  const int64_t *ix = ir_attr_ints(c->node, "ngram_indexes", &n);
+  int64_t mx = -1;
+  for (size_t i = 0; ix && i < n; i++) mx = ix[i] > mx ? ix[i] : mx;
+  Dim w = ix && n ? dim_of(mx + 1) : dim_unknown();
+  if (!x || (x->rank != 1 && x->rank != 2)) return set_out(c, 0, mk(c, ELEM_FLOAT, -1, NULL)), 0;
+  Dim o[2] = {x->dims[0], w};
+  set_out(c, 0, x->rank == 1 ? mk(c, ELEM_FLOAT, 1, &w) : mk(c, ELEM_FLOAT, 2, o));
+  return 0;
+}
+
+/* ai.onnx.ml LabelEncoder: the input's shape; the type of the values attribute (v1, and
+ * CategoryMapper: int64 <-> string). */
+int ir_infer_label_encoder(InferCtx *c) {
+  ElemType e = ELEM_UNDEFINED;
+  const Attr *t = ir_node_attr(c->node, "values_tensor");
+  if (c->op && c->op->since < 2)
+    e = ein(c, 0) == ELEM_STRING ? ELEM_INT64 : ein(c, 0) == ELEM_INT64 ? ELEM_STRING : ELEM_UNDEFINED;
+  else if (t && !t->ref_attr_name && t->type == ATTR_TENSOR && t->t)
+    e = t->t->elem;
+  else if (ir_node_attr(c->node, "values_strings"))
+    e = ELEM_STRING;
+  else if (ir_node_attr(c->node, "values_int64s"))
+    e = ELEM_INT64;
+  else if (ir_node_attr(c->node, "values_floats"))
+    e = ELEM_FLOAT;
+  if (e) out_like(c, 0, e, 0);
+  return 0;
+}
+
+/* ai.onnx.ml regressors on X [N, C]: [N, targets]; TreeEnsemble (5) keeps X's type, the
+ * older ones are float. */
+int ir_infer_regressor(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  bool te = is(c, "ml_TreeEnsemble");
+  ElemType e = te ? ein(c, 0) : ELEM_FLOAT;
+  bool lin = is(c, "ml_LinearRegressor"); /* targets defaults to 1; n_targets has no default */
+  int64_t t = ir_attr_int(c->node, lin ? "targets" : "n_targets", lin ? 1 : -1);
+  if (!x || x->rank != 2) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  Dim o[2] = {x->dims[0], t > 0 ? dim_of(t) : dim_unknown()};
+  set_out(c, 0, mk(c, e, 2, o));
   return 0;
 }
 
@@ -1660,6 +2166,157 @@ static const Tensor *propagate(Model *m, const Node *n, const Type *const *in,
   return NULL;
 }
 
+/* Before a Loop's or Scan's body is inferred: give its untyped formal inputs what the node
+ * says of them. Loop: the iteration number (int64 scalar), cond (bool scalar), and the
+ * element type of each loop-carried value (its shape may change between iterations). Scan:
+ * the states' element types and each scan input's slice (its shape without the scan axis;
+ * Scan-8 drops the batch axis too). */
+static void seed_body(Model *m, const Node *n) {
+  if (!n->op || (strcmp(n->op->family, "Loop") && strcmp(n->op->family, "Scan"))) return;
+  const Attr *b = ir_node_attr(n, "body");
+  if (!b || b->ref_attr_name || b->type != ATTR_GRAPH || !b->g) return;
+  Graph *g = b->g;
+  bool loop = !strcmp(n->op->family, "Loop"), v8 = !loop && n->op->since < 9;
+  int first = loop ? 0 : v8 ? 1 : 0, ns = 0;
+  int64_t nscan = loop ? 0 : ir_attr_int(n, "num_scan_inputs", -1);
+  size_t nax = 0;
+  const int64_t *axes = loop || v8 ? NULL : ir_attr_ints(n, "scan_input_axes", &nax);
+  if (loop) {
+    if (g->n_inputs != n->n_inputs) return;
+  } else {
+    ns = n->n_inputs - first - (int)nscan;
+    if (nscan < 1 || ns < 0 || g->n_inputs != ns + nscan || (axes && nax != (size_t)nscan)) return;
+  }
+  for (int i = 0; i < g->n_inputs; i++) {
+    Value *v = g->inputs[i];
+    if (!v || v->type) continue;
+    if (loop && i < 2) {
+      v->type = ir_type_tensor(&m->arena, i == 0 ? ELEM_INT64 : ELEM_BOOL, 0, NULL);
+      continue;
+    }
+    const Value *src = n->inputs[loop ? i : first + i];
+    const Type *t = src ? src->type : NULL;
+    if (!t && src && src->init) t = init_type(&m->arena, src->init);
+    if (!t || t->kind != TYPE_TENSOR || !t->elem) continue;
+    bool scan_in = !loop && i >= ns;
+    if (!scan_in || t->rank < 0) {
+      v->type = ir_type_tensor(&m->arena, t->elem, -1, NULL);
+      continue;
+    }
+    /* a scan input's slice: drop the scan axis (Scan-8: batch and sequence axes) */
+    int64_t ax = v8 ? 1 : axes ? axes[i - ns] : 0;
+    if (ax < -t->rank || ax >= t->rank || (v8 && t->rank < 2)) continue;
+    if (ax < 0) ax += t->rank;
+    Type *s = ir_type_tensor(&m->arena, t->elem, t->rank - (v8 ? 2 : 1), NULL);
+    for (int k = 0, q = 0; k < t->rank; k++)
+      if (k != ax && !(v8 && k == 0)) s->dims[q++] = t->dims[k];
+    v->type = s;
+  }
+}
+
+typedef struct SavedType {
+  Value *v;
+  Type *t;
+} SavedType;
+typedef IR_VEC(SavedType) SavedTypes;
+
+static void save_value(SavedTypes *s, Value *v) {
+  if (v) ir_vec_push(*s, ((SavedType){v, v->type}));
+}
+
+/* Scratch arrays for one node's inputs and outputs, grown as needed. */
+typedef struct Bufs {
+  const Type **in;
+  const Tensor **ind;
+  Type **out;
+  int incap, outcap;
+} Bufs;
+
+/* Run n's rule, merge what it infers into n's outputs, record constant data. */
+static void infer_node(Model *m, Node *n, Diag *d, const Tensor **side, uint32_t nside, Bufs *b) {
+  if (n->n_inputs > b->incap) {
+    b->incap = n->n_inputs * 2;
+    b->in = realloc(b->in, (size_t)b->incap * sizeof *b->in);
+    b->ind = realloc(b->ind, (size_t)b->incap * sizeof *b->ind);
+    if (!b->in || !b->ind) abort();
+  }
+  if (n->n_outputs > b->outcap) {
+    b->outcap = n->n_outputs * 2;
+    b->out = realloc(b->out, (size_t)b->outcap * sizeof *b->out);
+    if (!b->out) abort();
+  }
+  for (int j = 0; j < n->n_inputs; j++) {
+    Value *v = n->inputs[j];
+    b->in[j] = v ? v->type : NULL;
+    if (v && !v->type && v->init) b->in[j] = v->type = init_type(&m->arena, v->init);
+    b->ind[j] = value_data(v, side, nside);
+  }
+  for (int j = 0; j < n->n_outputs; j++) b->out[j] = NULL;
+  InferCtx c = {n, n->op, b->in, b->ind, b->out, &m->arena, d, 0};
+  if (n->op->infer(&c) != 0) return;
+  for (int j = 0; j < n->n_outputs; j++) {
+    Value *v = n->outputs[j];
+    if (!v || !b->out[j]) continue;
+    /* an inferred type without element type or shape says nothing */
+    if (!b->out[j]->elem && (b->out[j]->rank < 0 || !v->type)) continue;
+    Type *t = merge(&m->arena, n, v, v->type, b->out[j], d);
+    if (t) v->type = t;
+  }
+  record_data(m, n, b->in, side, nside);
+  Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
+  if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, b->in, b->ind);
+}
+
+/* A call of a model-local function: infer its body with the formal inputs typed as the
+ * call's actual inputs, give the call's outputs what the body's outputs get, then put
+ * every type of the body back (the function stays generic). Bodies with attribute
+ * references, subgraphs or rule-less operators are left alone; nested calls stay unknown.
+ * Contradictions inside the body are not reported (the call's outputs then stay as
+ * declared). */
+static void infer_call(Model *m, Node *n, Diag *d, const Tensor **side, uint32_t nside, Bufs *b) {
+  Function *f = ir_model_find_function(m, n->domain, n->op_type, n->overload);
+  Graph *g = f ? f->body : NULL;
+  if (!g || n->n_inputs > g->n_inputs || n->n_outputs > g->n_outputs) return;
+  for (size_t i = 0; i < g->nodes.n; i++) {
+    const Node *q = g->nodes.v[i];
+    if (!q || !q->op || !q->op->infer) return;
+    for (int k = 0; k < q->n_attrs; k++)
+      if (q->attrs[k].ref_attr_name || q->attrs[k].type == ATTR_GRAPH ||
+          q->attrs[k].type == ATTR_GRAPHS)
+        return;
+  }
+  SavedTypes saved = {0};
+  for (int i = 0; i < g->n_inputs; i++) save_value(&saved, g->inputs[i]);
+  for (size_t i = 0; i < g->nodes.n; i++)
+    for (int k = 0; k < g->nodes.v[i]->n_outputs; k++) save_value(&saved, g->nodes.v[i]->outputs[k]);
+  for (int i = 0; i < g->n_inputs; i++) {
+    Value *v = g->inputs[i], *a = i < n->n_inputs ? n->inputs[i] : NULL;
+    if (!v || v->type || !a) continue;
+    if (!a->type && a->init) a->type = init_type(&m->arena, a->init);
+    v->type = a->type;
+    if (v->id < nside) side[v->id] = value_data(a, side, nside);
+  }
+  Diag mute = *d;
+  mute.errors = 0;
+  mute.max_errors = -1; /* counts, never prints */
+  for (size_t i = 0; i < g->nodes.n; i++) infer_node(m, g->nodes.v[i], &mute, side, nside, b);
+  for (int j = 0; j < n->n_outputs && !mute.errors; j++) {
+    Value *v = n->outputs[j], *fo = g->outputs[j];
+    const Type *t = fo ? fo->type : NULL;
+    if (!v || !t || t->kind != TYPE_TENSOR || (!t->elem && t->rank < 0)) continue;
+    Type *u = merge(&m->arena, n, v, v->type, t, d);
+    if (u) v->type = u;
+  }
+  /* restore in reverse (a value listed twice gets its first type back); forget the body's
+   * constant data, which belonged to this call */
+  for (size_t i = saved.n; i-- > 0;) {
+    Value *v = saved.v[i].v;
+    v->type = saved.v[i].t;
+    if (v->id < nside) side[v->id] = NULL;
+  }
+  ir_vec_free(saved);
+}
+
 /* A graph being walked: the next node, and whether that node's subgraphs are done. */
 typedef struct Frame {
   Graph *g;
@@ -1691,12 +2348,9 @@ int ir_infer_model(Model *m, Diag *d) {
   Frame *st = NULL;
   size_t nst = 0, cap = 0;
   if (m->graph) push_frame(m, &st, &nst, &cap, m->graph);
-  const Type **in = NULL;
-  const Tensor **ind = NULL;
-  Type **out = NULL;
+  Bufs b = {0};
   Graph **subs = NULL;
   size_t nsubs = 0, subcap = 0;
-  int incap = 0, outcap = 0;
   while (nst > 0) {
     Frame *f = &st[nst - 1];
     if (f->i >= f->g->nodes.n) {
@@ -1719,47 +2373,22 @@ int ir_infer_model(Model *m, Diag *d) {
           for (size_t q = 0; q < a->n; q++)
             if (a->graphs[q]) collect(a->graphs[q], &subs, &nsubs, &subcap);
       }
+      if (nsubs) seed_body(m, n);
       for (size_t q = nsubs; q-- > 0;) push_frame(m, &st, &nst, &cap, subs[q]);
       continue;
     }
     f->i++;
     f->subs_done = false;
-    if (!n->op || !n->op->infer) continue;
-    if (n->n_inputs > incap) {
-      incap = n->n_inputs * 2;
-      in = realloc(in, (size_t)incap * sizeof *in);
-      ind = realloc(ind, (size_t)incap * sizeof *ind);
-      if (!in || !ind) abort();
+    if (!n->op) {
+      infer_call(m, n, d, side, nside, &b);
+      continue;
     }
-    if (n->n_outputs > outcap) {
-      outcap = n->n_outputs * 2;
-      out = realloc(out, (size_t)outcap * sizeof *out);
-      if (!out) abort();
-    }
-    for (int j = 0; j < n->n_inputs; j++) {
-      Value *v = n->inputs[j];
-      in[j] = v ? v->type : NULL;
-      if (v && !v->type && v->init) in[j] = v->type = init_type(&m->arena, v->init);
-      ind[j] = value_data(v, side, nside);
-    }
-    for (int j = 0; j < n->n_outputs; j++) out[j] = NULL;
-    InferCtx c = {n, n->op, in, ind, out, &m->arena, d, 0};
-    if (n->op->infer(&c) != 0) continue;
-    for (int j = 0; j < n->n_outputs; j++) {
-      Value *v = n->outputs[j];
-      if (!v || !out[j]) continue;
-      /* an inferred type without element type or shape says nothing */
-      if (!out[j]->elem && (out[j]->rank < 0 || !v->type)) continue;
-      Type *t = merge(&m->arena, n, v, v->type, out[j], d);
-      if (t) v->type = t;
-    }
-    record_data(m, n, in, side, nside);
-    Value *o0 = n->n_outputs > 0 ? n->outputs[0] : NULL;
-    if (o0 && o0->id < nside && !side[o0->id]) side[o0->id] = propagate(m, n, in, ind);
+    if (!n->op->infer) continue;
+    infer_node(m, n, d, side, nside, &b);
   }
-  free(in);
-  free(ind);
-  free(out);
+  free(b.in);
+  free(b.ind);
+  free(b.out);
   free(subs);
   free(st);
   free(side);
@@ -1767,16 +2396,6 @@ int ir_infer_model(Model *m, Diag *d) {
 }
 
 /* ------------------------------------------------------------------ checking only */
-
-typedef struct SavedType {
-  Value *v;
-  Type *t;
-} SavedType;
-typedef IR_VEC(SavedType) SavedTypes;
-
-static void save_value(SavedTypes *s, Value *v) {
-  if (v) ir_vec_push(*s, ((SavedType){v, v->type}));
-}
 
 int ir_infer_check(Model *m, Diag *d) {
   SavedTypes saved = {0};

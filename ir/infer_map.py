@@ -11,15 +11,16 @@ RULES = {
         HardSigmoid HardSwish Hardmax LeakyRelu Log LogSoftmax Mish Neg Reciprocal Relu Round
         Selu Shrink Sigmoid Sign Sin Sinh Softmax Softplus Softsign Sqrt Tan Tanh
         ThresholdedRelu Swish BitwiseNot Not CumSum CumProd LRN InstanceNormalization
+        ml_Binarizer ml_Imputer
         MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization Clip
         Trilu ReverseSequence RotaryEmbedding''',
-    'same_bool': 'IsInf IsNaN',
+    'same_bool': 'IsInf IsNaN RegexFullMatch',
     'bcast': '''Add Sub Mul Div Pow Mod BitShift BitwiseAnd BitwiseOr BitwiseXor Max Min Mean Sum
-        PRelu''',
+        PRelu StringConcat''',
     'bcast_bool': 'And Or Xor Equal Greater GreaterOrEqual Less LessOrEqual',
     'where': 'Where',
     'cast': 'Cast CastLike',
-    'conv': 'Conv ConvInteger QLinearConv ms_FusedConv',
+    'conv': 'Conv ConvInteger QLinearConv ms_FusedConv DeformConv',
     'conv_transpose': 'ConvTranspose',
     'pool': 'MaxPool AveragePool LpPool',
     'global_pool': 'GlobalAveragePool GlobalMaxPool GlobalLpPool',
@@ -64,6 +65,31 @@ RULES = {
     'bitcast': 'BitCast',
     'rnn': 'RNN GRU LSTM',
     'if': 'If',
+    'loop': 'Loop',
+    'scan': 'Scan',
+    'same_float': 'ml_Scaler ml_Normalizer',
+    'random': 'RandomNormal RandomUniform RandomNormalLike RandomUniformLike Bernoulli',
+    'multinomial': 'Multinomial',
+    'window': 'HannWindow HammingWindow BlackmanWindow',
+    'unique': 'Unique',
+    'nms': 'NonMaxSuppression',
+    'compress': 'Compress',
+    'gather_nd': 'GatherND',
+    'det': 'Det',
+    'dyn_quantize': 'DynamicQuantizeLinear',
+    'roi': 'MaxRoiPool RoiAlign',
+    'col2im': 'Col2Im',
+    'affine_grid': 'AffineGrid',
+    'center_crop_pad': 'CenterCropPad',
+    'dft': 'DFT',
+    'stft': 'STFT',
+    'scalar': 'OptionalHasElement SequenceLength',
+    'max_unpool': 'MaxUnpool',
+    'string_split': 'StringSplit',
+    'string_normalizer': 'StringNormalizer',
+    'tfidf': 'TfIdfVectorizer',
+    'label_encoder': 'ml_LabelEncoder ml_CategoryMapper',
+    'regressor': 'ml_TreeEnsemble ml_TreeEnsembleRegressor ml_LinearRegressor',
 }
 FAMILY = {f: r for r, fams in RULES.items() for f in fams.split()}
 ROW = re.compile(r'^(OP\(\s*(\w+)\s*,(?:\s*"[^"]*"\s*,)(?:\s*"[^"]*"\s*,)(?:\s*-?\d+\s*,){5}\s*)(\w+)(\s*,)')

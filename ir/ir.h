@@ -544,8 +544,9 @@ struct InferCtx {
 #define OP(fam, dom, name, since, mi, ma, mo, mao, infer, attrs) int ir_infer_##infer(InferCtx *c);
 #include "ops.def"
 #undef OP
-/* Infer the types of every graph of the model (main graph and subgraphs, not function
- * bodies), nodes in topological order, iteratively: unknown value types are filled, declared
+/* Infer the types of every graph of the model (main graph and subgraphs; a call of a
+ * model-local function through its body, per call, leaving the body's formal types as they
+ * were), nodes in topological order, iteratively: unknown value types are filled, declared
  * ones are checked (a contradiction is an error at the node) and their unknown dims filled.
  * Constant inputs (initializers no graph input overrides, Constant outputs, Shape of a known
  * shape) feed data-dependent rules. Returns 0, or -1 after reporting. The verifier does not
