@@ -113,6 +113,8 @@ static int run(int argc, char **argv) {
   }
   if (rc < 0 && optind >= argc) rc = drv_usage_error("stats", "no MODEL given");
   if (rc < 0 && optind + 1 < argc) rc = drv_usage_error("stats", "more than one MODEL given");
+  /* ir_infer_model below checks declared types itself: no separate check at load */
+  drv_type_check = false;
   Model *m = rc < 0 ? drv_load(argv[optind]) : NULL;
   if (rc < 0 && !m) rc = EXIT_USER;
   if (rc >= 0) {

@@ -97,37 +97,23 @@ static bool listed(const char *list, const char *op) {
   return false;
 }
 
+typedef struct FoldState {
+  int64_t max_bytes, bytes;
+  const char *skip;
+} FoldState;
+
+static bool visit(PassVisit *v, Node *n) {
+  FoldState *st = v->arg;
+  return foldable_op(n) && !listed(st->skip, n->op_type) &&
+         fold_node(v->m, v->g, n, st->max_bytes, &st->bytes);
+}
+
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   pass_load_weights(m, c->d); /* weights in external files */
-  int64_t max_bytes = pass_opt_int(o, "max-bytes");
-  const char *skip = pass_opt_str(o, "skip");
-  int64_t bytes = 0;
-  int folded = 0, ng;
-  Graph **gs = pass_graphs(m, &ng, false);
-  for (int k = 0; k < ng; k++) {
-    Graph *g = gs[k];
-    size_t n = g->nodes.n;
-    bool *dead = calloc(n ? n : 1, sizeof *dead);
-    if (!dead) abort();
-    int nd = 0;
-    for (size_t i = 0; i < n; i++) {
-      Node *nd_ = g->nodes.v[i];
-      if (nd_ && foldable_op(nd_) && !listed(skip, nd_->op_type) &&
-          fold_node(m, g, nd_, max_bytes, &bytes)) {
-        dead[i] = true;
-        nd++;
-      }
-    }
-    if (nd) {
-      pass_compact_value_infos(g);
-      pass_remove_nodes(g, dead);
-    }
-    folded += nd;
-    free(dead);
-  }
-  free(gs);
+  FoldState st = {pass_opt_int(o, "max-bytes"), 0, pass_opt_str(o, "skip")};
+  int folded = pass_drop_nodes(m, false, visit, &st);
   pass_stat(c, "nodes-folded", folded);
-  pass_stat(c, "bytes-created", bytes);
+  pass_stat(c, "bytes-created", st.bytes);
   return 0;
 }
 

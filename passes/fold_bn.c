@@ -126,31 +126,14 @@ static int fold_one(Model *m, Graph *g, Node *bn, PassCtx *c) {
   return 1;
 }
 
+static bool visit(PassVisit *v, Node *n) {
+  return fold_one(v->m, v->g, n, v->arg) != 0;
+}
+
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   (void)o;
   pass_load_weights(m, c->d); /* weights in external files */
-  int ng, folded = 0;
-  Graph **gs = pass_graphs(m, &ng, false);
-  for (int k = 0; k < ng; k++) {
-    Graph *g = gs[k];
-    size_t n = g->nodes.n;
-    bool *dead = calloc(n ? n : 1, sizeof *dead);
-    if (!dead) abort();
-    int nd = 0;
-    for (size_t i = 0; i < n; i++)
-      if (g->nodes.v[i] && fold_one(m, g, g->nodes.v[i], c)) {
-        dead[i] = true;
-        nd++;
-      }
-    if (nd) {
-      pass_compact_value_infos(g);
-      pass_remove_nodes(g, dead);
-    }
-    folded += nd;
-    free(dead);
-  }
-  free(gs);
-  pass_stat(c, "bn-folded", folded);
+  pass_stat(c, "bn-folded", pass_drop_nodes(m, false, visit, c));
   return 0;
 }
 

@@ -40,53 +40,39 @@ static bool types_match(const Value *a, const Value *b) {
          a->type->elem == b->type->elem;
 }
 
+/* Removes n when it can; counts the targets that must stay (int *kept in v->arg). */
+static bool visit(PassVisit *v, Node *n) {
+  int *kept = v->arg;
+  if (!is_target(n)) return false;
+  Value *x = n->inputs[0], *y = n->outputs[0];
+  if (!types_match(x, y)) {
+    ++*kept;
+    return false;
+  }
+  if (!pass_is_graph_output(v->g, y)) {
+    pass_replace_uses_in(v->gs, v->ng, y, x);
+    return true;
+  }
+  /* y is an output of g: let x's producer write y, when x is a plain node output of this
+   * graph that is not itself an output */
+  Node *p = x->producer;
+  if (!p || p->graph != v->g || pass_is_graph_output(v->g, x) || x->has_value_info) {
+    ++*kept;
+    return false;
+  }
+  /* x's other uses read y instead; the Identity's own use goes with it */
+  pass_set_input(n, 0, NULL);
+  pass_replace_uses_in(v->gs, v->ng, x, y);
+  ir_node_set_output(p, x->producer_index, y);
+  if (!y->type) y->type = x->type;
+  x->producer = NULL;
+  return true;
+}
+
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   (void)o;
-  (void)m;
-  int ng, removed = 0, kept = 0;
-  Graph **gs = pass_graphs(m, &ng, true);
-  for (int k = 0; k < ng; k++) {
-    Graph *g = gs[k];
-    size_t n = g->nodes.n;
-    bool *dead = calloc(n ? n : 1, sizeof *dead);
-    if (!dead) abort();
-    int nd = 0;
-    for (size_t i = 0; i < n; i++) {
-      Node *nd_ = g->nodes.v[i];
-      if (!nd_ || !is_target(nd_)) continue;
-      Value *x = nd_->inputs[0], *y = nd_->outputs[0];
-      if (!types_match(x, y)) {
-        kept++;
-        continue;
-      }
-      if (!pass_is_graph_output(g, y)) {
-        pass_replace_uses_in(gs, ng, y, x);
-        dead[i] = true;
-        nd++;
-        continue;
-      }
-      /* y is an output of g: let x's producer write y, when x is a plain node output of
-       * this graph that is not itself an output */
-      Node *p = x->producer;
-      if (!p || p->graph != g || pass_is_graph_output(g, x) || x->has_value_info) {
-        kept++;
-        continue;
-      }
-      /* x's other uses read y instead; the Identity's own use goes with it */
-      pass_set_input(nd_, 0, NULL);
-      pass_replace_uses_in(gs, ng, x, y);
-      ir_node_set_output(p, x->producer_index, y);
-      if (!y->type) y->type = x->type;
-      x->producer = NULL;
-      dead[i] = true;
-      nd++;
-    }
-    if (nd) pass_remove_nodes(g, dead);
-    removed += nd;
-    free(dead);
-  }
-  free(gs);
-  pass_stat(c, "nodes-removed", removed);
+  int kept = 0;
+  pass_stat(c, "nodes-removed", pass_drop_nodes(m, true, visit, &kept));
   pass_stat(c, "kept-at-outputs", kept);
   return 0;
 }

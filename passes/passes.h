@@ -108,6 +108,17 @@ void pass_unlink_node(Node *n);
 /* Remove the nodes flagged in dead[] (indexed by position in g->nodes), unlinking their
  * uses; also drops value_info entries of the values they produced. Returns the count. */
 int pass_remove_nodes(Graph *g, const bool *dead);
+/* Visit every node of every graph (function bodies too with with_functions), parents
+ * before subgraphs, and remove the nodes `visit` returns true for; value_info entries whose
+ * has_value_info the visit cleared go with them. Returns the number removed. */
+typedef struct PassVisit {
+  Model *m;
+  Graph **gs; /* every graph visited (for pass_replace_uses_in) */
+  int ng;
+  Graph *g;   /* the graph of the node being visited */
+  void *arg;  /* the caller's */
+} PassVisit;
+int pass_drop_nodes(Model *m, bool with_functions, bool (*visit)(PassVisit *v, Node *n), void *arg);
 /* Drop the value_info entries whose value's has_value_info was cleared (clear the flag,
  * then compact once per graph: linear however many values go). */
 void pass_compact_value_infos(Graph *g);

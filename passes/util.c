@@ -252,3 +252,26 @@ void pass_compact_value_infos(Graph *g) {
       g->value_infos.v[w++] = g->value_infos.v[i];
   g->value_infos.n = w;
 }
+
+int pass_drop_nodes(Model *m, bool with_functions, bool (*visit)(PassVisit *v, Node *n), void *arg) {
+  PassVisit v = {m, NULL, 0, NULL, arg};
+  v.gs = pass_graphs(m, &v.ng, with_functions);
+  int removed = 0;
+  for (int k = 0; k < v.ng; k++) {
+    v.g = v.gs[k];
+    size_t n = v.g->nodes.n;
+    bool *dead = calloc(n ? n : 1, sizeof *dead);
+    if (!dead) abort();
+    int nd = 0;
+    for (size_t i = 0; i < n; i++)
+      if (v.g->nodes.v[i] && visit(&v, v.g->nodes.v[i])) dead[i] = true, nd++;
+    if (nd) {
+      pass_compact_value_infos(v.g);
+      pass_remove_nodes(v.g, dead);
+    }
+    removed += nd;
+    free(dead);
+  }
+  free(v.gs);
+  return removed;
+}

@@ -7,6 +7,7 @@
  *                                       other domains), for the per-operator report */
 #include "frontend.h"
 #include "runtime.h"
+#include "cases.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -16,37 +17,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int cmp_str(const void *x, const void *y) {
-  return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* Sorted entries of dir whose names start with prefix (all if NULL). */
-static char **list_dir(const char *dir, const char *prefix, int *n) {
-  DIR *d = opendir(dir);
-  *n = 0;
-  if (!d) return NULL;
-  char **v = NULL;
-  int cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    if (prefix && strncmp(e->d_name, prefix, strlen(prefix))) continue;
-    if (*n == cap) {
-      cap = cap ? 2 * cap : 64;
-      v = realloc(v, (size_t)cap * sizeof *v);
-    }
-    v[(*n)++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(v, (size_t)*n, sizeof *v, cmp_str);
-  return v;
-}
-
-static bool exists(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0;
-}
 
 /* First line of the diagnostics in msg, as the reason. */
 static void first_line(const char *msg, char *why, size_t len) {
@@ -64,13 +34,8 @@ static bool run_set(Model *m, RtInterp *in, const char *set, bool random, Diag *
   ir_arena_init(&a);
   bool ok = true;
   char path[4400];
-  for (int i = 0; ok && i < ni; i++) {
-    snprintf(path, sizeof path, "%s/input_%d.pb", set, i);
-    if (!exists(path)) continue; /* optional input left out, or an initializer */
-    Datum *dt = ir_pb_read(&a, path, g->inputs[i]->type, d);
-    ins[i] = dt ? rt_from_datum(dt) : NULL;
-    if (!ins[i]) ok = false, snprintf(why, len, "input_%d.pb unreadable", i);
-  }
+  int bad = cases_read_inputs(g, set, ins, &a, d);
+  if (bad >= 0) ok = false, snprintf(why, len, "input_%d.pb unreadable", bad);
   if (ok && rt_interp_run(in, ins, outs) != 0) {
     ok = false;
     snprintf(why, len, "run failed");
@@ -122,7 +87,7 @@ static bool run_case(const char *dir, char *why, size_t len) {
   in = rt_interp_new(m, &opt, &d);
   if (!in) goto done;
   int nsets;
-  char **sets = list_dir(dir, "test_data_set_", &nsets);
+  char **sets = cases_list(dir, "test_data_set_", &nsets);
   ok = nsets > 0;
   if (!ok) snprintf(why, len, "no test_data_set_*");
   bool random = rt_model_is_random(m);
@@ -169,7 +134,7 @@ static void list_ops(const char *dir, const char *name) {
         ops[n++] = strdup(buf);
       }
     }
-    qsort(ops, n, sizeof *ops, cmp_str);
+    qsort(ops, n, sizeof *ops, cases_cmp);
     for (size_t k = 0; k < n; k++) printf(" %s", ops[k]), free(ops[k]);
     free(ops);
     ir_model_free(m);
@@ -181,7 +146,7 @@ static void list_ops(const char *dir, const char *name) {
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--list-ops")) {
     int n;
-    char **cases = list_dir(argv[2], "test_", &n);
+    char **cases = cases_list(argv[2], "test_", &n);
     for (int i = 0; i < n; i++) {
       char dir[4096];
       if ((size_t)snprintf(dir, sizeof dir, "%s/%s", argv[2], cases[i]) < sizeof dir - 300)
@@ -196,7 +161,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int n;
-  char **cases = list_dir(argv[1], "test_", &n);
+  char **cases = cases_list(argv[1], "test_", &n);
   if (!cases) {
     fprintf(stderr, "conformance_interp: cannot read %s\n", argv[1]);
     return 1;

@@ -10,6 +10,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "runtime.h"
+#include "../conformance/cases.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -36,31 +37,6 @@ static const Step steps[] = {
 };
 #define N_STEPS (int)(sizeof steps / sizeof steps[0])
 
-static int cmp_str(const void *x, const void *y) {
-  return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-static char **list_cases(const char *dir, int *n) {
-  DIR *d = opendir(dir);
-  *n = 0;
-  if (!d) return NULL;
-  char **v = NULL;
-  int cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (strncmp(e->d_name, "test_", 5)) continue;
-    if (*n == cap) {
-      cap = cap ? 2 * cap : 64;
-      v = realloc(v, (size_t)cap * sizeof *v);
-      if (!v) abort();
-    }
-    v[(*n)++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(v, (size_t)*n, sizeof *v, cmp_str);
-  return v;
-}
-
 /* Run m on test_data_set_0's inputs; outs gets one value per graph output. */
 static bool run_model(Model *m, const char *dir, RtValue **outs, Diag *d) {
   RtOptions opt = {.check_types = true, .seed = 1};
@@ -71,15 +47,9 @@ static bool run_model(Model *m, const char *dir, RtValue **outs, Diag *d) {
   Arena a;
   ir_arena_init(&a);
   bool ok = true;
-  char path[4400];
-  for (int i = 0; ok && i < g->n_inputs; i++) {
-    struct stat st;
-    snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, i);
-    if (stat(path, &st)) continue;
-    Datum *dt = ir_pb_read(&a, path, g->inputs[i]->type, d);
-    ins[i] = dt ? rt_from_datum(dt) : NULL;
-    ok = ins[i] != NULL;
-  }
+  char set[4400];
+  snprintf(set, sizeof set, "%s/test_data_set_0", dir);
+  ok = cases_read_inputs(g, set, ins, &a, d) < 0;
   if (ok) ok = rt_interp_run(in, ins, outs) == 0;
   for (int i = 0; i < g->n_inputs; i++) rt_unref(ins[i]);
   free(ins);
@@ -285,7 +255,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int n;
-  char **cases = list_cases(argv[1], &n);
+  char **cases = cases_list(argv[1], "test_", &n);
   if (!cases || n == 0) {
     fprintf(stderr, "check_passes: no cases in %s\n", argv[1]);
     return 1;

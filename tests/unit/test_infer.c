@@ -2,20 +2,6 @@
  * dims through broadcasting and matmul, constant-driven shapes, contradictions, MACs. */
 #include "testutil.h"
 
-/* Parse ONNX text (verified) into a model. */
-static Model *parse(const char *txt) {
-  size_t n = strlen(txt);
-  char *buf = calloc(n + 2, 1);
-  memcpy(buf, txt, n);
-  Cap c;
-  cap_init(&c);
-  Model *m = fe_parse("t", buf, n, &c.d);
-  if (!m || ir_verify(m, &c.d)) fprintf(stderr, "%s", cap_text(&c));
-  assert_non_null(m);
-  cap_free(&c);
-  free(buf);
-  return m;
-}
 
 /* Infer and return the type of value `name` of the main graph as text. */
 static char typebuf[256];
@@ -53,19 +39,19 @@ static uint64_t macs_of(Model *m, const char *name) {
 static void test_conv_shapes(void **s) {
   (void)s;
   /* (32 + 2 + 2 - 5) / 2 + 1 = 16; MACs 1*8*16*16 * 3*5*5 = 153600 */
-  Model *m = parse(HEAD "g (float[1,3,32,32] x, float[8,3,5,5] w) => (float[1,8,16,16] y) {\n"
+  Model *m = parse_verified(HEAD "g (float[1,3,32,32] x, float[8,3,5,5] w) => (float[1,8,16,16] y) {\n"
                         "  y = Conv <strides = [2,2], pads = [2,2,2,2]> (x, w)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[1,8,16,16]");
   assert_int_equal(macs_of(m, "y"), 153600);
   ir_model_free(m);
   /* dilation 2, kernel 3: effective 5; (10 - 5) / 1 + 1 = 6; group 2: W has C/2 channels */
-  m = parse(HEAD "g (float[2,4,10,10] x, float[6,2,3,3] w) => (y) {\n"
+  m = parse_verified(HEAD "g (float[2,4,10,10] x, float[6,2,3,3] w) => (y) {\n"
                  "  y = Conv <dilations = [2,2], group = 2> (x, w)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[2,6,6,6]");
   assert_int_equal(macs_of(m, "y"), 2ull * 6 * 6 * 6 * 2 * 9);
   ir_model_free(m);
   /* SAME_UPPER, stride 2: ceil(7 / 2) = 4; symbolic batch carried */
-  m = parse(HEAD "g (float[N,1,7,7] x, float[1,1,3,3] w) => (y) {\n"
+  m = parse_verified(HEAD "g (float[N,1,7,7] x, float[1,1,3,3] w) => (y) {\n"
                  "  y = Conv <auto_pad = \"SAME_UPPER\", strides = [2,2]> (x, w)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[N,1,4,4]");
   ir_model_free(m);
@@ -74,27 +60,27 @@ static void test_conv_shapes(void **s) {
 static void test_conv_transpose_and_pools(void **s) {
   (void)s;
   /* 2 * (3 - 1) + 0 + 3 - 0 - 0 = 7; output channels W[1] * group = 2 */
-  Model *m = parse(HEAD "g (float[1,1,3,3] x, float[1,2,3,3] w) => (y) {\n"
+  Model *m = parse_verified(HEAD "g (float[1,1,3,3] x, float[1,2,3,3] w) => (y) {\n"
                         "  y = ConvTranspose <strides = [2,2]> (x, w)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[1,2,7,7]");
   assert_int_equal(macs_of(m, "y"), 9ull * 2 * 9);
   ir_model_free(m);
   /* floor((32 - 3) / 2) + 1 = 15; ceil mode: 16 */
-  m = parse(HEAD
+  m = parse_verified(HEAD
             "g (float[1,1,32,32] x) => (y, z) {\n"
             "  y = MaxPool <kernel_shape = [3,3], strides = [2,2]> (x)\n"
             "  z = AveragePool <kernel_shape = [3,3], strides = [2,2], ceil_mode = 1> (x)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[1,1,15,15]");
   assert_string_equal(infer_type(m, "z"), "float[1,1,16,16]");
   ir_model_free(m);
-  m = parse(HEAD "g (float[B,5,7,9] x) => (y) {\n  y = GlobalAveragePool (x)\n}\n");
+  m = parse_verified(HEAD "g (float[B,5,7,9] x) => (y) {\n  y = GlobalAveragePool (x)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[B,5,1,1]");
   ir_model_free(m);
 }
 
 static void test_symbolic_broadcast(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[N,1] a, float[1,4] b, float[N,3] c, float[3] d, float[B,4,5] e,"
+  Model *m = parse_verified(HEAD "g (float[N,1] a, float[1,4] b, float[N,3] c, float[3] d, float[B,4,5] e,"
                         " float[5,6] f) => (x, y, z, w) {\n"
                         "  x = Add (a, b)\n  y = Mul (c, d)\n  z = Less (a, b)\n"
                         "  w = MatMul (e, f)\n}\n");
@@ -108,7 +94,7 @@ static void test_symbolic_broadcast(void **s) {
 static void test_constant_shapes(void **s) {
   (void)s;
   /* Reshape by an initializer; Shape feeding Reshape; Slice and Concat; Unsqueeze */
-  Model *m = parse(HEAD "g (float[2,3,4] x, float[24] z) => (a, b, c, d, e) <int64[2] sh = {0,-1},"
+  Model *m = parse_verified(HEAD "g (float[2,3,4] x, float[24] z) => (a, b, c, d, e) <int64[2] sh = {0,-1},"
                         " int64[1] st = {1}, int64[1] en = {3}, int64[1] ax = {0}> {\n"
                         "  a = Reshape (x, sh)\n  s = Shape (x)\n  b = Reshape (z, s)\n"
                         "  c = Slice (x, st, en, ax)\n  d = Concat <axis = 1> (x, x)\n"
@@ -124,7 +110,7 @@ static void test_constant_shapes(void **s) {
 static void test_gemm_reduce_cast(void **s) {
   (void)s;
   Model *m =
-      parse(HEAD "g (float[4,6] a, float[5,6] b, float[2,3,4] x) => (y, r, k, q) {\n"
+      parse_verified(HEAD "g (float[4,6] a, float[5,6] b, float[2,3,4] x) => (y, r, k, q) {\n"
                  "  y = Gemm <transB = 1> (a, b)\n  r = ReduceMean <axes = [1], keepdims = 0> (x)\n"
                  "  k = ArgMax <axis = -1> (x)\n  q = Cast <to = 7> (x)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[4,5]");
@@ -140,7 +126,7 @@ static void test_data_propagation(void **s) {
   /* Shape -> Gather -> Mul -> Concat -> Reshape: [2,3,4] becomes [2,12] with every step
    * computed on constants; Range with a length from Size; TopK with a constant k */
   Model *m =
-      parse(HEAD "g (float[2,3,4] x) => (a, r, t, i) <int64[1] i0 = {0}, int64[2] i12 = {1,2},"
+      parse_verified(HEAD "g (float[2,3,4] x) => (a, r, t, i) <int64[1] i0 = {0}, int64[2] i12 = {1,2},"
                  " int64 k = {2}> {\n"
                  "  s = Shape (x)\n  b = Gather (s, i0)\n  hw = Gather (s, i12)\n"
                  "  p = ReduceProd <keepdims = 1> (hw)\n  sh = Concat <axis = 0> (b, p)\n"
@@ -153,13 +139,13 @@ static void test_data_propagation(void **s) {
   assert_string_equal(infer_type(m, "t"), "float[2,2,4]");
   assert_string_equal(infer_type(m, "i"), "int64[2,2,4]");
   ir_model_free(m);
-  m = parse(HEAD "g (float[2,3,4] x) => (a) <int64[1] i0 = {0}, int64[1] m1 = {-1}> {\n"
+  m = parse_verified(HEAD "g (float[2,3,4] x) => (a) <int64[1] i0 = {0}, int64[1] m1 = {-1}> {\n"
                  "  s = Shape (x)\n  b = Gather (s, i0)\n  sh = Concat <axis = 0> (b, m1)\n"
                  "  a = Reshape (x, sh)\n}\n");
   assert_string_equal(infer_type(m, "a"), "float[2,12]");
   ir_model_free(m);
   /* symbols copied by 0 cancel out of -1 */
-  m = parse(HEAD "g (float[N,3,4] x) => (a) <int64[2] sh = {0,-1}> {\n  a = Reshape (x, sh)\n}\n");
+  m = parse_verified(HEAD "g (float[N,3,4] x) => (a) <int64[2] sh = {0,-1}> {\n  a = Reshape (x, sh)\n}\n");
   assert_string_equal(infer_type(m, "a"), "float[N,12]");
   ir_model_free(m);
 }
@@ -167,7 +153,7 @@ static void test_data_propagation(void **s) {
 static void test_if_and_rnn(void **s) {
   (void)s;
   Model *m =
-      parse(HEAD "g (bool c, float[5,2,3] x, float[2,21,3] w, float[2,21,7] r) => (y, yy, h) {\n"
+      parse_verified(HEAD "g (bool c, float[5,2,3] x, float[2,21,3] w, float[2,21,7] r) => (y, yy, h) {\n"
                  "  y = If (c) <then_branch = g1 () => (float[N,4] t) {\n"
                  "    t = Constant <value = float[1,4] {1,2,3,4}> ()\n  },"
                  " else_branch = g2 () => (float[N,5] e) {\n"
@@ -183,7 +169,7 @@ static void test_loop_scan(void **s) {
   (void)s;
   /* M = 3 with no cond and a pass-through cond: 3 iterations; the carried value joins
    * float[2] (initial) with float[2] (body); a computed cond makes the count unknown */
-  Model *m = parse(HEAD "g (float[2] x) => (a, b, c, d) <int64 m = {3}, int64 z = {0}> {\n"
+  Model *m = parse_verified(HEAD "g (float[2] x) => (a, b, c, d) <int64 m = {3}, int64 z = {0}> {\n"
                         "  a, b = Loop (m, , x) <body = l (int64 i, bool ci, float[2] v) =>"
                         " (bool co, float[2] w, float[1,2] o) {\n"
                         "    co = Identity (ci)\n    w = Neg (v)\n    o = Unsqueeze (w, z)\n  }>\n"
@@ -196,7 +182,7 @@ static void test_loop_scan(void **s) {
   assert_string_equal(infer_type(m, "d"), "float[?,2]");
   ir_model_free(m);
   /* M = 0: nothing to stack, the scan output stays unknown */
-  m = parse(HEAD "g (float[2] x) => (a, b) <int64 m = {0}> {\n"
+  m = parse_verified(HEAD "g (float[2] x) => (a, b) <int64 m = {0}> {\n"
                  "  a, b = Loop (m, , x) <body = l (int64 i, bool ci, float[2] v) =>"
                  " (bool co, float[2] w, float[2] o) {\n"
                  "    co = Identity (ci)\n    w = Neg (v)\n    o = Identity (w)\n  }>\n}\n");
@@ -204,7 +190,7 @@ static void test_loop_scan(void **s) {
   ir_model_free(m);
   /* Scan-9: sequence length 5 from axis 1 of xs [4,5]; the scan output [4] stacks at axis 1
    * -> [4,5]; the state joins float[4] with float[?] -> float[?] */
-  m = parse(HEAD "g (float[?] st, float[4,5] xs) => (a, b) {\n"
+  m = parse_verified(HEAD "g (float[?] st, float[4,5] xs) => (a, b) {\n"
                  "  a, b = Scan (st, xs) <num_scan_inputs = 1, scan_input_axes = [1],"
                  " scan_output_axes = [1], body = sb (float[4] p, float[4] n) =>"
                  " (float[4] q, float[4] o) {\n"
@@ -214,7 +200,7 @@ static void test_loop_scan(void **s) {
   ir_model_free(m);
   /* untyped body inputs take what the node says: the scan slice of xs [5,3] along axis 0 is
    * [3], stacked back to [5,3]; the Loop's carried value only its element type */
-  m = parse(HEAD "g (float[2] st, float[5,3] xs, int64 n) => (a, b, c, d) {\n"
+  m = parse_verified(HEAD "g (float[2] st, float[5,3] xs, int64 n) => (a, b, c, d) {\n"
                  "  a, b = Scan (st, xs) <num_scan_inputs = 1, body = sb (p, q) => (r, o) {\n"
                  "    r = Identity (p)\n    o = Identity (q)\n  }>\n"
                  "  c, d = Loop (n, , st) <body = l (i, ci, v) => (co, w, k) {\n"
@@ -230,7 +216,7 @@ static void test_more_rules(void **s) {
   /* GatherND: [2,3] + data[2:] = [2,3,6]; Unique along axis 1 of [3,4]: [3,?], inverse [4];
    * STFT two-sided: (100 - 20) / 10 + 1 = 9 frames of 20 bins; DFT-17 with dft_length 16;
    * Col2Im 1-D: 6 / 3 = 2 channels; MaxRoiPool [7 rois, 8 channels, 3, 3] */
-  Model *m = parse(
+  Model *m = parse_verified(
       "<ir_version: 8, opset_import: [\"\" : 18]>\n"
       "g (float[4,5,6] d, int64[2,3,2] ix, float[3,4] x, float[2,100,2] sg, float[20] win,"
       " float[2,10,1] r, float[2,6,8] cols, float[1,8,10,10] f, float[7,5] rois, float[4,4] mt)"
@@ -261,7 +247,7 @@ static void test_more_rules(void **s) {
   /* MaxUnpool: (3 - 1) * 2 + 3 - 1 - 0 = 6 and (4 - 1) * 2 + 3 - 0 - 1 = 8; StringSplit adds
    * an unknown axis; TfIdf: max(ngram_indexes) + 1 = 10 per row; LabelEncoder takes the
    * values' type; TreeEnsemble [N, n_targets] in X's type */
-  m = parse("<ir_version: 8, opset_import: [\"\" : 20, \"ai.onnx.ml\" : 5]>\n"
+  m = parse_verified("<ir_version: 8, opset_import: [\"\" : 20, \"ai.onnx.ml\" : 5]>\n"
             "g (float[1,2,3,4] x, int64[1,2,3,4] i, string[2,3] s, int64[4,9] tk, double[5,3] f)"
             " => (mu, ss, sl, tf, le, te) {\n"
             "  mu = MaxUnpool <kernel_shape = [3, 3], strides = [2, 2], pads = [1, 0, 0, 1]> (x, i)\n"
@@ -282,7 +268,7 @@ static void test_more_rules(void **s) {
   assert_string_equal(infer_type(m, "te"), "double[5,2]");
   ir_model_free(m);
   /* DeformConv as Conv: (5 + 1 + 1 - 3) / 2 + 1 = 3; CategoryMapper string -> int64 */
-  m = parse("<ir_version: 8, opset_import: [\"\" : 19, \"ai.onnx.ml\" : 1]>\n"
+  m = parse_verified("<ir_version: 8, opset_import: [\"\" : 19, \"ai.onnx.ml\" : 1]>\n"
             "g (float[1,4,5,5] x, float[6,2,3,3] w, float[1,18,3,3] off, string[2,3] s)"
             " => (dc, cm) {\n"
             "  dc = DeformConv <group = 2, strides = [2, 2], pads = [1, 1, 1, 1]> (x, w, off)\n"
@@ -296,7 +282,7 @@ static void test_function_calls(void **s) {
   (void)s;
   /* each call infers the body with its own input types: [2,3]x[3,4] and [5,3]x[3,4]; the
    * body keeps its untyped formals; a body using an attribute reference is left alone */
-  Model *m = parse("<ir_version: 8, opset_import: [\"\" : 17, \"local\" : 1]>\n"
+  Model *m = parse_verified("<ir_version: 8, opset_import: [\"\" : 17, \"local\" : 1]>\n"
                    "g (float[2,3] a, float[5,3] b, float[3,4] w) => (y1, y2, y3) {\n"
                    "  y1 = local.f (a, w)\n  y2 = local.f (b, w)\n  y3 = local.h (a)\n}\n"
                    "<domain: \"local\", opset_import: [\"\" : 17]>\n"
@@ -314,7 +300,7 @@ static void test_function_calls(void **s) {
 
 static void test_contradiction(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[4] x) => (float[5] y) {\n  y = Relu (x)\n}\n");
+  Model *m = parse_verified(HEAD "g (float[4] x) => (float[5] y) {\n  y = Relu (x)\n}\n");
   Cap c;
   cap_init_file(&c, "t");
   assert_int_equal(ir_infer_model(m, &c.d), -1);
@@ -324,7 +310,7 @@ static void test_contradiction(void **s) {
   cap_free(&c);
   ir_model_free(m);
   /* declared unknown dims are filled, declared symbols kept */
-  m = parse(HEAD "g (float[N,4] x) => (float[?,?] y) {\n  y = Relu (x)\n}\n");
+  m = parse_verified(HEAD "g (float[N,4] x) => (float[?,?] y) {\n  y = Relu (x)\n}\n");
   assert_string_equal(infer_type(m, "y"), "float[N,4]");
   ir_model_free(m);
 }

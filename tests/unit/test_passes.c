@@ -6,19 +6,6 @@
 #include "passes.h"
 #include "runtime.h"
 
-static Model *parse(const char *txt) {
-  size_t n = strlen(txt);
-  char *buf = calloc(n + 2, 1);
-  memcpy(buf, txt, n);
-  Cap c;
-  cap_init(&c);
-  Model *m = fe_parse("t", buf, n, &c.d);
-  if (!m || ir_verify(m, &c.d)) fprintf(stderr, "%s", cap_text(&c));
-  assert_non_null(m);
-  cap_free(&c);
-  free(buf);
-  return m;
-}
 
 /* Run `pipeline` with --verify-each; return the printed model (malloc'd). */
 static char *run_pipeline(Model *m, const char *pipeline) {
@@ -100,7 +87,7 @@ static void test_pipeline_bad(void **s) {
 
 static void test_dce(void **s) {
   (void)s;
-  Model *m = parse(
+  Model *m = parse_verified(
       HEAD
       "g (float[2] x, bool c) => (float[2] y) <float[2] k = {1,2}, float[2] unused = {3,4}> {\n"
       "  a = Neg (x)\n  dead1 = Abs (x)\n  dead2 = Relu (dead1)\n"
@@ -119,7 +106,7 @@ static void test_dce(void **s) {
 
 static void test_identity_elim(void **s) {
   (void)s;
-  Model *m = parse(
+  Model *m = parse_verified(
       HEAD "g (float[2] x) => (float[2] y, float[2] z, float[2] w) {\n"
            "  a = Neg (x)\n  b = Identity (a)\n  c = Abs (b)\n  y = Identity (c)\n"
            "  z = Identity (x)\n  d, mask = Dropout (c)\n  w = Relu (d)\n  q = Relu (mask)\n}\n");
@@ -132,7 +119,7 @@ static void test_identity_elim(void **s) {
   assert_non_null(strstr(out, "Dropout"));
   free(out);
   ir_model_free(m);
-  m = parse(HEAD "g (float[2] x) => (float[2] y) {\n  a = Neg (x)\n  y = Identity (a)\n"
+  m = parse_verified(HEAD "g (float[2] x) => (float[2] y) {\n  a = Neg (x)\n  y = Identity (a)\n"
                  "  d = Dropout (x)\n  e = Abs (d)\n}\n");
   out = run_pipeline(m, "identity-elim,dce");
   assert_non_null(strstr(out, "y = Neg (x)"));
@@ -144,7 +131,7 @@ static void test_identity_elim(void **s) {
 static void test_fold_bn(void **s) {
   (void)s;
   /* s = 3 / sqrt(3 + 1) = 1.5; W' = 2 * 1.5 = 3; b' = (0 - 0.5) * 1.5 + 1 = 0.25 */
-  Model *m = parse(
+  Model *m = parse_verified(
       HEAD "g (float[1,1,2,2] x) => (float[1,1,2,2] y) <float[1,1,1,1] w = {2}, float[1] sc = {3},"
            " float[1] b = {1}, float[1] mu = {0.5}, float[1] var = {3}> {\n"
            "  c = Conv (x, w)\n  y = BatchNormalization <epsilon = 1.0> (c, sc, b, mu, var)\n}\n");
@@ -158,7 +145,7 @@ static void test_fold_bn(void **s) {
   /* Gemm, transB = 1: B is [N=2, K=1]; per output column n: s = [1.5, 0.5];
    * C' = (beta * C - mean) * s + bias = ((2*1 - 0.5) * 1.5 + 1, (2*2 - 1) * 0.5 + 0) = (3.25, 1.5)
    */
-  m = parse(HEAD "g (float[3,1] x) => (float[3,2] y) <float[2,1] w = {2, 4}, float[2] cb = {1, 2},"
+  m = parse_verified(HEAD "g (float[3,1] x) => (float[3,2] y) <float[2,1] w = {2, 4}, float[2] cb = {1, 2},"
                  " float[2] sc = {3, 1}, float[2] b = {1, 0}, float[2] mu = {0.5, 1}, float[2] var "
                  "= {3, 3}> {\n"
                  "  c = Gemm <transB = 1, beta = 2.0> (x, w, cb)\n"
@@ -173,7 +160,7 @@ static void test_fold_bn(void **s) {
 
 static void test_fuse(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[1,1,2,2] x, float[2,3] a, float[3,4] b) => (float[1,1,2,2] y, "
+  Model *m = parse_verified(HEAD "g (float[1,1,2,2] x, float[2,3] a, float[3,4] b) => (float[1,1,2,2] y, "
                         "float[2,4] z, float[2,4] q)"
                         " <float[1,1,1,1] w = {2}> {\n"
                         "  c = Conv (x, w)\n  y = LeakyRelu <alpha = 0.25> (c)\n"
@@ -193,7 +180,7 @@ static void test_fuse(void **s) {
 
 static void test_inline(void **s) {
   (void)s;
-  Model *m = parse(
+  Model *m = parse_verified(
       "<ir_version: 8, opset_import: [\"\" : 17, \"local\" : 1]>\n"
       "g (float[2] x) => (float[2] y) {\n  t = local.act <a = 0.5> (x)\n  y = local.act (t)\n}\n"
       "<domain: \"local\", opset_import: [\"\" : 17]>\n"
@@ -213,7 +200,7 @@ static void test_fold(void **s) {
   (void)s;
   const OpDef *add = ir_op_find("", "Add", 17), *mul = ir_op_find("", "Mul", 17);
   Model *m =
-      parse(HEAD "g (float[2] x) => (float[2] y) <float[2] a = {1, 2}, float[2] b = {10, 20}> {\n"
+      parse_verified(HEAD "g (float[2] x) => (float[2] y) <float[2] a = {1, 2}, float[2] b = {10, 20}> {\n"
                  "  c = Add (a, b)\n  d = Mul (c, a)\n  y = Add (x, d)\n}\n");
   char *out = run_pipeline(m, "fold,dce");
   if (!rt_kernel(add) || !rt_kernel(mul)) { /* no kernels linked: nothing folds, nothing breaks */
@@ -231,7 +218,7 @@ static void test_fold(void **s) {
 
 static void test_shape_infer_and_specialize(void **s) {
   (void)s;
-  Model *m = parse(HEAD "g (float[N,3] x) => (y) {\n  a = Relu (x)\n  y = Neg (a)\n}\n");
+  Model *m = parse_verified(HEAD "g (float[N,3] x) => (y) {\n  a = Relu (x)\n  y = Neg (a)\n}\n");
   Cap c;
   cap_init(&c);
   assert_int_equal(pass_bind_dim(m, "N=5", &c.d), 0);
@@ -241,7 +228,7 @@ static void test_shape_infer_and_specialize(void **s) {
   assert_non_null(strstr(out, "float[5,3] a"));
   free(out);
   ir_model_free(m);
-  m = parse(HEAD "g (float[?,3] x) => (y) {\n  y = Relu (x)\n}\n");
+  m = parse_verified(HEAD "g (float[?,3] x) => (y) {\n  y = Relu (x)\n}\n");
   cap_init(&c);
   assert_int_equal(pass_set_input_shape(m, "x=2,3", &c.d), 0);
   assert_int_equal(pass_set_input_shape(m, "x=2,4", &c.d), -1);

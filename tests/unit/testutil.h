@@ -92,6 +92,21 @@ static inline void le(uint8_t *p, uint64_t v, int n) {
 #define NONE ((const char *[]){NULL})
 
 /* Define `name` in g and append it to g's inputs; t may be NULL (no type). */
+/* ONNX text parsed and verified into a model (the diagnostics are printed on failure). */
+static inline Model *parse_verified(const char *txt) {
+  size_t n = strlen(txt);
+  char *buf = calloc(n + 2, 1); /* the scanner reads two NULs past the end */
+  memcpy(buf, txt, n);
+  Cap c;
+  cap_init(&c);
+  Model *m = fe_parse("t", buf, n, &c.d);
+  if (!m || ir_verify(m, &c.d)) fprintf(stderr, "%s", cap_text(&c));
+  assert_non_null(m);
+  cap_free(&c);
+  free(buf);
+  return m;
+}
+
 static inline Value *add_input(Graph *g, const char *name, Type *t) {
   Value *v = ir_graph_def(g, name, ir_noloc);
   assert_non_null(v);
