@@ -556,6 +556,37 @@ int ir_infer_model(Model *m, Diag *d);
  * and every value keeps the type it had (the model prints as before). 0, or -1. */
 int ir_infer_check(Model *m, Diag *d);
 
+/* ------------------------------------------------------------------ target.c */
+/* The targets (targets.def): plain data that passes (cost model, memory limits) and
+ * backends (emitter, ISA, triple) read. */
+typedef enum {
+#define TARGET(id, ...) TARGET_##id,
+#include "targets.def"
+#undef TARGET
+  TARGET_COUNT
+} TargetId;
+/* The kernels' instruction set. */
+typedef enum { TISA_SCALAR, TISA_AVX2, TISA_AVX512, TISA_NEON, TISA_DSP, TISA_MVE, TISA_NONE } TargetIsa;
+typedef struct Target {
+  TargetId id;
+  const char *name;
+  const char *emitter;  /* "c", "llvm", "mcu", "qasm" */
+  TargetIsa isa;
+  const char *triple, *cpu, *features, *cc;
+  int flash_kb, sram_kb; /* 0 = no limit */
+  double f32_macs, i8_macs, ghz, gbps; /* per cycle per core; GHz; GB/s */
+  int align;             /* arena buffer alignment in bytes */
+  const char *pipeline;  /* default pipeline before emission */
+  const char *summary;
+} Target;
+extern const Target ir_targets[];
+const Target *ir_target_find(const char *name); /* NULL if unknown */
+/* `native` becomes the row matching the host (x86-64-avx512, x86-64-avx2, aarch64 or
+ * generic); other targets are returned unchanged. */
+const Target *ir_target_resolve(const Target *t);
+TargetIsa ir_host_isa(void);
+const char *ir_isa_name(TargetIsa isa);
+
 /* ------------------------------------------------------------------ verify.c */
 /* Structural checks: SSA (each name defined once per scope, no shadowing of outer names),
  * topological order, inputs defined before use (outer scopes included), attribute value
