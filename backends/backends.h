@@ -71,4 +71,14 @@ const char *be_ctype(ElemType t);
  * if the value is not in the arena (a graph output, a constant, or an unused output). */
 int64_t be_offset(const Node *n, int i);
 
+/* ------------------------------------------------------------------ llvm/ (JIT) */
+/* In-process native code through LLVM for `effc run --jit` and the test runners: the model
+ * (after the host pipeline) compiled for the host. Inputs and outputs as BeSignature's, each
+ * a dense buffer of its static shape. NULL / -1 after reporting (weak: NULL functions when
+ * LLVM is not built in). */
+typedef struct BeJit BeJit;
+BeJit *be_jit_compile(Model *m, Diag *d);
+int be_jit_run(BeJit *j, void *const *inputs, void *const *outputs);
+void be_jit_free(BeJit *j);
+
 #endif
