@@ -262,6 +262,7 @@ int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d)
   int *buf_of = malloc(((size_t)nv + 1) * sizeof *buf_of);     /* value id -> buffer */
   int *step_of = malloc(((size_t)nnode + 1) * sizeof *step_of); /* node id -> step */
   PlanBuf *b = calloc((size_t)nv + 1, sizeof *b);
+  bool *taken = calloc((size_t)nv + 1, sizeof *taken); /* buffer taken over in place */
   Value **bv = calloc((size_t)nv + 1, sizeof *bv);
   int nb = 0, rc = 0;
   for (uint32_t i = 0; i < nv; i++) p->offset[i] = -1, buf_of[i] = -1;
@@ -351,11 +352,11 @@ int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d)
       const Value *u = n->inputs[k];
       int ub = u ? buf_of[u->id] : -1;
       if (ub < 0 || !u->producer || b[ub].last != (int)i + 1 || b[ub].size != b[out].size ||
-          p->inplace[u->id] == 2)
+          taken[u->id])
         continue;
       b[out].alias = ub;
       p->inplace[n->outputs[0]->id] = 1;
-      p->inplace[u->id] = 2; /* taken */
+      taken[u->id] = true;
       p->n_inplace++;
       break;
     }
@@ -366,9 +367,8 @@ int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d)
     p->arena_bytes = pass_plan_place(b, nb, o->strategy, align);
     for (int i = 0; i < nb; i++) p->offset[bv[i]->id] = b[i].offset;
   }
-  for (uint32_t i = 0; i < nv; i++)
-    if (p->inplace[i] == 2) p->inplace[i] = 0;
   free(konst);
+  free(taken);
   free(buf_of);
   free(step_of);
   free(b);
