@@ -45,8 +45,10 @@ LLVMTargetMachineRef lg_target_machine(const char *triple, const char *cpu, cons
     LLVMDisposeMessage(norm);
     return NULL;
   }
+  /* bare-metal parts link at fixed addresses; hosted objects may go into PIEs */
+  LLVMRelocMode reloc = strstr(norm, "-none") ? LLVMRelocStatic : LLVMRelocPIC;
   LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, norm, cpu, features, LLVMCodeGenLevelAggressive,
-                                                    LLVMRelocPIC, LLVMCodeModelDefault);
+                                                    reloc, LLVMCodeModelDefault);
   LLVMDisposeMessage(norm);
   if (!tm) ir_error(d, ir_noloc, "LLVM: cannot create a target machine for %s", triple);
   return tm;
