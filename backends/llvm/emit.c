@@ -19,6 +19,7 @@ void lg_init_targets(void) {
   LLVMInitializeX86Target();
   LLVMInitializeX86TargetMC();
   LLVMInitializeX86AsmPrinter();
+  LLVMInitializeX86AsmParser(); /* the inline cpuid of P_create */
   LLVMInitializeAArch64TargetInfo();
   LLVMInitializeAArch64Target();
   LLVMInitializeAArch64TargetMC();
@@ -121,7 +122,8 @@ int be_emit_llvm(Model *m, const EmitOptions *o, Diag *d) {
   int ptr_bits = !strncmp(t->triple, "thumb", 5) || !strncmp(t->triple, "arm", 3) ? 32 : 64;
   LLVMContextRef ctx = LLVMContextCreate();
   uint64_t arena = 0, weights = 0;
-  LLVMModuleRef mod = lg_build(m, ctx, o->prefix, target_lanes(t), ptr_bits, &arena, &weights, d);
+  LLVMModuleRef mod = lg_build(m, ctx, o->prefix, target_lanes(t), ptr_bits,
+                                     t->isa == TISA_AVX2 || t->isa == TISA_AVX512, &arena, &weights, d);
   LLVMTargetMachineRef tm = mod ? lg_target_machine(t->triple, t->cpu, t->features, d) : NULL;
   int rc = tm && lg_optimize(mod, tm, d) == 0 ? 0 : -1;
   char *path = malloc(strlen(o->out_dir) + strlen(o->prefix) + 32), *tmp = NULL;

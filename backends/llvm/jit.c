@@ -73,7 +73,7 @@ BeJit *be_jit_compile(Model *m, Diag *d) {
   LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
   uint64_t arena = 0, weights = 0;
   LLVMModuleRef mod = lg_build(m, ctx, "effc_jit", host_lanes(feat), (int)(8 * sizeof(void *)),
-                               &arena, &weights, d);
+                               false, &arena, &weights, d);
   LLVMTargetMachineRef tm = mod ? lg_target_machine("", cpu, feat, d) : NULL;
   bool ok = tm != NULL;
   if (ok) {

@@ -56,10 +56,12 @@ struct LGen {
 
 /* ------------------------------------------------------------------ lower.c */
 /* Build the module for m (prefix names the symbols); vw is the target's float vector
- * width, ptr_bits its pointer (size_t) width. Every node that cannot be lowered is reported
+ * width, ptr_bits its pointer (size_t) width; avx2_check makes P_create return NULL on an
+ * x86 CPU without AVX2 and FMA. Every node that cannot be lowered is reported
  * (all at once) and NULL returned. */
 LLVMModuleRef lg_build(const Model *m, LLVMContextRef ctx, const char *prefix, int vw,
-                       int ptr_bits, uint64_t *arena_bytes, uint64_t *weight_bytes, Diag *d);
+                       int ptr_bits, bool avx2_check, uint64_t *arena_bytes,
+                       uint64_t *weight_bytes, Diag *d);
 /* Target machine for a triple ("" = host; normalized first), cpu and features. NULL after
  * reporting. */
 LLVMTargetMachineRef lg_target_machine(const char *triple, const char *cpu, const char *features,

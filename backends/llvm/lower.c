@@ -398,8 +398,50 @@ static LLVMValueRef declare(LGen *g, const char *name, LLVMTypeRef ret, LLVMType
   return f ? f : LLVMAddFunction(g->mod, name, LLVMFunctionType(ret, params, (unsigned)n, 0));
 }
 
-/* P_create / P_destroy: the context is {arena (aligned), raw block}. */
-static void build_create_destroy(LGen *g, uint64_t arena, LLVMTypeRef isize) {
+/* x86: does this CPU (and OS) run AVX2 + FMA code? cpuid leaf 1 (FMA, OSXSAVE, AVX), xgetbv
+ * (the OS saves YMM state), cpuid leaf 7 (AVX2). Built with inline assembly, as the object
+ * must not depend on a compiler runtime. */
+static LLVMValueRef cpuid_reg(LGen *g, unsigned leaf, unsigned reg) {
+  LLVMTypeRef i32 = g->i32, rt[4] = {i32, i32, i32, i32}, at[2] = {i32, i32};
+  LLVMTypeRef st = LLVMStructTypeInContext(g->ctx, rt, 4, 0), ft = LLVMFunctionType(st, at, 2, 0);
+  char cons[] = "={ax},={bx},={cx},={dx},{ax},{cx}", op[] = "cpuid";
+  LLVMValueRef asmv = LLVMGetInlineAsm(ft, op, 5, cons, strlen(cons), 1, 0, LLVMInlineAsmDialectATT, 0);
+  LLVMValueRef args[2] = {LLVMConstInt(i32, leaf, 0), LLVMConstInt(i32, 0, 0)};
+  return LLVMBuildExtractValue(g->b, LLVMBuildCall2(g->b, ft, asmv, args, 2, ""), reg, "");
+}
+
+static LLVMValueRef has_bits(LGen *g, LLVMValueRef x, unsigned mask) {
+  LLVMValueRef m = LLVMConstInt(g->i32, mask, 0);
+  return LLVMBuildICmp(g->b, LLVMIntEQ, LLVMBuildAnd(g->b, x, m, ""), m, "");
+}
+
+static LLVMValueRef avx2_ok(LGen *g, LLVMValueRef create_fn) {
+  LLVMValueRef c1 = cpuid_reg(g, 1, 2); /* ecx */
+  LLVMBasicBlockRef xs = LLVMAppendBasicBlockInContext(g->ctx, create_fn, "osxsave");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->ctx, create_fn, "cpu");
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(g->b);
+  LLVMBuildCondBr(g->b, has_bits(g, c1, (1u << 12) | (1u << 27) | (1u << 28)), xs, done);
+  LLVMPositionBuilderAtEnd(g->b, xs);
+  LLVMTypeRef i32 = g->i32, rt[2] = {i32, i32};
+  LLVMTypeRef ft = LLVMFunctionType(LLVMStructTypeInContext(g->ctx, rt, 2, 0), &i32, 1, 0);
+  char cons[] = "={ax},={dx},{cx}", op[] = "xgetbv";
+  LLVMValueRef xg = LLVMGetInlineAsm(ft, op, 6, cons, strlen(cons), 1, 0, LLVMInlineAsmDialectATT, 0);
+  LLVMValueRef zero = LLVMConstInt(i32, 0, 0);
+  LLVMValueRef xcr0 = LLVMBuildExtractValue(g->b, LLVMBuildCall2(g->b, ft, xg, &zero, 1, ""), 0, "");
+  LLVMValueRef ok = LLVMBuildAnd(g->b, has_bits(g, xcr0, 6), has_bits(g, cpuid_reg(g, 7, 1), 1u << 5), "");
+  LLVMBasicBlockRef xs_end = LLVMGetInsertBlock(g->b);
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, done);
+  LLVMValueRef phi = LLVMBuildPhi(g->b, g->i1, "");
+  LLVMValueRef vals[2] = {LLVMConstInt(g->i1, 0, 0), ok};
+  LLVMBasicBlockRef blocks[2] = {from, xs_end};
+  LLVMAddIncoming(phi, vals, blocks, 2);
+  return phi;
+}
+
+/* P_create / P_destroy: the context is {arena (aligned), raw block}. With avx2_check,
+ * create returns NULL on a CPU without AVX2 and FMA (the header's contract). */
+static void build_create_destroy(LGen *g, uint64_t arena, LLVMTypeRef isize, bool avx2_check) {
   char name[256];
   LLVMValueRef fmalloc = declare(g, "malloc", g->ptr, &isize, 1);
   LLVMValueRef ffree = declare(g, "free", LLVMVoidTypeInContext(g->ctx), &g->ptr, 1);
@@ -415,6 +457,11 @@ static void build_create_destroy(LGen *g, uint64_t arena, LLVMTypeRef isize) {
   LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(g->ctx, f, "fail");
   LLVMBasicBlockRef fail2 = LLVMAppendBasicBlockInContext(g->ctx, f, "fail2");
   LLVMPositionBuilderAtEnd(b, e);
+  if (avx2_check) {
+    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(g->ctx, f, "cpu_ok");
+    LLVMBuildCondBr(b, avx2_ok(g, f), go, fail);
+    LLVMPositionBuilderAtEnd(b, go);
+  }
   LLVMValueRef sz = LLVMConstInt(isize, 2 * 8, 0);
   LLVMValueRef c = LLVMBuildCall2(b, mt, fmalloc, &sz, 1, "ctx");
   LLVMBuildCondBr(b, LLVMBuildIsNull(b, c, ""), fail, ok1);
@@ -547,7 +594,8 @@ static void diag_handler(LLVMDiagnosticInfoRef info, void *arg) {
 }
 
 LLVMModuleRef lg_build(const Model *m, LLVMContextRef ctx, const char *prefix, int vw,
-                       int ptr_bits, uint64_t *arena_bytes, uint64_t *weight_bytes, Diag *d) {
+                       int ptr_bits, bool avx2_check, uint64_t *arena_bytes,
+                       uint64_t *weight_bytes, Diag *d) {
   LGen g0 = {.ctx = ctx, .m = m, .d = d, .prefix = prefix, .vw = vw}, *g = &g0;
   LLVMContextSetDiagnosticHandler(ctx, diag_handler, NULL);
   init_types(g);
@@ -595,7 +643,7 @@ LLVMModuleRef lg_build(const Model *m, LLVMContextRef ctx, const char *prefix, i
   LLVMPositionBuilderAtEnd(g->b, g->entry);
   LLVMBuildBr(g->b, start);
 
-  build_create_destroy(g, *arena_bytes, LLVMIntTypeInContext(ctx, (unsigned)ptr_bits));
+  build_create_destroy(g, *arena_bytes, LLVMIntTypeInContext(ctx, (unsigned)ptr_bits), avx2_check);
   LLVMDisposeBuilder(g->b);
   free(g->vptr);
   be_signature_free(&sig);
