@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Writes docs/conformance.md from the conformance runners' results.
 
-    report.py FRONTEND_RESULTS INTERP_RESULTS OPS_LIST OUT.md
+    report.py FRONTEND_RESULTS INTERP_RESULTS OPS_LIST OUT.md [BACKEND_RESULTS...]
 
 FRONTEND_RESULTS and INTERP_RESULTS hold one line per case ("<case> PASS" or
 "<case> FAIL <why>"), OPS_LIST one line per case ("<case> op op ..."), as written by
 conformance_frontend, conformance_interp and conformance_interp --list-ops.
+BACKEND_RESULTS (results-conformance_backend-<name>.txt, "<case> PASS|FAIL|UNSUPPORTED
+<why>") add a row to the summary and a column to the per-operator table for each backend.
 Standard library only (CI runs it without extra packages)."""
 import collections
 import sys
@@ -24,6 +26,13 @@ def read_results(path):
 def main():
     fe, it, ops_path, out = sys.argv[1:5]
     front, interp = read_results(fe), read_results(it)
+    backends = []
+    for path in sys.argv[5:]:
+        name = path.rsplit("/", 1)[-1]
+        name = name[len("results-conformance_backend-"):] if name.startswith("results-conformance_backend-") else name
+        with open(path, encoding="utf-8", errors="replace") as f:
+            unsup = sum(1 for line in f if line.split(" ", 2)[1:2] == ["UNSUPPORTED"])
+        backends.append((name.rsplit(".", 1)[0], read_results(path), unsup))
     ops = {}
     with open(ops_path, encoding="utf-8") as f:
         for line in f:
@@ -51,7 +60,12 @@ def main():
     w.append("| stage | passing | of | rate |")
     w.append("| --- | --- | --- | --- |")
     w.append("| front end (parse, import, verify, print) | %d | %d | %.1f%% |" % (fe_pass, total, 100.0 * fe_pass / total))
-    w.append("| reference interpreter (outputs match) | %d | %d | %.1f%% |\n" % (it_pass, total, 100.0 * it_pass / total))
+    w.append("| reference interpreter (outputs match) | %d | %d | %.1f%% |" % (it_pass, total, 100.0 * it_pass / total))
+    for name, res, unsup in backends:
+        bp = sum(1 for c in cases if res.get(c, (False,))[0])
+        w.append("| backend %s (outputs match the interpreter; %d cases unsupported) | %d | %d | %.1f%% |"
+                 % (name, unsup, bp, total, 100.0 * bp / total))
+    w.append("")
     w.append("Front end, per case: `model.onnxtxt` parses, `model.onnx` imports, both verify,")
     w.append("print(parse(txt)) == print(import(onnx)) byte for byte, and printing is a fixed point.")
     w.append("Interpreter, per case: every `test_data_set_*` runs and each output has the expected")
@@ -60,12 +74,16 @@ def main():
     w.append("## Per operator\n")
     w.append("Cases whose model uses the operator (any graph or function body), and how many of them")
     w.append("pass in the interpreter. A failing case counts against every operator it uses.\n")
-    w.append("| operator | cases | passing | failing cases |")
-    w.append("| --- | --- | --- | --- |")
+    if backends:
+        w.append("Backend columns: cases of the operator whose compiled outputs match.\n")
+    w.append("| operator | cases | passing | " + "".join("%s | " % b[0] for b in backends) + "failing cases |")
+    w.append("| --- | --- | --- | " + "--- | " * len(backends) + "--- |")
     for op in sorted(per_op, key=lambda o: (per_op[o][1] == per_op[o][0], o)):
         n, p, fails = per_op[op]
         shown = ", ".join(fails[:6]) + (", ... (%d)" % len(fails) if len(fails) > 6 else "")
-        w.append("| %s | %d | %d | %s |" % (op, n, p, shown))
+        cols = "".join("%d | " % sum(1 for c in cases if op in ops.get(c, []) and res.get(c, (False,))[0])
+                       for _, res, _ in backends)
+        w.append("| %s | %d | %d | %s%s |" % (op, n, p, cols, shown))
     w.append("\n## Failing cases\n")
     w.append("| case | front end | interpreter |")
     w.append("| --- | --- | --- |")
