@@ -18,7 +18,7 @@ typedef enum {
   EW_ABS, EW_NEG, EW_SIGN, EW_RELU, EW_CEIL, EW_FLOOR, EW_ROUND, EW_CLIP,
   /* numeric binary / variadic */
   EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_POW, EW_MAX, EW_MIN, EW_SUM, EW_MEAN, EW_PRELU,
-  EW_EQ, EW_LT, EW_LE, EW_GT, EW_GE,
+  EW_EQ, EW_LT, EW_LE, EW_GT, EW_GE, EW_MOD, EW_SHIFT,
   /* bool */
   EW_AND, EW_OR, EW_XOR, EW_NOT,
   EW_WHERE, EW_CAST
@@ -51,7 +51,7 @@ static const EwRow ew_rows[] = {
     {"Equal", EW_EQ, false}, {"Less", EW_LT, false}, {"LessOrEqual", EW_LE, false},
     {"Greater", EW_GT, false}, {"GreaterOrEqual", EW_GE, false}, {"And", EW_AND, false},
     {"Or", EW_OR, false}, {"Xor", EW_XOR, false}, {"Not", EW_NOT, false},
-    {"Where", EW_WHERE, false}, {"Cast", EW_CAST, false}, {"CastLike", EW_CAST, false},
+    {"Mod", EW_MOD, false}, {"BitShift", EW_SHIFT, false}, {"Where", EW_WHERE, false}, {"Cast", EW_CAST, false}, {"CastLike", EW_CAST, false},
     {NULL, 0, false},
 };
 
@@ -76,6 +76,8 @@ static bool numeric(ElemType t) {
          t == ELEM_INT16 || t == ELEM_UINT16 || t == ELEM_INT32 || t == ELEM_UINT32 ||
          t == ELEM_INT64 || t == ELEM_UINT64 || t == ELEM_BOOL;
 }
+
+static bool is_signed_elem(ElemType t) { return ir_elem(t)->is_signed; }
 
 /* Fill e from the node; false with *why set when it cannot be lowered. */
 static bool ew_params(const Node *n, Ew *e, const char **why) {
@@ -165,6 +167,14 @@ static bool ew_params(const Node *n, Ew *e, const char **why) {
       return false;
     }
     break;
+  case EW_MOD: e->mode = (int)ir_attr_int(n, "fmod", 0); break;
+  case EW_SHIFT:
+    if (lg_elem_float(e->in_elem)) {
+      *why = "BitShift takes integers";
+      return false;
+    }
+    e->mode = !strcmp(ir_attr_string(n, "direction", ""), "LEFT");
+    break;
   case EW_AND: case EW_OR: case EW_XOR: case EW_NOT:
     if (e->in_elem != ELEM_BOOL) {
       *why = "logic operators take bool tensors";
@@ -191,7 +201,6 @@ static int ew_check(LGen *g, const Node *n) {
   return 0;
 }
 
-static bool is_signed(ElemType t) { return ir_elem(t)->is_signed; }
 
 /* Convert scalar x of element type from to element type to (ONNX Cast; bool is x != 0). */
 static LLVMValueRef convert(LGen *g, LLVMValueRef x, ElemType from, ElemType to) {
@@ -205,9 +214,9 @@ static LLVMValueRef convert(LGen *g, LLVMValueRef x, ElemType from, ElemType to)
   }
   bool ff = lg_elem_float(from), tf = lg_elem_float(to);
   if (ff && tf) return LLVMBuildFPCast(g->b, x, tt, "");
-  if (ff) return is_signed(to) ? LLVMBuildFPToSI(g->b, x, tt, "") : LLVMBuildFPToUI(g->b, x, tt, "");
-  if (tf) return is_signed(from) ? LLVMBuildSIToFP(g->b, x, tt, "") : LLVMBuildUIToFP(g->b, x, tt, "");
-  return LLVMBuildIntCast2(g->b, x, tt, is_signed(from), "");
+  if (ff) return is_signed_elem(to) ? LLVMBuildFPToSI(g->b, x, tt, "") : LLVMBuildFPToUI(g->b, x, tt, "");
+  if (tf) return is_signed_elem(from) ? LLVMBuildSIToFP(g->b, x, tt, "") : LLVMBuildUIToFP(g->b, x, tt, "");
+  return LLVMBuildIntCast2(g->b, x, tt, is_signed_elem(from), "");
 }
 
 static LLVMValueRef bool_out(LGen *g, LLVMValueRef c) { return LLVMBuildZExt(g->b, c, g->i8, ""); }
@@ -336,7 +345,7 @@ static LLVMValueRef float_unary(LGen *g, const Ew *e, LLVMValueRef x) {
 static LLVMValueRef int_unary(LGen *g, const Ew *e, LLVMValueRef x) {
   LLVMBuilderRef b = g->b;
   LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(x));
-  bool sg = is_signed(e->in_elem);
+  bool sg = is_signed_elem(e->in_elem);
   switch (e->kind) {
   case EW_ABS:
     return sg ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, x, zero, ""), LLVMBuildNeg(b, x, ""), x, "") : x;
@@ -384,9 +393,55 @@ static LLVMValueRef int_div(LGen *g, bool sg, LLVMValueRef x, LLVMValueRef y) {
   return LLVMBuildSelect(b, is0, zero, q, "");
 }
 
+/* Mod as the interpreter defines it: fmod = 1 is C's fmod (and remainder truncating toward
+ * zero for integers); fmod = 0 takes the divisor's sign; x mod 0 = 0 for integers. */
+static LLVMValueRef mod(LGen *g, const Ew *e, LLVMValueRef x, LLVMValueRef y) {
+  LLVMBuilderRef b = g->b;
+  LLVMTypeRef t = LLVMTypeOf(x);
+  LLVMValueRef zero = LLVMConstNull(t);
+  if (lg_elem_float(e->in_elem)) {
+    LLVMValueRef r = LLVMBuildFRem(b, x, y, "");
+    if (e->mode) return r;
+    /* r != 0 and signs differ: r + y; r == 0: copysign(0, y); y == 0 or NaN: r */
+    LLVMValueRef differ = LLVMBuildXor(b, LLVMBuildFCmp(b, LLVMRealOLT, y, zero, ""),
+                                       LLVMBuildFCmp(b, LLVMRealOLT, r, zero, ""), "");
+    LLVMValueRef nz = LLVMBuildFCmp(b, LLVMRealONE, r, zero, "");
+    LLVMValueRef fixed = LLVMBuildSelect(b, LLVMBuildAnd(b, nz, differ, ""), LLVMBuildFAdd(b, r, y, ""), r, "");
+    LLVMValueRef cz = lg_intrin(g, "llvm.copysign", t, (LLVMValueRef[]){zero, y}, 2);
+    fixed = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, r, zero, ""), cz, fixed, "");
+    LLVMValueRef keep = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOEQ, y, zero, ""), LLVMBuildFCmp(b, LLVMRealUNO, r, r, ""), "");
+    return LLVMBuildSelect(b, keep, r, fixed, "");
+  }
+  LLVMValueRef is0 = LLVMBuildICmp(b, LLVMIntEQ, y, zero, ""), one = LLVMConstInt(t, 1, 0);
+  if (!is_signed_elem(e->in_elem))
+    return LLVMBuildSelect(b, is0, zero, LLVMBuildURem(b, x, LLVMBuildSelect(b, is0, one, y, ""), ""), "");
+  LLVMValueRef ism1 = LLVMBuildICmp(b, LLVMIntEQ, y, LLVMConstAllOnes(t), "");
+  LLVMValueRef bad = LLVMBuildOr(b, is0, ism1, "");
+  LLVMValueRef r = LLVMBuildSRem(b, x, LLVMBuildSelect(b, bad, one, y, ""), "");
+  if (!e->mode) {
+    LLVMValueRef differ = LLVMBuildXor(b, LLVMBuildICmp(b, LLVMIntSLT, r, zero, ""), LLVMBuildICmp(b, LLVMIntSLT, y, zero, ""), "");
+    LLVMValueRef fix = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntNE, r, zero, ""), differ, "");
+    r = LLVMBuildSelect(b, fix, LLVMBuildAdd(b, r, y, ""), r, "");
+  }
+  return LLVMBuildSelect(b, bad, zero, r, "");
+}
+
+/* Shifts as the interpreter defines them: a count outside [0, width) shifts everything
+ * out (left: 0; right: 0, or -1 for a negative signed value). */
+static LLVMValueRef shift(LGen *g, const Ew *e, LLVMValueRef x, LLVMValueRef y) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  unsigned w = LLVMGetIntTypeWidth(t);
+  bool sg = is_signed_elem(e->in_elem);
+  LLVMValueRef out = LLVMBuildICmp(g->b, LLVMIntUGE, y, LLVMConstInt(t, w, 0), ""); /* also y < 0 */
+  if (!e->mode && sg) return LLVMBuildAShr(g->b, x, LLVMBuildSelect(g->b, out, LLVMConstInt(t, w - 1, 0), y, ""), "");
+  LLVMValueRef safe = LLVMBuildSelect(g->b, out, LLVMConstNull(t), y, "");
+  LLVMValueRef r = e->mode ? LLVMBuildShl(g->b, x, safe, "") : LLVMBuildLShr(g->b, x, safe, "");
+  return LLVMBuildSelect(g->b, out, LLVMConstNull(t), r, "");
+}
+
 static LLVMValueRef binary(LGen *g, const Ew *e, EwKind k, LLVMValueRef x, LLVMValueRef y) {
   LLVMBuilderRef b = g->b;
-  bool fl = lg_elem_float(e->in_elem), sg = is_signed(e->in_elem);
+  bool fl = lg_elem_float(e->in_elem), sg = is_signed_elem(e->in_elem);
   switch (k) {
   case EW_ADD: case EW_SUM: case EW_MEAN:
     return fl ? LLVMBuildFAdd(b, x, y, "") : LLVMBuildAdd(b, x, y, "");
@@ -407,6 +462,8 @@ static LLVMValueRef binary(LGen *g, const Ew *e, EwKind k, LLVMValueRef x, LLVMV
               : x;
   case EW_EQ: case EW_LT: case EW_LE: case EW_GT: case EW_GE:
     return bool_out(g, fl ? fcmp(g, k, x, y) : icmp(g, k, sg, x, y));
+  case EW_MOD: return mod(g, e, x, y);
+  case EW_SHIFT: return shift(g, e, x, y);
   case EW_AND: return LLVMBuildAnd(b, x, y, "");
   case EW_OR: return LLVMBuildOr(b, x, y, "");
   case EW_XOR: return LLVMBuildXor(b, x, y, "");
@@ -417,7 +474,7 @@ static LLVMValueRef binary(LGen *g, const Ew *e, EwKind k, LLVMValueRef x, LLVMV
 /* One output element from the loaded inputs. */
 static LLVMValueRef ew_value(LGen *g, const Ew *e, const Node *n, LLVMValueRef *xs) {
   LLVMBuilderRef b = g->b;
-  bool fl = lg_elem_float(e->in_elem), sg = is_signed(e->in_elem);
+  bool fl = lg_elem_float(e->in_elem), sg = is_signed_elem(e->in_elem);
   switch (e->kind) {
   case EW_CAST: return convert(g, xs[0], e->in_elem, e->out_elem);
   case EW_WHERE:
@@ -535,7 +592,7 @@ const LgOp lg_ops_elementwise[] = {
     EW("Floor") EW("Round") EW("Clip") EW("Add") EW("Sub") EW("Mul") EW("Div") EW("Pow")
     EW("Max") EW("Min") EW("Sum") EW("Mean") EW("PRelu") EW("Equal") EW("Less")
     EW("LessOrEqual") EW("Greater") EW("GreaterOrEqual") EW("And") EW("Or") EW("Xor")
-    EW("Not") EW("Where") EW("Cast") EW("CastLike")
+    EW("Not") EW("Where") EW("Cast") EW("CastLike") EW("Mod") EW("BitShift")
 #undef EW
     {NULL, NULL, NULL},
 };

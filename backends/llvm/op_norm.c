@@ -290,7 +290,143 @@ static void reduce_emit(LGen *g, const Node *n) {
   lg_nest_end(g, &outer);
 }
 
+/* ------------------------------------------------------------------ ArgMax, ArgMin */
+
+static bool arg_numeric(ElemType t) {
+  return t == ELEM_FLOAT || t == ELEM_DOUBLE || t == ELEM_INT8 || t == ELEM_UINT8 || t == ELEM_INT16 ||
+         t == ELEM_UINT16 || t == ELEM_INT32 || t == ELEM_UINT32 || t == ELEM_INT64 || t == ELEM_UINT64;
+}
+
+static int arg_axis(const Node *n) {
+  int r = lg_rank(n->inputs[0]);
+  int64_t a = ir_attr_int(n, "axis", 0);
+  return (int)(a < 0 ? a + r : a);
+}
+
+static int arg_check(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0];
+  if (!arg_numeric(lg_elem(x))) return lg_unsupported(g, n, "element type not supported");
+  int a = arg_axis(n);
+  if (lg_rank(x) < 1 || a < 0 || a >= lg_rank(x) || lg_dim(x, a) == 0)
+    return lg_unsupported(g, n, "axis out of range or empty");
+  return 0;
+}
+
+/* a strictly better than b (floats: NaN counts as the extreme, the first NaN wins). */
+static LLVMValueRef arg_better(LGen *g, ElemType t, bool mx, LLVMValueRef a, LLVMValueRef b) {
+  if (lg_elem_float(t))
+    return LLVMBuildAnd(g->b, LLVMBuildFCmp(g->b, LLVMRealORD, b, b, ""),
+                        LLVMBuildFCmp(g->b, mx ? LLVMRealUGT : LLVMRealULT, a, b, ""), "");
+  bool sg = ir_elem(t)->is_signed;
+  return LLVMBuildICmp(g->b, mx ? (sg ? LLVMIntSGT : LLVMIntUGT) : (sg ? LLVMIntSLT : LLVMIntULT), a, b, "");
+}
+
+static LLVMValueRef arg_equal(LGen *g, ElemType t, LLVMValueRef a, LLVMValueRef b) {
+  if (lg_elem_float(t))
+    return LLVMBuildOr(g->b, LLVMBuildFCmp(g->b, LLVMRealOEQ, a, b, ""),
+                       LLVMBuildAnd(g->b, LLVMBuildFCmp(g->b, LLVMRealUNO, a, a, ""),
+                                    LLVMBuildFCmp(g->b, LLVMRealUNO, b, b, ""), ""), "");
+  return LLVMBuildICmp(g->b, LLVMIntEQ, a, b, "");
+}
+
+static void arg_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0];
+  ElemType et = lg_elem(x);
+  LLVMTypeRef t = lg_type(g, et);
+  int r = lg_rank(x), a = arg_axis(n);
+  bool mx = !strcmp(n->op->family, "ArgMax");
+  bool last = n->op->since >= 12 && ir_attr_int(n, "select_last_index", 0) != 0;
+  int64_t outer = 1, len = lg_dim(x, a), inner = 1;
+  for (int i = 0; i < r; i++)
+    if (i < a) outer *= lg_dim(x, i);
+    else if (i > a) inner *= lg_dim(x, i);
+  if (!outer || !inner) return;
+  LLVMValueRef X = lg_ptr(g, x), Y = lg_ptr(g, n->outputs[0]);
+  LLVMValueRef bi = lg_alloca(g, g->i64), bv = lg_alloca(g, t);
+  LgLoop lo, li, lk;
+  LLVMValueRef o = lg_loop(g, &lo, lg_i64(g, 0), lg_i64(g, outer), 1, false);
+  LLVMValueRef in = lg_loop(g, &li, lg_i64(g, 0), lg_i64(g, inner), 1, false);
+  LLVMValueRef base = LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, o, lg_i64(g, len * inner), ""), in, "");
+  LLVMBuildStore(g->b, lg_i64(g, 0), bi);
+  LLVMBuildStore(g->b, lg_load(g, t, X, base), bv);
+  LLVMValueRef k = lg_loop(g, &lk, lg_i64(g, 1), lg_i64(g, len), 1, false);
+  LLVMValueRef v = lg_load(g, t, X, LLVMBuildNSWAdd(g->b, base, LLVMBuildNSWMul(g->b, k, lg_i64(g, inner), ""), ""));
+  LLVMValueRef best = LLVMBuildLoad2(g->b, t, bv, "");
+  LLVMValueRef take = arg_better(g, et, mx, v, best);
+  if (last) take = LLVMBuildOr(g->b, take, arg_equal(g, et, v, best), "");
+  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, take, v, best, ""), bv);
+  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, take, k, LLVMBuildLoad2(g->b, g->i64, bi, ""), ""), bi);
+  lg_loop_end(g, &lk);
+  lg_store(g, LLVMBuildLoad2(g->b, g->i64, bi, ""), Y, LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, o, lg_i64(g, inner), ""), in, ""));
+  lg_loop_end(g, &li);
+  lg_loop_end(g, &lo);
+}
+
+/* ------------------------------------------------------------------ CumSum */
+
+static int cumsum_check(LGen *g, const Node *n) {
+  ElemType t = lg_elem(n->inputs[0]), ta = lg_elem(n->inputs[1]);
+  if (t != ELEM_FLOAT && t != ELEM_DOUBLE && t != ELEM_INT32 && t != ELEM_INT64 && t != ELEM_UINT32 && t != ELEM_UINT64)
+    return lg_unsupported(g, n, "element type not supported");
+  if ((ta != ELEM_INT32 && ta != ELEM_INT64) || lg_numel(n->inputs[1]) != 1 || lg_rank(n->inputs[0]) < 1)
+    return lg_unsupported(g, n, "axis must be an int32/int64 scalar");
+  return 0;
+}
+
+/* The scan along axis a (a compile-time constant). */
+static void cumsum_axis(LGen *g, const Node *n, int a) {
+  const Value *x = n->inputs[0];
+  ElemType et = lg_elem(x);
+  LLVMTypeRef t = lg_type(g, et);
+  int r = lg_rank(x);
+  bool excl = ir_attr_int(n, "exclusive", 0) != 0, rev = ir_attr_int(n, "reverse", 0) != 0;
+  int64_t outer = 1, len = lg_dim(x, a), inner = 1;
+  for (int i = 0; i < r; i++)
+    if (i < a) outer *= lg_dim(x, i);
+    else if (i > a) inner *= lg_dim(x, i);
+  if (!outer || !inner || !len) return;
+  bool fl = lg_elem_float(et);
+  LLVMValueRef X = lg_ptr(g, x), Y = lg_ptr(g, n->outputs[0]), acc = lg_alloca(g, t);
+  LgLoop lo, li, lk;
+  LLVMValueRef o = lg_loop(g, &lo, lg_i64(g, 0), lg_i64(g, outer), 1, false);
+  LLVMValueRef in = lg_loop(g, &li, lg_i64(g, 0), lg_i64(g, inner), 1, false);
+  LLVMValueRef base = LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, o, lg_i64(g, len * inner), ""), in, "");
+  LLVMBuildStore(g->b, LLVMConstNull(t), acc);
+  LLVMValueRef k = lg_loop(g, &lk, lg_i64(g, 0), lg_i64(g, len), 1, false);
+  LLVMValueRef kk = rev ? LLVMBuildSub(g->b, lg_i64(g, len - 1), k, "") : k;
+  LLVMValueRef idx = LLVMBuildNSWAdd(g->b, base, LLVMBuildNSWMul(g->b, kk, lg_i64(g, inner), ""), "");
+  LLVMValueRef v = lg_load(g, t, X, idx), s = LLVMBuildLoad2(g->b, t, acc, "");
+  LLVMValueRef s2 = fl ? LLVMBuildFAdd(g->b, s, v, "") : LLVMBuildAdd(g->b, s, v, "");
+  lg_store(g, excl ? s : s2, Y, idx);
+  LLVMBuildStore(g->b, s2, acc);
+  lg_loop_end(g, &lk);
+  lg_loop_end(g, &li);
+  lg_loop_end(g, &lo);
+}
+
+/* The axis may be a runtime input: one scan per possible axis behind a switch (an axis out
+ * of range leaves the output untouched). */
+static void cumsum_emit(LGen *g, const Node *n) {
+  int r = lg_rank(n->inputs[0]);
+  const Value *va = n->inputs[1];
+  LLVMValueRef a = LLVMBuildSExt(g->b, lg_load(g, lg_type(g, lg_elem(va)), lg_ptr(g, va), lg_i64(g, 0)), g->i64, "");
+  a = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, a, lg_i64(g, 0), ""), LLVMBuildAdd(g->b, a, lg_i64(g, r), ""), a, "");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "cumsum_done");
+  LLVMValueRef sw = LLVMBuildSwitch(g->b, a, done, (unsigned)r);
+  for (int i = 0; i < r; i++) {
+    LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "cumsum_axis");
+    LLVMAddCase(sw, lg_i64(g, i), bb);
+    LLVMPositionBuilderAtEnd(g->b, bb);
+    cumsum_axis(g, n, i);
+    LLVMBuildBr(g->b, done);
+  }
+  LLVMPositionBuilderAtEnd(g->b, done);
+}
+
 const LgOp lg_ops_norm[] = {
+    {"ArgMax", arg_check, arg_emit},
+    {"ArgMin", arg_check, arg_emit},
+    {"CumSum", cumsum_check, cumsum_emit},
     {"BatchNormalization", bn_check, bn_emit},
     {"Softmax", softmax_check, softmax_emit},
     {"LogSoftmax", softmax_check, softmax_emit},

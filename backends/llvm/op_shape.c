@@ -263,7 +263,112 @@ static void shape_emit(LGen *g, const Node *n) {
   for (int64_t i = s; i < e; i++) lg_store(g, lg_i64(g, lg_dim(x, (int)i)), lg_ptr(g, n->outputs[0]), lg_i64(g, i - s));
 }
 
+/* ------------------------------------------------------------------ Size, ConstantOfShape */
+
+static void size_emit(LGen *g, const Node *n) {
+  lg_store(g, lg_i64(g, lg_numel(n->inputs[0])), lg_ptr(g, n->outputs[0]), lg_i64(g, 0));
+}
+
+/* The fill value's bytes (default float 0). */
+static const Tensor *cos_value(const Node *n) {
+  const Attr *a = ir_node_attr(n, "value");
+  return a && a->type == ATTR_TENSOR ? a->t : NULL;
+}
+
+static int cos_check(LGen *g, const Node *n) {
+  const Tensor *t = cos_value(n);
+  if (!elem_bytes(n->outputs[0]) || (t && (!t->has_data || t->nbytes != (size_t)elem_bytes(n->outputs[0]))))
+    return lg_unsupported(g, n, "value must be one element of a whole-byte type");
+  return 0;
+}
+
+static void cos_emit(LGen *g, const Node *n) {
+  const Value *y = n->outputs[0];
+  int eb = elem_bytes(y);
+  if (!lg_numel(y)) return;
+  const Tensor *t = cos_value(n);
+  uint64_t bits = 0;
+  if (t) memcpy(&bits, t->data, (size_t)eb); /* little-endian host and targets */
+  LLVMTypeRef it = LLVMIntTypeInContext(g->ctx, (unsigned)eb * 8);
+  LgLoop l;
+  LLVMValueRef i = lg_loop(g, &l, lg_i64(g, 0), lg_i64(g, lg_numel(y)), 1, true);
+  lg_store(g, LLVMConstInt(it, bits, 0), lg_ptr(g, y), i);
+  lg_loop_end(g, &l);
+}
+
+/* ------------------------------------------------------------------ Trilu */
+
+static int trilu_check(LGen *g, const Node *n) {
+  if (bytes_check(g, n)) return -1;
+  if (lg_rank(n->inputs[0]) < 2) return lg_unsupported(g, n, "rank below 2");
+  if (n->n_inputs > 1 && n->inputs[1] && lg_elem(n->inputs[1]) != ELEM_INT64)
+    return lg_unsupported(g, n, "k must be int64");
+  return 0;
+}
+
+static void trilu_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0];
+  int r = lg_rank(x), eb = elem_bytes(x);
+  const Value *vk = n->n_inputs > 1 && n->inputs[1] && lg_numel(n->inputs[1]) ? n->inputs[1] : NULL;
+  int64_t R = lg_dim(x, r - 2), C = lg_dim(x, r - 1), mats = R > 0 && C > 0 ? lg_numel(x) / (R * C) : 0;
+  bool upper = ir_attr_int(n, "upper", 1) != 0;
+  if (!mats) return;
+  LLVMTypeRef it = LLVMIntTypeInContext(g->ctx, (unsigned)eb * 8);
+  LLVMValueRef X = lg_ptr(g, x), Y = lg_ptr(g, n->outputs[0]);
+  LLVMValueRef k = vk ? lg_load(g, g->i64, lg_ptr(g, vk), lg_i64(g, 0)) : lg_i64(g, 0);
+  LgLoop lm, li, lj;
+  LLVMValueRef m = lg_loop(g, &lm, lg_i64(g, 0), lg_i64(g, mats), 1, false);
+  LLVMValueRef i = lg_loop(g, &li, lg_i64(g, 0), lg_i64(g, R), 1, false);
+  LLVMValueRef row = LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, m, lg_i64(g, R * C), ""), LLVMBuildNSWMul(g->b, i, lg_i64(g, C), ""), "");
+  LLVMValueRef j = lg_loop(g, &lj, lg_i64(g, 0), lg_i64(g, C), 1, true);
+  LLVMValueRef d = LLVMBuildNSWSub(g->b, j, i, ""), idx = LLVMBuildNSWAdd(g->b, row, j, "");
+  LLVMValueRef keep = LLVMBuildICmp(g->b, upper ? LLVMIntSGE : LLVMIntSLE, d, k, "");
+  lg_store(g, LLVMBuildSelect(g->b, keep, lg_load(g, it, X, idx), LLVMConstNull(it), ""), Y, idx);
+  lg_loop_end(g, &lj);
+  lg_loop_end(g, &li);
+  lg_loop_end(g, &lm);
+}
+
+/* ------------------------------------------------------------------ GatherElements */
+
+static int gel_check(LGen *g, const Node *n) {
+  if (gather_check(g, n)) return -1;
+  if (lg_rank(n->inputs[1]) != lg_rank(n->inputs[0])) return lg_unsupported(g, n, "indices of another rank");
+  return 0;
+}
+
+/* y[i] = x[i with i[axis] = idx[i]] (normalized, clamped into range). */
+static void gel_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *vi = n->inputs[1], *y = n->outputs[0];
+  int r = lg_rank(x), a = axis_of(n, x, 0), eb = elem_bytes(x);
+  if (!lg_numel(y)) return;
+  int64_t xd[LG_MAX_RANK], xs[LG_MAX_RANK], yd[LG_MAX_RANK], ys[LG_MAX_RANK], xs0[LG_MAX_RANK];
+  lg_dims(x, xd);
+  lg_strides(r, xd, xs);
+  lg_dims(y, yd);
+  lg_strides(r, yd, ys);
+  memcpy(xs0, xs, sizeof xs0);
+  xs0[a] = 0;
+  int64_t D = xd[a];
+  LLVMTypeRef et = LLVMIntTypeInContext(g->ctx, (unsigned)eb * 8), it = lg_type(g, lg_elem(vi));
+  LgNest ln;
+  LLVMValueRef ivs[LG_MAX_RANK];
+  lg_nest(g, &ln, r, yd, ivs);
+  LLVMValueRef o = lg_linear(g, r, ivs, ys, 0);
+  LLVMValueRef k = LLVMBuildSExt(g->b, lg_load(g, it, lg_ptr(g, vi), o), g->i64, "");
+  k = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, k, lg_i64(g, 0), ""), LLVMBuildAdd(g->b, k, lg_i64(g, D), ""), k, "");
+  k = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, k, lg_i64(g, 0), ""), lg_i64(g, 0), k, "");
+  k = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, k, lg_i64(g, D), ""), lg_i64(g, D - 1), k, "");
+  LLVMValueRef src = LLVMBuildNSWAdd(g->b, lg_linear(g, r, ivs, xs0, 0), LLVMBuildNSWMul(g->b, k, lg_i64(g, xs[a]), ""), "");
+  lg_store(g, lg_load(g, et, lg_ptr(g, x), src), lg_ptr(g, y), o);
+  lg_nest_end(g, &ln);
+}
+
 const LgOp lg_ops_shape[] = {
+    {"Size", shape_check, size_emit},
+    {"ConstantOfShape", cos_check, cos_emit},
+    {"Trilu", trilu_check, trilu_emit},
+    {"GatherElements", gel_check, gel_emit},
     {"Reshape", view_check, view_emit},
     {"Flatten", view_check, view_emit},
     {"Squeeze", view_check, view_emit},
