@@ -91,6 +91,12 @@ bool lg_const_scalar(const Value *v, double *out);
 /* The LLVM type of an element type's scalar (NULL: not supported in compute). */
 LLVMTypeRef lg_type(LGen *g, ElemType t);
 bool lg_elem_float(ElemType t);
+/* float16 and bfloat16: stored as 16-bit patterns, computed in float (as the interpreter
+ * rounds them: through float32). */
+bool lg_elem_half(ElemType t);
+ElemType lg_compute_elem(ElemType t); /* FLOAT for the half types, else t */
+LLVMValueRef lg_load_elem(LGen *g, ElemType t, LLVMValueRef base, LLVMValueRef idx);
+void lg_store_elem(LGen *g, ElemType t, LLVMValueRef x, LLVMValueRef base, LLVMValueRef idx);
 
 /* Buffers: a pointer to v's data (a run() parameter, a global, or arena + offset); NULL for
  * a missing optional value or an unused output. */

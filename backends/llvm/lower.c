@@ -82,6 +82,42 @@ bool lg_const_scalar(const Value *v, double *out) {
 
 bool lg_elem_float(ElemType t) { return t == ELEM_FLOAT || t == ELEM_DOUBLE; }
 
+bool lg_elem_half(ElemType t) { return t == ELEM_FLOAT16 || t == ELEM_BFLOAT16; }
+
+ElemType lg_compute_elem(ElemType t) { return lg_elem_half(t) ? ELEM_FLOAT : t; }
+
+/* float16 / bfloat16 bit patterns <-> float. float16 through LLVM's half (F16C, NEON, or
+ * the runtime's helpers); bfloat16 by hand, rounding to nearest even with NaN kept quiet
+ * (ir/elem.c's rule). */
+static LLVMValueRef half_to_f32(LGen *g, ElemType t, LLVMValueRef bits) {
+  if (t == ELEM_FLOAT16)
+    return LLVMBuildFPExt(g->b, LLVMBuildBitCast(g->b, bits, LLVMHalfTypeInContext(g->ctx), ""), g->f32, "");
+  LLVMValueRef w = LLVMBuildShl(g->b, LLVMBuildZExt(g->b, bits, g->i32, ""), LLVMConstInt(g->i32, 16, 0), "");
+  return LLVMBuildBitCast(g->b, w, g->f32, "");
+}
+
+static LLVMValueRef f32_to_half(LGen *g, ElemType t, LLVMValueRef x) {
+  if (t == ELEM_FLOAT16)
+    return LLVMBuildBitCast(g->b, LLVMBuildFPTrunc(g->b, x, LLVMHalfTypeInContext(g->ctx), ""), g->i16, "");
+  LLVMBuilderRef b = g->b;
+  LLVMValueRef u = LLVMBuildBitCast(b, x, g->i32, ""), c16 = LLVMConstInt(g->i32, 16, 0);
+  LLVMValueRef odd = LLVMBuildAnd(b, LLVMBuildLShr(b, u, c16, ""), LLVMConstInt(g->i32, 1, 0), "");
+  LLVMValueRef r = LLVMBuildAdd(b, u, LLVMBuildAdd(b, LLVMConstInt(g->i32, 0x7fff, 0), odd, ""), "");
+  LLVMValueRef nan = LLVMBuildOr(b, LLVMBuildLShr(b, u, c16, ""), LLVMConstInt(g->i32, 0x40, 0), "");
+  LLVMValueRef isnan = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildAnd(b, u, LLVMConstInt(g->i32, 0x7fffffff, 0), ""),
+                                     LLVMConstInt(g->i32, 0x7f800000, 0), "");
+  return LLVMBuildTrunc(b, LLVMBuildSelect(b, isnan, nan, LLVMBuildLShr(b, r, c16, ""), ""), g->i16, "");
+}
+
+LLVMValueRef lg_load_elem(LGen *g, ElemType t, LLVMValueRef base, LLVMValueRef idx) {
+  if (lg_elem_half(t)) return half_to_f32(g, t, lg_load(g, g->i16, base, idx));
+  return lg_load(g, lg_type(g, t), base, idx);
+}
+
+void lg_store_elem(LGen *g, ElemType t, LLVMValueRef x, LLVMValueRef base, LLVMValueRef idx) {
+  lg_store(g, lg_elem_half(t) ? f32_to_half(g, t, x) : x, base, idx);
+}
+
 LLVMTypeRef lg_type(LGen *g, ElemType t) {
   switch (t) {
   case ELEM_FLOAT: return g->f32;

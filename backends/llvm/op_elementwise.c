@@ -84,8 +84,8 @@ static bool ew_params(const Node *n, Ew *e, const char **why) {
   const EwRow *r = row_of(n);
   memset(e, 0, sizeof *e);
   e->kind = r->kind;
-  e->in_elem = lg_elem(n->inputs[e->kind == EW_WHERE ? 1 : 0]);
-  e->out_elem = lg_elem(n->outputs[0]);
+  e->in_elem = lg_compute_elem(lg_elem(n->inputs[e->kind == EW_WHERE ? 1 : 0]));
+  e->out_elem = lg_compute_elem(lg_elem(n->outputs[0]));
   e->n_in = n->n_inputs;
   e->clip_lo = e->clip_hi = -1;
   if (!numeric(e->in_elem) || !numeric(e->out_elem)) {
@@ -147,7 +147,7 @@ static bool ew_params(const Node *n, Ew *e, const char **why) {
       for (int k = 1; k <= 2 && k < n->n_inputs; k++) {
         const Value *v = n->inputs[k];
         if (!v || lg_numel(v) == 0) continue;
-        if (lg_numel(v) != 1 || lg_elem(v) != e->in_elem) {
+        if (lg_numel(v) != 1 || lg_compute_elem(lg_elem(v)) != e->in_elem) {
           *why = "Clip bounds must be scalars of the input's type";
           return false;
         }
@@ -162,7 +162,7 @@ static bool ew_params(const Node *n, Ew *e, const char **why) {
     }
     break;
   case EW_POW:
-    if (lg_elem(n->inputs[1]) != e->in_elem) {
+    if (lg_compute_elem(lg_elem(n->inputs[1])) != e->in_elem) {
       *why = "Pow with an exponent of another type";
       return false;
     }
@@ -186,7 +186,7 @@ static bool ew_params(const Node *n, Ew *e, const char **why) {
   }
   if (e->kind != EW_CAST && e->kind != EW_WHERE)
     for (int i = 1; i < e->n_in; i++)
-      if (n->inputs[i] && lg_elem(n->inputs[i]) != e->in_elem && e->kind != EW_CLIP) {
+      if (n->inputs[i] && lg_compute_elem(lg_elem(n->inputs[i])) != e->in_elem && e->kind != EW_CLIP) {
         *why = "inputs of different element types";
         return false;
       }
@@ -543,9 +543,9 @@ static void ew_emit(LGen *g, const Node *n) {
   lg_nest(g, &ln, r, dims, ivs);
   for (int i = 0; i < e.n_in; i++) {
     const Value *v = n->inputs[i];
-    if (v) xs[i] = lg_load(g, lg_type(g, lg_elem(v)), lg_ptr(g, v), lg_linear(g, r, ivs, st[1 + i], 0));
+    if (v) xs[i] = lg_load_elem(g, lg_elem(v), lg_ptr(g, v), lg_linear(g, r, ivs, st[1 + i], 0));
   }
-  lg_store(g, ew_value(g, &e, n, xs), lg_ptr(g, out), lg_linear(g, r, ivs, st[0], 0));
+  lg_store_elem(g, lg_elem(out), ew_value(g, &e, n, xs), lg_ptr(g, out), lg_linear(g, r, ivs, st[0], 0));
   lg_nest_end(g, &ln);
 }
 

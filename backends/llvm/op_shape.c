@@ -1,5 +1,5 @@
 /* op_shape.c - data movement for the LLVM backend: the views (Reshape, Flatten, Squeeze,
- * Unsqueeze, Identity, Dropout in inference) as copies unless the planner placed the output
+ * Unsqueeze, Identity, Dropout in inference, BitCast) as copies unless the planner placed the output
  * on its input, and Transpose, Concat, Split, Slice, Expand, Gather and Shape as strided
  * copies (lg_copy_strided) with compile-time strides. */
 #include "llvm.h"
@@ -22,6 +22,7 @@ static int bytes_check(LGen *g, const Node *n) {
 
 static int view_check(LGen *g, const Node *n) {
   if (bytes_check(g, n)) return -1;
+  if (!elem_bytes(n->outputs[0])) return lg_unsupported(g, n, "element type not supported");
   if (!strcmp(n->op->family, "Dropout") && n->n_outputs > 1 && n->outputs[1])
     return lg_unsupported(g, n, "the mask output is not supported");
   if (!strcmp(n->op->family, "Dropout") && n->n_inputs > 2 && n->inputs[2]) {
@@ -375,6 +376,7 @@ const LgOp lg_ops_shape[] = {
     {"Unsqueeze", view_check, view_emit},
     {"Identity", view_check, view_emit},
     {"Dropout", view_check, view_emit},
+    {"BitCast", view_check, view_emit}, /* the same bytes, another type */
     {"Transpose", transpose_check, transpose_emit},
     {"Concat", concat_check, concat_emit},
     {"Split", split_check, split_emit},
