@@ -13,6 +13,10 @@ typedef struct GemmArgs {
   LLVMValueRef A, a_off, B, b_off, C, c_off;
   int64_t K, sa_m, sa_k, ldb, b_cs, ldc;
   const LgEpilogue *epi;
+  /* cache blocking: the panel's first column (added to j for the epilogue and C), whether
+   * the accumulators start from C (a later K block) and whether this is the last K block
+   * (the epilogue runs); NULL = a single block */
+  LLVMValueRef jc, from_c, last;
 } GemmArgs;
 
 /* Rows i0..i0+mr, columns j0..j0+nv*lanes. */
@@ -23,7 +27,17 @@ static void block(LGen *g, const GemmArgs *a, LLVMValueRef i0, LLVMValueRef j0, 
   for (int r = 0; r < mr; r++)
     for (int v = 0; v < nv; v++) {
       acc[r][v] = lg_alloca(g, vt);
-      LLVMBuildStore(g->b, LLVMConstNull(vt), acc[r][v]);
+      LLVMValueRef init = LLVMConstNull(vt);
+      if (a->from_c) {
+        LLVMValueRef i = LLVMBuildNSWAdd(g->b, i0, lg_i64(g, r), "");
+        LLVMValueRef j = LLVMBuildNSWAdd(g->b, LLVMBuildNSWAdd(g->b, j0, a->jc, ""), lg_i64(g, v * lanes), "");
+        LLVMValueRef idx = LLVMBuildNSWAdd(
+            g->b, a->c_off, LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, i, lg_i64(g, a->ldc), ""), j, ""), "");
+        LLVMValueRef c = LLVMBuildLoad2(g->b, vt, lg_gep(g, g->f32, a->C, idx), "");
+        LLVMSetAlignment(c, 4);
+        init = LLVMBuildSelect(g->b, a->from_c, c, init, "");
+      }
+      LLVMBuildStore(g->b, init, acc[r][v]);
     }
   LgLoop lk;
   LLVMValueRef k = lg_loop(g, &lk, lg_i64(g, 0), lg_i64(g, a->K), 1, false);
@@ -55,8 +69,10 @@ static void block(LGen *g, const GemmArgs *a, LLVMValueRef i0, LLVMValueRef j0, 
     LLVMValueRef i = LLVMBuildNSWAdd(g->b, i0, lg_i64(g, r), "");
     for (int v = 0; v < nv; v++) {
       LLVMValueRef j = LLVMBuildNSWAdd(g->b, j0, lg_i64(g, v * lanes), "");
+      if (a->jc) j = LLVMBuildNSWAdd(g->b, j, a->jc, "");
       LLVMValueRef y = LLVMBuildLoad2(g->b, vt, acc[r][v], "");
-      if (a->epi) y = a->epi->fn(g, a->epi, y, i, j, lanes);
+      if (a->epi && a->last) y = LLVMBuildSelect(g->b, a->last, a->epi->fn(g, a->epi, y, i, j, lanes), y, "");
+      else if (a->epi) y = a->epi->fn(g, a->epi, y, i, j, lanes);
       LLVMValueRef idx = LLVMBuildNSWAdd(
           g->b, a->c_off, LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, i, lg_i64(g, a->ldc), ""), j, ""), "");
       LLVMValueRef st = LLVMBuildStore(g->b, y, lg_gep(g, g->f32, a->C, idx));
@@ -83,24 +99,65 @@ static void columns(LGen *g, const GemmArgs *a, LLVMValueRef i0, int mr, int64_t
   }
 }
 
-void lg_gemm(LGen *g, int64_t M, int64_t N, int64_t K, LLVMValueRef A, LLVMValueRef a_off,
-             int64_t sa_m, int64_t sa_k, LLVMValueRef B, LLVMValueRef b_off, int64_t ldb,
-             int64_t b_col_stride, LLVMValueRef C, LLVMValueRef c_off, int64_t ldc,
-             const LgEpilogue *epi) {
-  GemmArgs a = {A, a_off, B, b_off, C, c_off, K, sa_m, sa_k, ldb, b_col_stride, ldc, epi};
-  int vw = b_col_stride == 1 ? g->vw : 1;
+/* All rows of one (column panel, K block). */
+static void rows(LGen *g, const GemmArgs *a, int64_t M, int64_t N, int vw) {
   int64_t Mb = M / MR * MR;
   if (Mb > 0) {
     LgLoop li;
     LLVMValueRef i0 = lg_loop(g, &li, lg_i64(g, 0), lg_i64(g, Mb), MR, false);
-    columns(g, &a, i0, MR, N, vw);
+    columns(g, a, i0, MR, N, vw);
     lg_loop_end(g, &li);
   }
   if (M > Mb) {
     LgLoop li;
     LLVMValueRef i0 = lg_loop(g, &li, lg_i64(g, Mb), lg_i64(g, M), 1, false);
-    columns(g, &a, i0, 1, N, vw);
+    columns(g, a, i0, 1, N, vw);
     lg_loop_end(g, &li);
+  }
+}
+
+/* Cache blocking (GotoBLAS order, without packing): panels of NC columns, K in blocks of
+ * KC, so that a KC x NC block of B stays in L2 while every row block of A passes over it. */
+enum { KC = 256, NC = 512 };
+
+void lg_gemm(LGen *g, int64_t M, int64_t N, int64_t K, LLVMValueRef A, LLVMValueRef a_off,
+             int64_t sa_m, int64_t sa_k, LLVMValueRef B, LLVMValueRef b_off, int64_t ldb,
+             int64_t b_col_stride, LLVMValueRef C, LLVMValueRef c_off, int64_t ldc,
+             const LgEpilogue *epi) {
+  GemmArgs a = {A, a_off, B, b_off, C, c_off, K, sa_m, sa_k, ldb, b_col_stride, ldc, epi, NULL, NULL, NULL};
+  int vw = b_col_stride == 1 ? g->vw : 1;
+  if (K <= KC && N <= NC) {
+    rows(g, &a, M, N, vw);
+    return;
+  }
+  /* column panels: the full ones in a loop, then the remainder; the same for K blocks */
+  int64_t ncs[2] = {N < NC ? N : NC, N % NC}, nfull[2] = {N / NC, N % NC ? 1 : 0};
+  int64_t kcs[2] = {K < KC ? K : KC, K % KC}, kfull[2] = {K / KC, K % KC ? 1 : 0};
+  if (N < NC) nfull[0] = 1, nfull[1] = 0;
+  if (K < KC) kfull[0] = 1, kfull[1] = 0;
+  for (int pn = 0; pn < 2; pn++) {
+    if (!nfull[pn] || !ncs[pn]) continue;
+    int64_t jbase = pn ? N / NC * NC : 0;
+    LgLoop lj;
+    LLVMValueRef jc = lg_loop(g, &lj, lg_i64(g, jbase), lg_i64(g, jbase + nfull[pn] * ncs[pn]), ncs[pn], false);
+    for (int pk = 0; pk < 2; pk++) {
+      if (!kfull[pk] || !kcs[pk]) continue;
+      int64_t kbase = pk ? K / KC * KC : 0;
+      LgLoop lk;
+      LLVMValueRef pc = lg_loop(g, &lk, lg_i64(g, kbase), lg_i64(g, kbase + kfull[pk] * kcs[pk]), kcs[pk], false);
+      GemmArgs b = a;
+      b.K = kcs[pk];
+      b.jc = jc;
+      b.a_off = LLVMBuildNSWAdd(g->b, a_off, LLVMBuildNSWMul(g->b, pc, lg_i64(g, sa_k), ""), "");
+      b.b_off = LLVMBuildNSWAdd(g->b, b_off,
+                                LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, pc, lg_i64(g, ldb), ""),
+                                                LLVMBuildNSWMul(g->b, jc, lg_i64(g, b_col_stride), ""), ""), "");
+      b.from_c = LLVMBuildICmp(g->b, LLVMIntSGT, pc, lg_i64(g, 0), "");
+      b.last = LLVMBuildICmp(g->b, LLVMIntEQ, LLVMBuildNSWAdd(g->b, pc, lg_i64(g, kcs[pk]), ""), lg_i64(g, K), "");
+      rows(g, &b, M, ncs[pn], vw);
+      lg_loop_end(g, &lk);
+    }
+    lg_loop_end(g, &lj);
   }
 }
 
