@@ -549,6 +549,83 @@ static void ew_emit(LGen *g, const Node *n) {
   lg_nest_end(g, &ln);
 }
 
+/* ------------------------------------------------------------------ QuantizeLinear, DequantizeLinear */
+
+static bool qint(ElemType t) {
+  return t == ELEM_INT8 || t == ELEM_UINT8 || t == ELEM_INT16 || t == ELEM_UINT16;
+}
+static bool quantize(const Node *n) { return !strcmp(n->op->family, "QuantizeLinear"); }
+
+/* The scale's axis (-1: per tensor); false if the layout is not supported. */
+static bool q_axis(const Node *n, int *axis) {
+  const Value *x = n->inputs[0], *sc = n->inputs[1];
+  *axis = -1;
+  if (lg_numel(sc) == 1) return true;
+  int64_t a = n->op->since >= 13 ? ir_attr_int(n, "axis", 1) : 1;
+  if (a < 0) a += lg_rank(x);
+  if (a < 0 || a >= lg_rank(x) || lg_rank(sc) != 1 || lg_dim(sc, 0) != lg_dim(x, (int)a)) return false;
+  *axis = (int)a;
+  return true;
+}
+
+static int qdq_check(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *sc = n->inputs[1], *zp = n->n_inputs > 2 ? n->inputs[2] : NULL;
+  const Value *y = n->outputs[0];
+  int axis;
+  if (n->op->since >= 21 && ir_attr_int(n, "block_size", 0) > 0) return lg_unsupported(g, n, "blocked quantization");
+  if (n->op->since >= 23 && ir_attr_int(n, "precision", 0)) return lg_unsupported(g, n, "the precision attribute");
+  if (lg_elem(sc) != ELEM_FLOAT) return lg_unsupported(g, n, "only float scales");
+  if (zp && lg_numel(zp) != lg_numel(sc)) return lg_unsupported(g, n, "zero point and scale differ in size");
+  if (!q_axis(n, &axis)) return lg_unsupported(g, n, "scale must be a scalar or per-axis");
+  if (quantize(n) ? lg_elem(x) != ELEM_FLOAT || !qint(lg_elem(y))
+                  : !qint(lg_elem(x)) || lg_compute_elem(lg_elem(y)) != ELEM_FLOAT)
+    return lg_unsupported(g, n, "only float <-> 8/16-bit integer");
+  return 0;
+}
+
+/* Quantize: clamp(rint(x / s) + zp) (NaN to the low end); dequantize: (x - zp) * s, in
+ * float: the interpreter's arithmetic, bit for bit. */
+static void qdq_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *sc = n->inputs[1], *zp = n->n_inputs > 2 ? n->inputs[2] : NULL;
+  const Value *y = n->outputs[0];
+  int axis, r = lg_rank(x);
+  q_axis(n, &axis);
+  int64_t dims[LG_MAX_RANK], st[LG_MAX_RANK], ss[LG_MAX_RANK] = {0};
+  lg_dims(x, dims);
+  lg_strides(r, dims, st);
+  if (axis >= 0) ss[axis] = 1;
+  if (!lg_numel(x)) return;
+  bool q = quantize(n);
+  ElemType qt = q ? lg_elem(y) : lg_elem(x);
+  LLVMTypeRef it = lg_type(g, qt);
+  bool sg = ir_elem(qt)->is_signed;
+  LgNest ln;
+  LLVMValueRef ivs[LG_MAX_RANK];
+  lg_nest(g, &ln, r, dims, ivs);
+  LLVMValueRef i = lg_linear(g, r, ivs, st, 0), k = lg_linear(g, r, ivs, ss, 0);
+  LLVMValueRef s = lg_load(g, g->f32, lg_ptr(g, sc), k);
+  LLVMValueRef z = zp ? lg_load(g, it, lg_ptr(g, zp), k) : LLVMConstNull(it);
+  if (q) {
+    LLVMValueRef v = LLVMBuildFDiv(g->b, lg_load(g, g->f32, lg_ptr(g, x), i), s, "");
+    v = LLVMBuildFPExt(g->b, lg_intrin(g, "llvm.rint", g->f32, &v, 1), g->f64, "");
+    v = LLVMBuildFAdd(g->b, v, sg ? LLVMBuildSIToFP(g->b, z, g->f64, "") : LLVMBuildUIToFP(g->b, z, g->f64, ""), "");
+    unsigned bits = LLVMGetIntTypeWidth(it);
+    double lo = sg ? -(double)(1 << (bits - 1)) : 0, hi = sg ? (double)((1 << (bits - 1)) - 1) : (double)((1 << bits) - 1);
+    LLVMValueRef clo = LLVMConstReal(g->f64, lo), chi = LLVMConstReal(g->f64, hi);
+    v = LLVMBuildSelect(g->b, LLVMBuildFCmp(g->b, LLVMRealUGE, v, clo, ""), v, clo, ""); /* NaN too */
+    v = LLVMBuildSelect(g->b, LLVMBuildFCmp(g->b, LLVMRealOGT, v, chi, ""), chi, v, "");
+    lg_store(g, sg ? LLVMBuildFPToSI(g->b, v, it, "") : LLVMBuildFPToUI(g->b, v, it, ""), lg_ptr(g, y), i);
+  } else {
+    LLVMValueRef xv = lg_load(g, it, lg_ptr(g, x), i);
+    LLVMTypeRef w = g->i32;
+    LLVMValueRef d = LLVMBuildSub(g->b, sg ? LLVMBuildSExt(g->b, xv, w, "") : LLVMBuildZExt(g->b, xv, w, ""),
+                                  sg ? LLVMBuildSExt(g->b, z, w, "") : LLVMBuildZExt(g->b, z, w, ""), "");
+    LLVMValueRef v = LLVMBuildFMul(g->b, LLVMBuildSIToFP(g->b, d, g->f32, ""), s, "");
+    lg_store_elem(g, lg_elem(y), v, lg_ptr(g, y), i);
+  }
+  lg_nest_end(g, &ln);
+}
+
 /* ------------------------------------------------------------------ fused activations */
 
 bool lg_activation_known(const char *name) {
@@ -594,5 +671,7 @@ const LgOp lg_ops_elementwise[] = {
     EW("LessOrEqual") EW("Greater") EW("GreaterOrEqual") EW("And") EW("Or") EW("Xor")
     EW("Not") EW("Where") EW("Cast") EW("CastLike") EW("Mod") EW("BitShift")
 #undef EW
+    {"QuantizeLinear", qdq_check, qdq_emit},
+    {"DequantizeLinear", qdq_check, qdq_emit},
     {NULL, NULL, NULL},
 };
