@@ -175,37 +175,154 @@ static int matmul_check(LGen *g, const Node *n) {
   return 0;
 }
 
-static void matmul_emit(LGen *g, const Node *n) {
-  const Value *va = n->inputs[0], *vb = n->inputs[1], *vy = n->outputs[0];
+/* numpy matmul geometry: M, K, N and the batch loops' dims and element strides of A, B, Y. */
+typedef struct MmGeo {
+  int64_t M, K, N;
+  int br;
+  int64_t odims[LG_MAX_RANK], as[LG_MAX_RANK], bs[LG_MAX_RANK], os[LG_MAX_RANK];
+} MmGeo;
+
+static void mm_geo(const Value *va, const Value *vb, MmGeo *o) {
   int64_t ad[LG_MAX_RANK + 1], bd[LG_MAX_RANK + 1];
   int ra = lg_rank(va), rb = lg_rank(vb);
   lg_dims(va, ad);
   lg_dims(vb, bd);
   if (ra == 1) ad[1] = ad[0], ad[0] = 1, ra = 2;
   if (rb == 1) bd[1] = 1, rb = 2;
-  int64_t M = ad[ra - 2], K = ad[ra - 1], N = bd[rb - 1];
-  if (lg_numel(vy) == 0) return;
-  int br = (ra > rb ? ra : rb) - 2;
-  int64_t odims[LG_MAX_RANK], as[LG_MAX_RANK], bs[LG_MAX_RANK], os[LG_MAX_RANK];
-  for (int i = 0; i < br; i++) {
-    int ka = i - (br - (ra - 2)), kb = i - (br - (rb - 2));
+  o->M = ad[ra - 2], o->K = ad[ra - 1], o->N = bd[rb - 1];
+  o->br = (ra > rb ? ra : rb) - 2;
+  for (int i = 0; i < o->br; i++) {
+    int ka = i - (o->br - (ra - 2)), kb = i - (o->br - (rb - 2));
     int64_t da = ka >= 0 ? ad[ka] : 1, db = kb >= 0 ? bd[kb] : 1;
-    odims[i] = da > db ? da : db;
+    o->odims[i] = da > db ? da : db;
   }
-  lg_bcast_strides(br, odims, ra - 2, ad, as);
-  lg_bcast_strides(br, odims, rb - 2, bd, bs);
-  lg_strides(br, odims, os);
-  for (int i = 0; i < br; i++) as[i] *= M * K, bs[i] *= K * N, os[i] *= M * N;
-  if (K == 0) { /* an empty sum: zeros */
+  lg_bcast_strides(o->br, o->odims, ra - 2, ad, o->as);
+  lg_bcast_strides(o->br, o->odims, rb - 2, bd, o->bs);
+  lg_strides(o->br, o->odims, o->os);
+  for (int i = 0; i < o->br; i++) o->as[i] *= o->M * o->K, o->bs[i] *= o->K * o->N, o->os[i] *= o->M * o->N;
+}
+
+/* Open the batch loops; *a, *b, *y receive the batch's element offsets. */
+static void mm_batches(LGen *g, const MmGeo *o, LgNest *ln, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *y) {
+  LLVMValueRef ivs[LG_MAX_RANK];
+  lg_nest(g, ln, o->br, o->odims, ivs);
+  for (int i = 0; i < o->br; i++) ln->l[i].inner = false;
+  *a = lg_linear(g, o->br, ivs, o->as, 0);
+  *b = lg_linear(g, o->br, ivs, o->bs, 0);
+  *y = lg_linear(g, o->br, ivs, o->os, 0);
+}
+
+static void matmul_emit(LGen *g, const Node *n) {
+  const Value *va = n->inputs[0], *vb = n->inputs[1], *vy = n->outputs[0];
+  MmGeo o;
+  mm_geo(va, vb, &o);
+  if (lg_numel(vy) == 0) return;
+  if (o.K == 0) { /* an empty sum: zeros */
     LLVMBuildMemSet(g->b, lg_ptr(g, vy), LLVMConstInt(g->i8, 0, 0), lg_i64(g, lg_numel(vy) * 4), 4);
     return;
   }
   LgNest ln;
-  LLVMValueRef ivs[LG_MAX_RANK];
-  lg_nest(g, &ln, br, odims, ivs);
-  for (int i = 0; i < br; i++) ln.l[i].inner = false;
-  lg_gemm(g, M, N, K, lg_ptr(g, va), lg_linear(g, br, ivs, as, 0), K, 1, lg_ptr(g, vb),
-          lg_linear(g, br, ivs, bs, 0), N, 1, lg_ptr(g, vy), lg_linear(g, br, ivs, os, 0), N, NULL);
+  LLVMValueRef ao, bo, yo;
+  mm_batches(g, &o, &ln, &ao, &bo, &yo);
+  lg_gemm(g, o.M, o.N, o.K, lg_ptr(g, va), ao, o.K, 1, lg_ptr(g, vb), bo, o.N, 1, lg_ptr(g, vy), yo, o.N, NULL);
+  lg_nest_end(g, &ln);
+}
+
+/* ------------------------------------------------------------------ MatMulInteger, QLinearMatMul */
+
+static bool int8ish(ElemType t) { return t == ELEM_INT8 || t == ELEM_UINT8; }
+
+/* Inputs: A, B and their zero points (per row of A / per column of B, or one value). */
+static void qmm_inputs(const Node *n, const Value **a, const Value **az, const Value **b, const Value **bz) {
+  bool ql = !strcmp(n->op->family, "QLinearMatMul");
+  *a = n->inputs[0];
+  *b = n->inputs[ql ? 3 : 1];
+  *az = ql ? n->inputs[2] : n->n_inputs > 2 ? n->inputs[2] : NULL;
+  *bz = ql ? n->inputs[5] : n->n_inputs > 3 ? n->inputs[3] : NULL;
+}
+
+static bool per_vec(const Value *v, int64_t n) { return !v || lg_numel(v) == 1 || (lg_numel(v) == n && lg_rank(v) <= 1); }
+
+static int qmm_check(LGen *g, const Node *n) {
+  const Value *a, *az, *b, *bz;
+  qmm_inputs(n, &a, &az, &b, &bz);
+  if (!int8ish(lg_elem(a)) || !int8ish(lg_elem(b)) || (az && lg_elem(az) != lg_elem(a)) || (bz && lg_elem(bz) != lg_elem(b)))
+    return lg_unsupported(g, n, "A and B must be int8/uint8 with zero points of their types");
+  if (lg_rank(a) < 1 || lg_rank(b) < 1) return lg_unsupported(g, n, "scalar operand");
+  MmGeo o;
+  mm_geo(a, b, &o);
+  if (!per_vec(az, o.M) || !per_vec(bz, o.N)) return lg_unsupported(g, n, "zero points per row of A / column of B only");
+  if (!strcmp(n->op->family, "QLinearMatMul")) {
+    static const int scales[] = {1, 4, 6};
+    for (int i = 0; i < 3; i++)
+      if (lg_elem(n->inputs[scales[i]]) != ELEM_FLOAT) return lg_unsupported(g, n, "only float scales");
+    if (!per_vec(n->inputs[1], o.M) || !per_vec(n->inputs[4], o.N) || !per_vec(n->inputs[6], o.M) ||
+        !per_vec(n->inputs[7], o.M) || !int8ish(lg_elem(n->outputs[0])))
+      return lg_unsupported(g, n, "scales per row / column, an int8/uint8 output");
+  }
+  return 0;
+}
+
+/* v[k] (one value or one per index) widened to i32. */
+static LLVMValueRef vec_i32(LGen *g, const Value *v, LLVMValueRef k) {
+  if (!v) return LLVMConstInt(g->i32, 0, 0);
+  LLVMValueRef x = lg_load(g, g->i8, lg_ptr(g, v), lg_numel(v) == 1 ? lg_i64(g, 0) : k);
+  return lg_elem(v) == ELEM_INT8 ? LLVMBuildSExt(g->b, x, g->i32, "") : LLVMBuildZExt(g->b, x, g->i32, "");
+}
+
+static LLVMValueRef vec_f32(LGen *g, const Value *v, LLVMValueRef k) {
+  return lg_load(g, g->f32, lg_ptr(g, v), lg_numel(v) == 1 ? lg_i64(g, 0) : k);
+}
+
+/* int32 acc = sum_k (a - az) (b - bz); MatMulInteger stores it, QLinearMatMul requantizes:
+ * rint(acc * float(float(as * bs) / ys) + yz) in double, saturated (the interpreter's
+ * arithmetic, bit for bit). */
+static void qmm_emit(LGen *g, const Node *n) {
+  const Value *a, *az, *b, *bz, *vy = n->outputs[0];
+  qmm_inputs(n, &a, &az, &b, &bz);
+  bool ql = !strcmp(n->op->family, "QLinearMatMul");
+  MmGeo o;
+  mm_geo(a, b, &o);
+  if (!lg_numel(vy)) return;
+  LLVMBuilderRef bl = g->b;
+  LLVMValueRef A = lg_ptr(g, a), B = lg_ptr(g, b), Y = lg_ptr(g, vy), acc = lg_alloca(g, g->i32);
+  bool sa = lg_elem(a) == ELEM_INT8, sb = lg_elem(b) == ELEM_INT8;
+  LgNest ln;
+  LLVMValueRef ao, bo, yo;
+  mm_batches(g, &o, &ln, &ao, &bo, &yo);
+  LgLoop lm, lnn, lk;
+  LLVMValueRef m = lg_loop(g, &lm, lg_i64(g, 0), lg_i64(g, o.M), 1, false);
+  LLVMValueRef za = vec_i32(g, az, m);
+  LLVMValueRef arow = LLVMBuildNSWAdd(bl, ao, LLVMBuildNSWMul(bl, m, lg_i64(g, o.K), ""), "");
+  LLVMValueRef j = lg_loop(g, &lnn, lg_i64(g, 0), lg_i64(g, o.N), 1, false);
+  LLVMValueRef zb = vec_i32(g, bz, j);
+  LLVMBuildStore(bl, LLVMConstInt(g->i32, 0, 0), acc);
+  LLVMValueRef k = lg_loop(g, &lk, lg_i64(g, 0), lg_i64(g, o.K), 1, true);
+  LLVMValueRef xa = lg_load(g, g->i8, A, LLVMBuildNSWAdd(bl, arow, k, ""));
+  LLVMValueRef xb = lg_load(g, g->i8, B, LLVMBuildNSWAdd(bl, bo, LLVMBuildNSWAdd(bl, LLVMBuildNSWMul(bl, k, lg_i64(g, o.N), ""), j, ""), ""));
+  xa = LLVMBuildSub(bl, sa ? LLVMBuildSExt(bl, xa, g->i32, "") : LLVMBuildZExt(bl, xa, g->i32, ""), za, "");
+  xb = LLVMBuildSub(bl, sb ? LLVMBuildSExt(bl, xb, g->i32, "") : LLVMBuildZExt(bl, xb, g->i32, ""), zb, "");
+  LLVMBuildStore(bl, LLVMBuildAdd(bl, LLVMBuildLoad2(bl, g->i32, acc, ""), LLVMBuildMul(bl, xa, xb, ""), ""), acc);
+  lg_loop_end(g, &lk);
+  LLVMValueRef yi = LLVMBuildNSWAdd(bl, yo, LLVMBuildNSWAdd(bl, LLVMBuildNSWMul(bl, m, lg_i64(g, o.N), ""), j, ""), "");
+  LLVMValueRef s = LLVMBuildLoad2(bl, g->i32, acc, "");
+  if (!ql) {
+    lg_store(g, s, Y, yi);
+  } else {
+    const Value *ys = n->inputs[6], *yz = n->inputs[7];
+    bool sy = lg_elem(vy) == ELEM_INT8;
+    LLVMValueRef f = LLVMBuildFDiv(bl, LLVMBuildFMul(bl, vec_f32(g, n->inputs[1], m), vec_f32(g, n->inputs[4], j), ""),
+                                   vec_f32(g, ys, m), "");
+    LLVMValueRef v = LLVMBuildFMul(bl, LLVMBuildSIToFP(bl, s, g->f64, ""), LLVMBuildFPExt(bl, f, g->f64, ""), "");
+    v = LLVMBuildFAdd(bl, v, LLVMBuildSIToFP(bl, vec_i32(g, yz, m), g->f64, ""), "");
+    v = lg_intrin(g, "llvm.rint", g->f64, &v, 1);
+    LLVMValueRef lo = LLVMConstReal(g->f64, sy ? -128 : 0), hi = LLVMConstReal(g->f64, sy ? 127 : 255);
+    v = LLVMBuildSelect(bl, LLVMBuildFCmp(bl, LLVMRealUGE, v, lo, ""), v, lo, "");
+    v = LLVMBuildSelect(bl, LLVMBuildFCmp(bl, LLVMRealOGT, v, hi, ""), hi, v, "");
+    lg_store(g, sy ? LLVMBuildFPToSI(bl, v, g->i8, "") : LLVMBuildFPToUI(bl, v, g->i8, ""), Y, yi);
+  }
+  lg_loop_end(g, &lnn);
+  lg_loop_end(g, &lm);
   lg_nest_end(g, &ln);
 }
 
@@ -311,5 +428,7 @@ const LgOp lg_ops_linalg[] = {
     {"MatMul", matmul_check, matmul_emit},
     {"Gemm", gemm_check, gemm_emit},
     {"ms_FusedGemm", gemm_check, gemm_emit},
+    {"MatMulInteger", qmm_check, qmm_emit},
+    {"QLinearMatMul", qmm_check, qmm_emit},
     {NULL, NULL, NULL},
 };
