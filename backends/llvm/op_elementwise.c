@@ -13,7 +13,7 @@ typedef enum {
   EW_EXP, EW_LOG, EW_SQRT, EW_RECIP, EW_SIN, EW_COS, EW_TAN, EW_ASIN, EW_ACOS, EW_ATAN,
   EW_SINH, EW_COSH, EW_TANH, EW_ASINH, EW_ACOSH, EW_ATANH, EW_ERF, EW_SIGMOID, EW_SOFTPLUS,
   EW_SOFTSIGN, EW_MISH, EW_ELU, EW_SELU, EW_CELU, EW_HARDSIGMOID, EW_HARDSWISH, EW_LEAKY,
-  EW_THRESH, EW_GELU, EW_ISNAN, EW_ISINF,
+  EW_THRESH, EW_GELU, EW_ISNAN, EW_ISINF, EW_SHRINK, EW_SWISH,
   /* numeric unary (float and integer) */
   EW_ABS, EW_NEG, EW_SIGN, EW_RELU, EW_CEIL, EW_FLOOR, EW_ROUND, EW_CLIP,
   /* numeric binary / variadic */
@@ -41,7 +41,7 @@ static const EwRow ew_rows[] = {
     {"Elu", EW_ELU, true}, {"Selu", EW_SELU, true}, {"Celu", EW_CELU, true},
     {"HardSigmoid", EW_HARDSIGMOID, true}, {"HardSwish", EW_HARDSWISH, true},
     {"LeakyRelu", EW_LEAKY, true}, {"ThresholdedRelu", EW_THRESH, true},
-    {"Gelu", EW_GELU, true}, {"IsNaN", EW_ISNAN, true}, {"IsInf", EW_ISINF, true},
+    {"Gelu", EW_GELU, true}, {"Shrink", EW_SHRINK, true}, {"Swish", EW_SWISH, true}, {"IsNaN", EW_ISNAN, true}, {"IsInf", EW_ISINF, true},
     {"Abs", EW_ABS, false}, {"Neg", EW_NEG, false}, {"Sign", EW_SIGN, false},
     {"Relu", EW_RELU, false}, {"Ceil", EW_CEIL, false}, {"Floor", EW_FLOOR, false},
     {"Round", EW_ROUND, false}, {"Clip", EW_CLIP, false}, {"Add", EW_ADD, false},
@@ -118,6 +118,11 @@ static bool ew_params(const Node *n, Ew *e, const char **why) {
     break;
   case EW_LEAKY: e->a = ir_attr_float(n, "alpha", 0.01f); break;
   case EW_THRESH: e->a = ir_attr_float(n, "alpha", 1.0f); break;
+  case EW_SWISH: e->a = ir_attr_float(n, "alpha", 1.0f); break;
+  case EW_SHRINK:
+    e->a = ir_attr_float(n, "lambd", 0.5f);
+    e->b = ir_attr_float(n, "bias", 0.0f);
+    break;
   case EW_GELU: {
     const char *ap = ir_attr_string(n, "approximate", "none");
     if (strcmp(ap, "none") && strcmp(ap, "tanh")) {
@@ -317,6 +322,14 @@ static LLVMValueRef float_unary(LGen *g, const Ew *e, LLVMValueRef x) {
       inner = lg_libm(g, "erf", LLVMBuildFMul(b, x, fconst(g, x, 0.7071067811865476), ""));
     }
     return LLVMBuildFMul(b, half_x, LLVMBuildFAdd(b, one, inner, ""), "");
+  }
+  case EW_SWISH: return LLVMBuildFMul(b, x, sigmoid(g, LLVMBuildFMul(b, fconst(g, x, e->a), x, "")), "");
+  case EW_SHRINK: { /* x < -l: x + bias; x > l: x - bias; else 0 (NaN stays) */
+    LLVMValueRef mid = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, x, x, ""), x, zero, "");
+    LLVMValueRef hi = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, fconst(g, x, e->a), ""),
+                                      LLVMBuildFSub(b, x, fconst(g, x, e->b), ""), mid, "");
+    return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, fconst(g, x, -e->a), ""),
+                           LLVMBuildFAdd(b, x, fconst(g, x, e->b), ""), hi, "");
   }
   case EW_ISNAN: return bool_out(g, LLVMBuildFCmp(b, LLVMRealUNO, x, x, ""));
   case EW_ISINF: {
@@ -665,7 +678,7 @@ const LgOp lg_ops_elementwise[] = {
     EW("Acos") EW("Atan") EW("Sinh") EW("Cosh") EW("Tanh") EW("Asinh") EW("Acosh") EW("Atanh")
     EW("Erf") EW("Sigmoid") EW("Softplus") EW("Softsign") EW("Mish") EW("Elu") EW("Selu")
     EW("Celu") EW("HardSigmoid") EW("HardSwish") EW("LeakyRelu") EW("ThresholdedRelu")
-    EW("Gelu") EW("IsNaN") EW("IsInf") EW("Abs") EW("Neg") EW("Sign") EW("Relu") EW("Ceil")
+    EW("Gelu") EW("Shrink") EW("Swish") EW("IsNaN") EW("IsInf") EW("Abs") EW("Neg") EW("Sign") EW("Relu") EW("Ceil")
     EW("Floor") EW("Round") EW("Clip") EW("Add") EW("Sub") EW("Mul") EW("Div") EW("Pow")
     EW("Max") EW("Min") EW("Sum") EW("Mean") EW("PRelu") EW("Equal") EW("Less")
     EW("LessOrEqual") EW("Greater") EW("GreaterOrEqual") EW("And") EW("Or") EW("Xor")

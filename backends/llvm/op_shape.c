@@ -2,8 +2,10 @@
  * Unsqueeze, Identity, Dropout in inference, BitCast) as copies unless the planner placed the output
  * on its input, and Transpose, Concat, Split, Slice, Expand, Gather and Shape as strided
  * copies (lg_copy_strided) with compile-time strides. */
+#include "kern.h"
 #include "llvm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int elem_bytes(const Value *v) {
@@ -134,7 +136,7 @@ static void split_emit(LGen *g, const Node *n) {
 
 /* ------------------------------------------------------------------ Slice */
 
-/* Per-dim start and step (steps 1 on dims not sliced). */
+/* Per-dim start and step (steps 1 on dims not sliced), by the kernels' effc_slice_range. */
 static bool slice_params(const Node *n, int64_t *start, int64_t *step) {
   const Value *x = n->inputs[0];
   int r = lg_rank(x), ns = 0, ne = 0, na = 0, nt = 0;
@@ -164,11 +166,9 @@ static bool slice_params(const Node *n, int64_t *start, int64_t *step) {
   for (int i = 0; i < ns; i++) {
     int64_t a = ax[i] < 0 ? ax[i] + r : ax[i];
     if (a < 0 || a >= r || sp[i] == 0) return false;
-    int64_t d = lg_dim(x, (int)a), s = st[i];
-    if (s < 0) s += d;
-    if (sp[i] > 0) s = s < 0 ? 0 : s > d ? d : s;
-    else s = s < 0 ? -1 : s > d - 1 ? d - 1 : s;
-    start[a] = s, step[a] = sp[i];
+    if (effc_slice_range(lg_dim(x, (int)a), st[i], en[i], sp[i], &start[a]) != lg_dim(n->outputs[0], (int)a))
+      return false;
+    step[a] = sp[i];
   }
   return true;
 }
@@ -365,7 +365,187 @@ static void gel_emit(LGen *g, const Node *n) {
   lg_nest_end(g, &ln);
 }
 
+/* ------------------------------------------------------------------ Pad */
+
+/* Pads per dim (begin, end) from the attribute (opset < 11) or constant inputs. */
+static bool pad_amounts(const Node *n, int64_t *pb, int64_t *pe) {
+  int r = lg_rank(n->inputs[0]), np = 0, na = r;
+  int64_t pads[2 * LG_MAX_RANK], axes[LG_MAX_RANK];
+  if (n->op->since < 11) {
+    size_t cnt = 0;
+    const int64_t *p = ir_attr_ints(n, n->op->since < 2 ? "paddings" : "pads", &cnt);
+    if (!p || cnt > 2 * LG_MAX_RANK) return false;
+    memcpy(pads, p, cnt * sizeof *p);
+    np = (int)cnt;
+  } else if (!lg_const_ints(n->inputs[1], pads, 2 * LG_MAX_RANK, &np)) {
+    return false;
+  }
+  if (n->op->since >= 18 && n->n_inputs > 3 && n->inputs[3]) {
+    if (!lg_const_ints(n->inputs[3], axes, LG_MAX_RANK, &na)) return false;
+  } else {
+    for (int i = 0; i < r; i++) axes[i] = i;
+  }
+  if (np != 2 * na) return false;
+  for (int i = 0; i < r; i++) pb[i] = pe[i] = 0;
+  for (int k = 0; k < na; k++) {
+    int64_t a = axes[k] < 0 ? axes[k] + r : axes[k];
+    if (a < 0 || a >= r) return false;
+    pb[a] = pads[k], pe[a] = pads[k + na];
+  }
+  return true;
+}
+
+static int pad_mode(const Node *n) {
+  const char *m = ir_attr_string(n, "mode", "constant");
+  return !strcmp(m, "constant") ? EFFC_PAD_CONSTANT : !strcmp(m, "reflect") ? EFFC_PAD_REFLECT
+         : !strcmp(m, "edge")   ? EFFC_PAD_EDGE     : !strcmp(m, "wrap")    ? EFFC_PAD_WRAP : -1;
+}
+
+static int pad_check(LGen *g, const Node *n) {
+  int64_t pb[LG_MAX_RANK], pe[LG_MAX_RANK];
+  if (bytes_check(g, n)) return -1;
+  if (pad_mode(n) < 0) return lg_unsupported(g, n, "unknown mode");
+  if (!pad_amounts(n, pb, pe)) return lg_unsupported(g, n, "pads and axes must be constant");
+  for (int i = 0; i < lg_rank(n->inputs[0]); i++)
+    if (pad_mode(n) != EFFC_PAD_CONSTANT && lg_dim(n->inputs[0], i) + (pb[i] < 0 ? pb[i] : 0) + (pe[i] < 0 ? pe[i] : 0) <= 0 &&
+        lg_dim(n->outputs[0], i) > 0)
+      return lg_unsupported(g, n, "cannot pad an empty dimension");
+  if (n->op->since < 11 && !lg_elem_float(lg_elem(n->inputs[0])))
+    return lg_unsupported(g, n, "the value attribute needs a float tensor");
+  return 0;
+}
+
+/* One table per dim (built at compile time with the kernels' effc_pad_src): the source
+ * offset of each output index, or -1 for the fill value. */
+static void pad_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  int r = lg_rank(x), mode = pad_mode(n), eb = elem_bytes(x);
+  int64_t pb[LG_MAX_RANK], pe[LG_MAX_RANK], xd[LG_MAX_RANK], xs[LG_MAX_RANK], yd[LG_MAX_RANK], ys[LG_MAX_RANK];
+  pad_amounts(n, pb, pe);
+  lg_dims(x, xd);
+  lg_strides(r, xd, xs);
+  lg_dims(y, yd);
+  lg_strides(r, yd, ys);
+  if (!lg_numel(y)) return;
+  LLVMValueRef tab[LG_MAX_RANK];
+  for (int d = 0; d < r; d++) {
+    int64_t *t = malloc((size_t)yd[d] * sizeof *t), lo = pb[d] < 0 ? -pb[d] : 0;
+    int64_t m = xd[d] - lo - (pe[d] < 0 ? -pe[d] : 0);
+    if (!t) abort();
+    for (int64_t o = 0; o < yd[d]; o++) {
+      int64_t src = effc_pad_src(o - (pb[d] > 0 ? pb[d] : 0), m, mode);
+      t[o] = src < 0 ? -1 : (src + lo) * xs[d];
+    }
+    tab[d] = lg_global(g, "pad", t, (size_t)yd[d] * sizeof *t);
+    free(t);
+  }
+  LLVMTypeRef it = LLVMIntTypeInContext(g->ctx, (unsigned)eb * 8);
+  LLVMValueRef fill;
+  if (n->op->since < 11) {
+    LLVMValueRef f = lg_const_of(g, lg_elem(x), ir_attr_float(n, "value", 0.0f));
+    fill = LLVMBuildBitCast(g->b, f, it, "");
+  } else if (n->n_inputs > 2 && n->inputs[2] && lg_numel(n->inputs[2])) {
+    fill = lg_load(g, it, lg_ptr(g, n->inputs[2]), lg_i64(g, 0));
+  } else {
+    fill = LLVMConstNull(it);
+  }
+  LgNest ln;
+  LLVMValueRef ivs[LG_MAX_RANK], off = lg_i64(g, 0), any = lg_i64(g, 0);
+  lg_nest(g, &ln, r, yd, ivs);
+  for (int d = 0; d < r; d++) {
+    LLVMValueRef v = lg_load(g, g->i64, tab[d], ivs[d]);
+    off = LLVMBuildAdd(g->b, off, v, "");
+    any = LLVMBuildOr(g->b, any, v, "");
+  }
+  LLVMValueRef fillp = LLVMBuildICmp(g->b, LLVMIntSLT, any, lg_i64(g, 0), "");
+  LLVMValueRef safe = LLVMBuildSelect(g->b, fillp, lg_i64(g, 0), off, "");
+  LLVMValueRef v = LLVMBuildSelect(g->b, fillp, fill, lg_load(g, it, lg_ptr(g, x), safe), "");
+  lg_store(g, v, lg_ptr(g, y), lg_linear(g, r, ivs, ys, 0));
+  lg_nest_end(g, &ln);
+}
+
+/* ------------------------------------------------------------------ DepthToSpace, SpaceToDepth */
+
+/* The input viewed as 6-D and permuted (the interpreter's views, k_shape.c). */
+static bool d2s_view(const Node *n, int64_t *v, const int **perm) {
+  static const int d2s_dcr[6] = {0, 3, 4, 1, 5, 2}, d2s_crd[6] = {0, 1, 4, 2, 5, 3};
+  static const int s2d_dcr[6] = {0, 3, 5, 1, 2, 4}, s2d_crd[6] = {0, 1, 3, 5, 2, 4};
+  const Value *x = n->inputs[0];
+  if (lg_rank(x) != 4) return false;
+  bool d2s = !strcmp(n->op->family, "DepthToSpace");
+  int64_t b = ir_attr_int(n, "blocksize", 0), N = lg_dim(x, 0), C = lg_dim(x, 1), H = lg_dim(x, 2), W = lg_dim(x, 3);
+  const char *mode = ir_attr_string(n, "mode", "DCR");
+  bool crd = !strcmp(mode, "CRD");
+  if (b <= 0 || (!crd && strcmp(mode, "DCR"))) return false;
+  if (d2s) {
+    if (C % (b * b)) return false;
+    int64_t vd[6] = {N, b, b, C / (b * b), H, W}, vc[6] = {N, C / (b * b), b, b, H, W};
+    memcpy(v, crd ? vc : vd, sizeof vd);
+    *perm = crd ? d2s_crd : d2s_dcr;
+  } else {
+    if (H % b || W % b) return false;
+    int64_t vs[6] = {N, C, H / b, b, W / b, b};
+    memcpy(v, vs, sizeof vs);
+    *perm = crd ? s2d_crd : s2d_dcr;
+  }
+  return true;
+}
+
+static int d2s_check(LGen *g, const Node *n) {
+  int64_t v[6];
+  const int *p;
+  if (bytes_check(g, n)) return -1;
+  if (!d2s_view(n, v, &p)) return lg_unsupported(g, n, "4-D input, a blocksize dividing it, mode DCR or CRD");
+  return 0;
+}
+
+static void d2s_emit(LGen *g, const Node *n) {
+  int64_t v[6], vs[6], od[6], os[6], ss[6];
+  const int *p;
+  d2s_view(n, v, &p);
+  lg_strides(6, v, vs);
+  for (int i = 0; i < 6; i++) od[i] = v[p[i]], ss[i] = vs[p[i]];
+  lg_strides(6, od, os);
+  lg_copy_strided(g, elem_bytes(n->inputs[0]), lg_ptr(g, n->outputs[0]), 0, os, lg_ptr(g, n->inputs[0]), 0, ss, 6, od);
+}
+
+/* ------------------------------------------------------------------ Range */
+
+static int range_check(LGen *g, const Node *n) {
+  ElemType t = lg_elem(n->outputs[0]);
+  if (t != ELEM_FLOAT && t != ELEM_DOUBLE && t != ELEM_INT32 && t != ELEM_INT64 && t != ELEM_INT16)
+    return lg_unsupported(g, n, "element type not supported");
+  return 0;
+}
+
+/* y[i] = start + i * delta (floats in double, as the interpreter; integers wrapping); the
+ * count is the output's static length. */
+static void range_emit(LGen *g, const Node *n) {
+  const Value *y = n->outputs[0];
+  ElemType t = lg_elem(y);
+  LLVMTypeRef ty = lg_type(g, t);
+  if (!lg_numel(y)) return;
+  LLVMValueRef s = lg_load(g, ty, lg_ptr(g, n->inputs[0]), lg_i64(g, 0));
+  LLVMValueRef d = lg_load(g, ty, lg_ptr(g, n->inputs[2]), lg_i64(g, 0));
+  LgLoop l;
+  LLVMValueRef i = lg_loop(g, &l, lg_i64(g, 0), lg_i64(g, lg_numel(y)), 1, true);
+  LLVMValueRef v;
+  if (lg_elem_float(t)) {
+    v = LLVMBuildFAdd(g->b, LLVMBuildFPCast(g->b, s, g->f64, ""),
+                      LLVMBuildFMul(g->b, LLVMBuildSIToFP(g->b, i, g->f64, ""), LLVMBuildFPCast(g->b, d, g->f64, ""), ""), "");
+    v = LLVMBuildFPCast(g->b, v, ty, "");
+  } else {
+    v = LLVMBuildAdd(g->b, s, LLVMBuildMul(g->b, LLVMBuildIntCast2(g->b, i, ty, 1, ""), d, ""), "");
+  }
+  lg_store(g, v, lg_ptr(g, y), i);
+  lg_loop_end(g, &l);
+}
+
 const LgOp lg_ops_shape[] = {
+    {"Pad", pad_check, pad_emit},
+    {"DepthToSpace", d2s_check, d2s_emit},
+    {"SpaceToDepth", d2s_check, d2s_emit},
+    {"Range", range_check, range_emit},
     {"Size", shape_check, size_emit},
     {"ConstantOfShape", cos_check, cos_emit},
     {"Trilu", trilu_check, trilu_emit},
