@@ -172,9 +172,9 @@ static uint64_t align_up(uint64_t x) {
 }
 
 static uint64_t add_blob(struct CEmitPriv *p, const void *data, size_t nbytes) {
-  Blob b = {data, nbytes, p->wbytes};
+  Blob b = {data, nbytes, align_up(p->wbytes)};
   ir_vec_push(p->blobs, b);
-  p->wbytes = align_up(p->wbytes + nbytes);
+  p->wbytes = b.off + nbytes;
   return b.off;
 }
 
@@ -443,18 +443,21 @@ static void put_api(FILE *f, CEmit *e) {
             "    hn = hn << 8 | hdr[8 + i];\n"
             "    hh = hh << 8 | hdr[16 + i];\n"
             "  }\n"
-            "  ok = ok && hn == %" PRIu64 "u && hh == 0x%016" PRIx64 "u;\n"
-            "  if (ok && %" PRIu64 "u) {\n"
-            "    ctx->w_owned = aligned_alloc(%d, %" PRIu64 "u);\n"
-            "    ok = ctx->w_owned && fread(ctx->w_owned, 1, %" PRIu64 "u, bf) == %" PRIu64 "u;\n"
-            "  }\n"
+            "  ok = ok && hn == %" PRIu64 "u && hh == 0x%016" PRIx64 "u;\n",
+            p->wbytes, p->whash);
+    if (p->wbytes)
+      fprintf(f,
+              "  if (ok) {\n"
+              "    ctx->w_owned = aligned_alloc(%d, %" PRIu64 "u);\n"
+              "    ok = ctx->w_owned && fread(ctx->w_owned, 1, %" PRIu64 "u, bf) == %" PRIu64 "u;\n"
+              "  }\n",
+              CE_ALIGN, align_up(p->wbytes), p->wbytes, p->wbytes);
+    fprintf(f,
             "  ok = ok && fgetc(bf) == EOF;\n"
             "  if (bf) fclose(bf);\n"
             "  if (!ok) {\n    free(ctx->w_owned);\n    free(ctx->arena);\n    free(ctx);\n"
             "    return NULL;\n  }\n"
-            "  ctx->w = ctx->w_owned;\n",
-            p->wbytes, p->whash, p->wbytes, CE_ALIGN, align_up(p->wbytes ? p->wbytes : 1),
-            p->wbytes, p->wbytes);
+            "  ctx->w = ctx->w_owned;\n");
   } else {
     fprintf(f, "  ctx->w = (const unsigned char *)%s_weights;\n", px);
   }
@@ -798,7 +801,7 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
     goto out;
   }
   if (!o->quiet)
-    fprintf(stderr, "%s: arena %" PRIu64 " bytes (activations %" PRIu64 ", scratch %" PRIu64
+    fprintf(stderr, "effc: %s: arena %" PRIu64 " bytes (activations %" PRIu64 ", scratch %" PRIu64
                     "), weights %" PRIu64 " bytes\n",
             o->prefix, arena, priv.act_bytes, align_up(priv.scratch), priv.wbytes);
   rc = 0;
