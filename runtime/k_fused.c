@@ -108,7 +108,7 @@ static bool fused_conv_fast(const RtValue *x, const RtValue *w, const RtValue *b
   }
   nn_geo_prods(&g);
   EffcEpilogue e = {kinds[act->kind], (float)act->a, (float)act->b, b ? b->data : NULL,
-                    z ? z->data : NULL};
+                    z ? z->data : NULL, 0};
   return nn_conv_fast(&g, x->dims[0], x->dims[1], w->dims[0], group, false, x->data, w->data,
                       y->data, &e);
 }

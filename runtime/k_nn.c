@@ -391,7 +391,7 @@ static void conv_dispatch(const NnGeo *g, int64_t N, int64_t C, int64_t M, int64
                           NnConvFn32 f32, NnConvFn64 f64) {
   if (Y->numel == 0) return;
   if (X->elem == ELEM_FLOAT && W->elem == ELEM_FLOAT && (!B || B->elem == ELEM_FLOAT)) {
-    EffcEpilogue e = {EFFC_ACT_NONE, 0, 0, B ? B->data : NULL, NULL};
+    EffcEpilogue e = {EFFC_ACT_NONE, 0, 0, B ? B->data : NULL, NULL, 0};
     if (!nn_conv_fast(g, N, C, M, G, f32 == convt_run_f32, X->data, W->data, Y->data, &e))
       f32(g, N, C, M, G, X->data, W->data, B ? B->data : NULL, Y->data);
     return;

@@ -120,7 +120,7 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
                   o ? k[0] : 1, k[o], o ? st[0] : 1, st[o], o ? dil[0] : 1, dil[o],
                   o ? pb[0] : 0, pb[o], G};
   if (G < 1 || p.C % G || p.M % G) return ce_unsupported(e, n, "bad group %lld", (long long)G);
-  EffcEpilogue ep = {EFFC_ACT_NONE, 0, 0, NULL, NULL};
+  EffcEpilogue ep = {EFFC_ACT_NONE, 0, 0, NULL, NULL, 0};
   if (!strcmp(n->op->family, "ms_FusedConv") && fused_act(e, n, &ep)) return -1;
   size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p);
   float *packed = malloc((np ? np : 1) * sizeof *packed);
@@ -143,7 +143,7 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
             (long long)p.OH, (long long)p.OW, (long long)p.KH, (long long)p.KW, (long long)p.SH,
             (long long)p.SW, (long long)p.DH, (long long)p.DW, (long long)p.PT, (long long)p.PL,
             (long long)p.G);
-  ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, %.9gf, %.9gf, %s, %s};\n", (int)ep.act,
+  ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, %.9gf, %.9gf, %s, %s, 0};\n", (int)ep.act,
             (double)ep.alpha, (double)ep.beta, ce_ptr(e, B), ce_ptr(e, Z));
   ce_printf(e, "%s(&p, EFFC_ISA, %s, %s, %s, &ep, %s, tid, nt);\n",
             transposed ? "effc_convt2d" : "effc_conv2d", ce_ptr(e, X), wexpr,

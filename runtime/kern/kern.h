@@ -91,11 +91,33 @@ typedef struct EffcEpilogue {
   float alpha, beta;
   const float *bias;     /* per output channel (Conv) or per column (Gemm), or NULL */
   const float *residual; /* same shape as the output, added before act, or NULL */
+  int bias_rows;         /* GEMM: bias[i] per row i (Conv's channels as GEMM rows) instead of
+                            bias[j] per column j; zero-initialized means per column */
 } EffcEpilogue;
 
 /* Apply an epilogue to n values of one channel (bias value b) in place; scalar reference
- * used by every kernel's tail and by the interpreter (kern/act.c). */
+ * used by every kernel's tail and by the interpreter (kern/act.c):
+ * y[i] = act(y[i] + b + res[i]) (res may be NULL). */
 EFFC_KERN void effc_act_apply(float *y, const float *res, size_t n, float b, const EffcEpilogue *e);
+/* The activation alone on one value (e->act with e->alpha, e->beta). */
+EFFC_KERN float effc_act1(float x, const EffcEpilogue *e);
+
+/* fp32 GEMM (kern/gemm.c; the full contract is in its header comment):
+ * C[i,j] = act(alpha * sum_k A(i,k) B(k,j) + residual[i*ldc+j] + bias), A(i,k) = A[i*lda+k]
+ * (trans_a: A[k*lda+i]), B(k,j) = B[k*ldb+j] (trans_b: B[j*ldb+k]); ep may be NULL. */
+EFFC_KERN size_t effc_sgemm_scratch(int isa, int64_t M, int64_t N, int64_t K, int packed_b,
+                                    int nt);
+EFFC_KERN void effc_sgemm(int isa, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                          int64_t lda, int trans_a, const float *B, int64_t ldb, int trans_b,
+                          float *C, int64_t ldc, const EffcEpilogue *ep, void *scratch, int tid,
+                          int nt);
+EFFC_KERN size_t effc_sgemm_pack_b_size(int isa, int64_t K, int64_t N);
+EFFC_KERN void effc_sgemm_pack_b(int isa, int64_t K, int64_t N, const float *B, int64_t ldb,
+                                 int trans_b, float *packed);
+EFFC_KERN void effc_sgemm_packed(int isa, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, int trans_a, const float *Bp,
+                                 float *C, int64_t ldc, const EffcEpilogue *ep, void *scratch,
+                                 int tid, int nt);
 
 /* conv.c: 2-D float32 convolution, NCHW: weights packed once (at compile time in emitted
  * code), scratch of effc_conv2d_scratch bytes, epilogue fused. */

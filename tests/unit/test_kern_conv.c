@@ -180,7 +180,7 @@ static int check_conv(int transposed) {
     size_t scr1 = transposed ? effc_convt2d_scratch(&p, 1) : effc_conv2d_scratch(&p, 1);
     for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++) {
       int with_bias = ai % 2 == 0, with_res = ai % 3 == 1;
-      EffcEpilogue e = {acts[ai], 0.1f, 0.5f, with_bias ? b : NULL, with_res ? r : NULL};
+      EffcEpilogue e = {acts[ai], 0.1f, 0.5f, with_bias ? b : NULL, with_res ? r : NULL, 0};
       if (acts[ai] == EFFC_ACT_CLIP) e.alpha = -0.25f;
       for (size_t i = 0; i < ny; i++) {
         int64_t m = (int64_t)(i / (size_t)(p.OH * p.OW)) % p.M;
