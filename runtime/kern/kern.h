@@ -136,4 +136,47 @@ EFFC_KERN int64_t effc_pad_src(int64_t s, int64_t m, int mode);
 EFFC_KERN int64_t effc_slice_range(int64_t dim, int64_t start, int64_t end, int64_t step,
                                    int64_t *first);
 
+/* conv.c: 2-D float32 convolution, NCHW: weights packed once (at compile time in emitted
+ * code), scratch of effc_conv2d_scratch bytes, epilogue fused. */
+/* Geometry of one 2-D convolution (for ConvTranspose, H x W is the input grid and OH x OW the
+ * output image; output y = i*s - pad + k*dil). 1-D convolutions use H = 1. */
+typedef struct EffcConv2d {
+  int64_t N, C, H, W;     /* batch, input channels, input image */
+  int64_t M, OH, OW;      /* output channels and image */
+  int64_t KH, KW, SH, SW; /* kernel and strides */
+  int64_t DH, DW, PT, PL; /* dilations, top and left pads */
+  int64_t G;              /* groups */
+} EffcConv2d;
+
+/* The methods (effc_conv2d_algo picks one per shape). */
+typedef enum { EFFC_CONV_GEMM = 0, EFFC_CONV_IM2COL, EFFC_CONV_DEPTHWISE } EffcConvAlgo;
+
+EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p);
+EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p);
+EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, const float *w, float *packed);
+EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int nt);
+EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                           float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+/* ConvTranspose: w is [C, M/G, KH, KW]. */
+EFFC_KERN size_t effc_convt2d_packed_size(const EffcConv2d *p);
+EFFC_KERN void effc_convt2d_pack(const EffcConv2d *p, const float *w, float *packed);
+EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int nt);
+EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                            float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+
+/* pool.c: float32 NCHW pooling. The caller computes OH, OW (ceil_mode, auto_pad). */
+typedef struct EffcPool2d {
+  int64_t NC, H, W, OH, OW;        /* planes (N*C), input and output image */
+  int64_t KH, KW, SH, SW, DH, DW;  /* window, strides, dilations */
+  int64_t PT, PL, PB, PR;          /* pads: top, left, bottom, right */
+  int count_include_pad;           /* AveragePool: divide by the padded window size */
+} EffcPool2d;
+EFFC_KERN void effc_maxpool2d(const EffcPool2d *p, int isa, const float *x, float *y, int tid,
+                              int nt);
+EFFC_KERN void effc_avgpool2d(const EffcPool2d *p, int isa, const float *x, float *y, int tid,
+                              int nt);
+/* GlobalMaxPool (max != 0) or GlobalAveragePool over planes of n values. */
+EFFC_KERN void effc_global_pool(int max, int isa, int64_t planes, int64_t n, const float *x,
+                                float *y, int tid, int nt);
+
 #endif
