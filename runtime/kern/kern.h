@@ -32,8 +32,14 @@
 #include <string.h>
 
 /* The instruction sets, numbered as ir.h's TargetIsa. */
-enum { EFFC_ISA_SCALAR = 0, EFFC_ISA_AVX2 = 1, EFFC_ISA_AVX512 = 2, EFFC_ISA_NEON = 3,
-       EFFC_ISA_DSP = 4, EFFC_ISA_MVE = 5 };
+/* Macros, not an enum: `#if EFFC_ISA == EFFC_ISA_AVX2` below must compare numbers (an enum
+ * constant is 0 to the preprocessor, which made every target compile the AVX2 paths). */
+#define EFFC_ISA_SCALAR 0
+#define EFFC_ISA_AVX2 1
+#define EFFC_ISA_AVX512 2
+#define EFFC_ISA_NEON 3
+#define EFFC_ISA_DSP 4
+#define EFFC_ISA_MVE 5
 
 #ifndef EFFC_KERN
 #define EFFC_KERN /* extern in the runtime library */
