@@ -119,6 +119,23 @@ EFFC_KERN void effc_sgemm_packed(int isa, int64_t M, int64_t N, int64_t K, float
                                  float *C, int64_t ldc, const EffcEpilogue *ep, void *scratch,
                                  int tid, int nt);
 
+/* ------------------------------------------------------------------ ew.c */
+/* x ** y in wrapping 64-bit integers (is_unsigned: uint64 semantics). */
+EFFC_KERN int64_t effc_ipow(int64_t x, int64_t y, int is_unsigned);
+/* numpy's float -> integer conversion (truncation; NaN and out of range give
+ * 0x8000000000000000), as bits for the caller to wrap to the target width. */
+EFFC_KERN uint64_t effc_f2i(double x, int to_u64);
+
+/* ------------------------------------------------------------------ remap.c */
+enum { EFFC_PAD_CONSTANT, EFFC_PAD_REFLECT, EFFC_PAD_EDGE, EFFC_PAD_WRAP };
+/* Source position of padded position s (s = output index - leading pad) in a dimension
+ * of m kept elements, or -1 where constant padding fills. m > 0 unless mode is constant. */
+EFFC_KERN int64_t effc_pad_src(int64_t s, int64_t m, int mode);
+/* ONNX Slice on one dimension: the element count, and the first index in *first. step
+ * must not be 0. */
+EFFC_KERN int64_t effc_slice_range(int64_t dim, int64_t start, int64_t end, int64_t step,
+                                   int64_t *first);
+
 /* conv.c: 2-D float32 convolution, NCHW: weights packed once (at compile time in emitted
  * code), scratch of effc_conv2d_scratch bytes, epilogue fused. */
 /* Geometry of one 2-D convolution (for ConvTranspose, H x W is the input grid and OH x OW the
