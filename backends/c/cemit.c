@@ -120,9 +120,7 @@ int ce_unsupported(CEmit *e, const Node *n, const char *fmt, ...) {
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
   e->priv->unsupported++;
-  ir_error(e->d, n->loc, "node %s (%s %s-%d, opset %" PRId64 "): %s", node_label(&e->priv->a, n),
-           *n->domain ? n->domain : "ai.onnx", n->op_type, n->op ? n->op->since : 0,
-           ir_node_opset(n), why);
+  be_node_error(e->d, n, "%s", why);
   return -1;
 }
 
@@ -713,7 +711,8 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
                       {"_main.c", {0}, false}};
   int nfiles = o->emit_main ? 4 : 3;
 
-  if (be_signature(m, &priv.sig, d)) goto out;
+  /* the signature's problems and every node's, reported together */
+  bool sig_ok = be_signature(m, &priv.sig, d) == 0;
   size_t nv = m->next_value_id + 1;
   priv.wval = malloc(sizeof *priv.wval * nv);
   priv.sig_index = malloc(sizeof *priv.sig_index * nv);
@@ -727,7 +726,7 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
       priv.sig_index[v->id] = -2 - i;
   }
 
-  if (check_model(&e)) goto out;
+  if (check_model(&e) || !sig_ok) goto out;
   ce_need_kern(&e, "isa");
 
   /* the nodes */
