@@ -131,6 +131,9 @@ EFFC_KERN int64_t effc_ipow(int64_t x, int64_t y, int is_unsigned);
 /* numpy's float -> integer conversion (truncation; NaN and out of range give
  * 0x8000000000000000), as bits for the caller to wrap to the target width. */
 EFFC_KERN uint64_t effc_f2i(double x, int to_u64);
+/* float16 bits -> float (exact); double -> float16 bits (nearest even, overflow to inf). */
+EFFC_KERN float effc_f16_to_f32(uint16_t h);
+EFFC_KERN uint16_t effc_f64_to_f16(double x);
 
 /* ------------------------------------------------------------------ remap.c */
 enum { EFFC_PAD_CONSTANT, EFFC_PAD_REFLECT, EFFC_PAD_EDGE, EFFC_PAD_WRAP };
