@@ -152,6 +152,6 @@ int pass_bind_dim(Model *m, const char *spec, Diag *d);
 
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
-    pass_fuse, pass_inline;
+    pass_fuse, pass_inline, pass_qdq_fuse;
 
 #endif
