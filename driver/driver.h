@@ -50,7 +50,8 @@ bool drv_is_onnx_path(const char *path); /* ends in .onnx: -o picks the binary f
 void drv_model_done(Model *m);
 
 /* one descriptor per command file */
-extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot, cmd_run, cmd_compare, cmd_stats;
+extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot, cmd_run, cmd_compare, cmd_stats,
+    cmd_compile;
 
 /* cmd_run.c: read a .npy or .pb file as a runtime value, decoded by `declared` (may be
  * NULL); errors go to stderr naming the file. */

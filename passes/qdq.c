@@ -424,7 +424,7 @@ const Pass pass_qdq_fuse = {
     "w_scale (kept as is when already on that scale with zero point 0); Gemm with a bias "
     "runs as a 1x1 QLinearConv between two Reshapes. Not exact: the integer graph rounds "
     "once where the float graph rounds the accumulation and the bias, so outputs may differ "
-    "from the QDQ graph's by one quantization step (tests/lit/qdq_fuse.onnxtxt measures it). "
+    "from the QDQ graph's by one quantization step (tests/lit/qdq_cnn.onnxtxt measures it). "
     "DequantizeLinear nodes left without readers are removed; old initializers stay (run "
     "`dce`).",
 };

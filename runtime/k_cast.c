@@ -254,16 +254,6 @@ static int64_t geti(const RtValue *v, uint64_t i) {
   }
 }
 
-/* numpy's astype from float to an integer type, as x86 does it: truncate toward zero;
- * NaN and out-of-range values give the "integer indefinite" 0x8000...; then wrap. */
-static uint64_t f2i(double x, bool u64) {
-  if (isnan(x)) return 0x8000000000000000ull;
-  double t = trunc(x);
-  if (t >= -9223372036854775808.0 && t < 9223372036854775808.0) return (uint64_t)(int64_t)t;
-  if (u64 && t >= 0 && t < 18446744073709551616.0) return (uint64_t)t;
-  return 0x8000000000000000ull;
-}
-
 /* ------------------------------------------------------------------ strings */
 
 /* Shortest decimal that reads back as the same element (Python repr layout: positional for
@@ -371,7 +361,7 @@ static void convert(RtValue *y, const RtValue *x, const Cvt *cv) {
     }
     case CL_BOOL: st_bits(y->data, tb, i, isint ? iv != 0 : dv != 0); break;
     case CL_INT: case CL_UINT:
-      st_bits(y->data, tb, i, isint ? (uint64_t)iv : f2i(dv, tt == ELEM_UINT64));
+      st_bits(y->data, tb, i, isint ? (uint64_t)iv : effc_f2i(dv, tt == ELEM_UINT64));
       break;
     case CL_FLOAT:
       if (isint) {

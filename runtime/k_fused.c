@@ -2,7 +2,7 @@
  * or Gemm followed by an activation named in the `activation` attribute. Written simply,
  * for the interpreter's semantics: accumulate in double, round to the output type once, then
  * apply the activation. */
-#include "runtime.h"
+#include "k_nn_util.h"
 
 #include <math.h>
 #include <string.h>
@@ -88,6 +88,31 @@ static bool float_type(const RtValue *v) {
           v->elem == ELEM_BFLOAT16);
 }
 
+/* float32 1-D and 2-D convolutions by the shared kernel (kern/conv.c), the activation and Z
+ * fused into its epilogue; false when not covered. */
+static bool fused_conv_fast(const RtValue *x, const RtValue *w, const RtValue *b,
+                            const RtValue *z, RtValue *y, const Act *act, int64_t group, int sp,
+                            const int64_t *k, const int64_t *s, const int64_t *d,
+                            const int64_t *p, const int64_t *o) {
+  static const EffcAct kinds[] = {[ACT_NONE] = EFFC_ACT_NONE,       [ACT_RELU] = EFFC_ACT_RELU,
+                                  [ACT_LEAKY] = EFFC_ACT_LEAKY_RELU, [ACT_SIGMOID] = EFFC_ACT_SIGMOID,
+                                  [ACT_TANH] = EFFC_ACT_TANH,       [ACT_CLIP] = EFFC_ACT_CLIP,
+                                  [ACT_HARDSIGMOID] = EFFC_ACT_HARD_SIGMOID};
+  if (x->elem != ELEM_FLOAT || (b && b->elem != ELEM_FLOAT) || (z && z->elem != ELEM_FLOAT) ||
+      sp > 2 || y->numel == 0)
+    return false;
+  NnGeo g = {.S = sp};
+  for (int i = 0; i < sp; i++) {
+    g.in[i] = x->dims[2 + i], g.out[i] = o[i], g.k[i] = k[i];
+    g.st[i] = s[i], g.dil[i] = d[i], g.pb[i] = p[i], g.pe[i] = p[i + sp];
+  }
+  nn_geo_prods(&g);
+  EffcEpilogue e = {kinds[act->kind], (float)act->a, (float)act->b, b ? b->data : NULL,
+                    z ? z->data : NULL, 0};
+  return nn_conv_fast(&g, x->dims[0], x->dims[1], w->dims[0], group, false, x->data, w->data,
+                      y->data, &e);
+}
+
 int rt_k_ms_FusedConv(RtCtx *c) {
   RtValue *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL,
           *z = c->n_in > 3 ? c->in[3] : NULL;
@@ -137,6 +162,7 @@ int rt_k_ms_FusedConv(RtCtx *c) {
   if (!y) return -1;
   if (z && (z->kind != TYPE_TENSOR || z->numel != y->numel))
     return rt_error(c, "Z must have Y's shape");
+  if (fused_conv_fast(x, w, b, z, y, &act, group, sp, k, s, d, p, o)) return 0;
   int64_t xs[RT_MAX_RANK], ws[RT_MAX_RANK];
   rt_strides(r, x->dims, xs);
   rt_strides(r, w->dims, ws);

@@ -380,36 +380,6 @@ NN_DEF_IM2COL(double, f64_add, 1)
 NN_DEF_CONV(float, f32)
 NN_DEF_CONV(double, f64)
 
-/* Depthwise 2-D convolution in float (one input and one output channel per group): taps
- * outermost, then output rows, then contiguous output columns; the same summation order
- * as im2col + GEMM. */
-static void conv_dw_f32(const NnGeo *g, int64_t N, int64_t C, const float *x, const float *w,
-                        const float *b, float *y) {
-  int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1], sw = g->st[1];
-  for (int64_t pl = 0; pl < N * C; pl++) {
-    int64_t ch = pl % C;
-    const float *xp = x + pl * H * W, *wc = w + ch * g->kprod;
-    float *yp = y + pl * OH * OW;
-    for (int64_t i = 0; i < OH * OW; i++) yp[i] = b ? b[ch] : 0.0f;
-    for (int64_t kh = 0; kh < g->k[0]; kh++)
-      for (int64_t kw = 0; kw < g->k[1]; kw++) {
-        float wv = wc[kh * g->k[1] + kw];
-        int64_t base = kw * g->dil[1] - g->pb[1], lo, hi;
-        nn_range(OW, sw, base, W, &lo, &hi);
-        for (int64_t oh = 0; oh < OH; oh++) {
-          int64_t ih = oh * g->st[0] - g->pb[0] + kh * g->dil[0];
-          if (ih < 0 || ih >= H) continue;
-          const float *xr = xp + ih * W;
-          float *yr = yp + oh * OW;
-          if (sw == 1)
-            for (int64_t o = lo; o < hi; o++) yr[o] += wv * xr[base + o];
-          else
-            for (int64_t o = lo; o < hi; o++) yr[o] += wv * xr[base + o * sw];
-        }
-      }
-  }
-}
-
 typedef void (*NnConvFn32)(const NnGeo *, int64_t, int64_t, int64_t, int64_t, const float *,
                            const float *, const float *, float *);
 typedef void (*NnConvFn64)(const NnGeo *, int64_t, int64_t, int64_t, int64_t, const double *,
@@ -421,9 +391,8 @@ static void conv_dispatch(const NnGeo *g, int64_t N, int64_t C, int64_t M, int64
                           NnConvFn32 f32, NnConvFn64 f64) {
   if (Y->numel == 0) return;
   if (X->elem == ELEM_FLOAT && W->elem == ELEM_FLOAT && (!B || B->elem == ELEM_FLOAT)) {
-    if (f32 == conv_run_f32 && g->S == 2 && G == C && M == C)
-      conv_dw_f32(g, N, C, X->data, W->data, B ? B->data : NULL, Y->data);
-    else
+    EffcEpilogue e = {EFFC_ACT_NONE, 0, 0, B ? B->data : NULL, NULL, 0};
+    if (!nn_conv_fast(g, N, C, M, G, f32 == convt_run_f32, X->data, W->data, Y->data, &e))
       f32(g, N, C, M, G, X->data, W->data, B ? B->data : NULL, Y->data);
     return;
   }

@@ -91,11 +91,93 @@ typedef struct EffcEpilogue {
   float alpha, beta;
   const float *bias;     /* per output channel (Conv) or per column (Gemm), or NULL */
   const float *residual; /* same shape as the output, added before act, or NULL */
+  int bias_rows;         /* GEMM: bias[i] per row i (Conv's channels as GEMM rows) instead of
+                            bias[j] per column j; zero-initialized means per column */
 } EffcEpilogue;
 
 /* Apply an epilogue to n values of one channel (bias value b) in place; scalar reference
- * used by every kernel's tail and by the interpreter (kern/act.c). */
+ * used by every kernel's tail and by the interpreter (kern/act.c):
+ * y[i] = act(y[i] + b + res[i]) (res may be NULL). */
 EFFC_KERN void effc_act_apply(float *y, const float *res, size_t n, float b, const EffcEpilogue *e);
+/* The activation alone on one value (e->act with e->alpha, e->beta). */
+EFFC_KERN float effc_act1(float x, const EffcEpilogue *e);
+
+/* fp32 GEMM (kern/gemm.c; the full contract is in its header comment):
+ * C[i,j] = act(alpha * sum_k A(i,k) B(k,j) + residual[i*ldc+j] + bias), A(i,k) = A[i*lda+k]
+ * (trans_a: A[k*lda+i]), B(k,j) = B[k*ldb+j] (trans_b: B[j*ldb+k]); ep may be NULL. */
+EFFC_KERN size_t effc_sgemm_scratch(int isa, int64_t M, int64_t N, int64_t K, int packed_b,
+                                    int nt);
+EFFC_KERN void effc_sgemm(int isa, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                          int64_t lda, int trans_a, const float *B, int64_t ldb, int trans_b,
+                          float *C, int64_t ldc, const EffcEpilogue *ep, void *scratch, int tid,
+                          int nt);
+EFFC_KERN size_t effc_sgemm_pack_b_size(int isa, int64_t K, int64_t N);
+EFFC_KERN void effc_sgemm_pack_b(int isa, int64_t K, int64_t N, const float *B, int64_t ldb,
+                                 int trans_b, float *packed);
+EFFC_KERN void effc_sgemm_packed(int isa, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, int trans_a, const float *Bp,
+                                 float *C, int64_t ldc, const EffcEpilogue *ep, void *scratch,
+                                 int tid, int nt);
+
+/* ------------------------------------------------------------------ ew.c */
+/* x ** y in wrapping 64-bit integers (is_unsigned: uint64 semantics). */
+EFFC_KERN int64_t effc_ipow(int64_t x, int64_t y, int is_unsigned);
+/* numpy's float -> integer conversion (truncation; NaN and out of range give
+ * 0x8000000000000000), as bits for the caller to wrap to the target width. */
+EFFC_KERN uint64_t effc_f2i(double x, int to_u64);
+
+/* ------------------------------------------------------------------ remap.c */
+enum { EFFC_PAD_CONSTANT, EFFC_PAD_REFLECT, EFFC_PAD_EDGE, EFFC_PAD_WRAP };
+/* Source position of padded position s (s = output index - leading pad) in a dimension
+ * of m kept elements, or -1 where constant padding fills. m > 0 unless mode is constant. */
+EFFC_KERN int64_t effc_pad_src(int64_t s, int64_t m, int mode);
+/* ONNX Slice on one dimension: the element count, and the first index in *first. step
+ * must not be 0. */
+EFFC_KERN int64_t effc_slice_range(int64_t dim, int64_t start, int64_t end, int64_t step,
+                                   int64_t *first);
+
+/* conv.c: 2-D float32 convolution, NCHW: weights packed once (at compile time in emitted
+ * code), scratch of effc_conv2d_scratch bytes, epilogue fused. */
+/* Geometry of one 2-D convolution (for ConvTranspose, H x W is the input grid and OH x OW the
+ * output image; output y = i*s - pad + k*dil). 1-D convolutions use H = 1. */
+typedef struct EffcConv2d {
+  int64_t N, C, H, W;     /* batch, input channels, input image */
+  int64_t M, OH, OW;      /* output channels and image */
+  int64_t KH, KW, SH, SW; /* kernel and strides */
+  int64_t DH, DW, PT, PL; /* dilations, top and left pads */
+  int64_t G;              /* groups */
+} EffcConv2d;
+
+/* The methods (effc_conv2d_algo picks one per shape). */
+typedef enum { EFFC_CONV_GEMM = 0, EFFC_CONV_IM2COL, EFFC_CONV_DEPTHWISE } EffcConvAlgo;
+
+EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p);
+EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p);
+EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, const float *w, float *packed);
+EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int nt);
+EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                           float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+/* ConvTranspose: w is [C, M/G, KH, KW]. */
+EFFC_KERN size_t effc_convt2d_packed_size(const EffcConv2d *p);
+EFFC_KERN void effc_convt2d_pack(const EffcConv2d *p, const float *w, float *packed);
+EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int nt);
+EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                            float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+
+/* pool.c: float32 NCHW pooling. The caller computes OH, OW (ceil_mode, auto_pad). */
+typedef struct EffcPool2d {
+  int64_t NC, H, W, OH, OW;        /* planes (N*C), input and output image */
+  int64_t KH, KW, SH, SW, DH, DW;  /* window, strides, dilations */
+  int64_t PT, PL, PB, PR;          /* pads: top, left, bottom, right */
+  int count_include_pad;           /* AveragePool: divide by the padded window size */
+} EffcPool2d;
+EFFC_KERN void effc_maxpool2d(const EffcPool2d *p, int isa, const float *x, float *y, int tid,
+                              int nt);
+EFFC_KERN void effc_avgpool2d(const EffcPool2d *p, int isa, const float *x, float *y, int tid,
+                              int nt);
+/* GlobalMaxPool (max != 0) or GlobalAveragePool over planes of n values. */
+EFFC_KERN void effc_global_pool(int max, int isa, int64_t planes, int64_t n, const float *x,
+                                float *y, int tid, int nt);
 
 /* ------------------------------------------------------------------ kern/qgemm.c
  * Integer GEMM and convolution on 8-bit operands (uint8 or int8 on either side), exact:
