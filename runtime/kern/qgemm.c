@@ -243,10 +243,21 @@ EFFC_TARGET_AVX512 static void qk_avx512(int64_t kq, const void *pa_, const int8
 }
 #endif
 
+/* sdot: built with dot-product instructions, or in emitted code (whose create() checks the
+ * CPU has them) enabled for this function alone. */
 #if defined(EFFC_HAVE_NEON) && defined(__ARM_FEATURE_DOTPROD)
 #define QNEON_SDOT 1
+#define QNEON_TARGET
+#elif defined(EFFC_HAVE_NEON) && !defined(EFFC_KERN_RUNTIME) && defined(__clang__)
+#define QNEON_SDOT 1
+#define QNEON_TARGET __attribute__((target("dotprod")))
+#elif defined(EFFC_HAVE_NEON) && !defined(EFFC_KERN_RUNTIME) && defined(__GNUC__) && __GNUC__ >= 10
+#define QNEON_SDOT 1
+#define QNEON_TARGET __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+#if defined(QNEON_SDOT)
 /* Four rows: one 16-byte load holds the four rows' int8 quads; sdot by lane. */
-static void qk_neon(int64_t kq, const void *pa_, const int8_t *pb, int32_t *tile) {
+QNEON_TARGET static void qk_neon(int64_t kq, const void *pa_, const int8_t *pb, int32_t *tile) {
   const int8_t *pa = pa_;
   int32x4_t c[4][4];
   for (int r = 0; r < 4; r++)
