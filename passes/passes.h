@@ -191,6 +191,6 @@ int pass_plan_inplace_inputs(const Node *n);
 
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
-    pass_fuse, pass_inline, pass_plan;
+    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse;
 
 #endif
