@@ -111,6 +111,21 @@ static int by_size(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
 }
 
+/* Size times lifetime descending (the buffers that block the most first). */
+static int by_area(const void *a, const void *b) {
+  const Group *x = &sort_groups[*(const int *)a], *y = &sort_groups[*(const int *)b];
+  double ax = (double)x->size * (x->last - x->first + 1), ay = (double)y->size * (y->last - y->first + 1);
+  if (ax != ay) return ax > ay ? -1 : 1;
+  return by_size(a, b);
+}
+
+/* Lifetime descending, then size. */
+static int by_life(const void *a, const void *b) {
+  const Group *x = &sort_groups[*(const int *)a], *y = &sort_groups[*(const int *)b];
+  if (x->last - x->first != y->last - y->first) return (y->last - y->first) - (x->last - x->first);
+  return by_size(a, b);
+}
+
 /* Bytes live at each step of the index (breadth[s - lo]). The caller frees. */
 static uint64_t *step_breadth(const Group *gs, int n, const StepIndex *ix) {
   uint64_t *breadth = calloc((size_t)ix->ns + 1, sizeof *breadth);
@@ -216,10 +231,14 @@ uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align) {
     qsort(by_sz, (size_t)ng, sizeof *by_sz, by_size);
     top = place_order(gs, ng, by_sz, true, &ix, tmp, mark);
     if (s == PLAN_BEST) {
-      /* best fit in size order and in breadth order; keep the smallest of the three */
+      /* best fit in size, breadth, area and lifetime order; keep the smallest of the five */
       for (int i = 0; i < ng; i++) keep[i] = gs[i].offset;
-      for (int attempt = 0; attempt < 2; attempt++) {
+      for (int attempt = 0; attempt < 4; attempt++) {
         if (attempt == 1) breadth_order(gs, ng, by_sz, &ix, order);
+        if (attempt >= 2) {
+          memcpy(order, by_sz, (size_t)ng * sizeof *order);
+          qsort(order, (size_t)ng, sizeof *order, attempt == 2 ? by_area : by_life);
+        }
         uint64_t t = place_order(gs, ng, attempt ? order : by_sz, false, &ix, tmp, mark);
         if (t < top) {
           top = t;
@@ -511,10 +530,11 @@ const Pass pass_plan = {
     "the value). With `inplace=1` the output of an elementwise operator (unary, broadcasting "
     "binary, Cast, Clip, BatchNormalization, Where, ...) or of a reshape (Reshape, Flatten, "
     "Squeeze, Unsqueeze) takes the buffer of an input of the "
-    "same byte size whose last reader it is. `best` places the largest buffers first into the "
-    "tightest gap among the buffers whose lifetimes intersect theirs (ordered by size, and "
-    "by the breadth of the busiest steps, Pisarchyk and Lee 2020), and keeps the smaller of "
-    "those and TFLM's greedy-by-size first fit, so it is never larger than `greedy`; `naive` "
+    "same byte size whose last reader it is. `best` places each buffer into the tightest gap "
+    "among the buffers whose lifetimes intersect its own, in four orders (largest first; the "
+    "busiest steps first, Pisarchyk and Lee 2020; size times lifetime; longest lifetime "
+    "first), and keeps the smallest of those and TFLM's greedy-by-size first fit, so it is "
+    "never larger than `greedy`; `naive` "
     "gives every buffer its own offset (no reuse, no in-place). Counters: "
     "`arena-bytes`, `naive-bytes` (no reuse), `lower-bound` (the most bytes live at one step: no "
     "placement does better), `in-place`.",
