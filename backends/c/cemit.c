@@ -5,6 +5,7 @@
  * --emit-main <prefix>_main.c. Nothing is written unless every node could be emitted. */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,28 @@ void ce_need_kern(CEmit *e, const char *name) {
   for (size_t i = 0; i < p->kerns.n; i++)
     if (p->kerns.v[i] == k) return;
   ir_vec_push(p->kerns, k);
+}
+
+/* A float literal from the shortest round-trip text (ir_format_*), made a floating
+ * constant ("1" -> "1.0") and suffixed. */
+static const char *float_lit(CEmit *e, double v, const char *text, const char *suffix) {
+  if (isnan(v)) return signbit(v) ? "(-NAN)" : "NAN";
+  if (isinf(v)) return v < 0 ? "(-INFINITY)" : "INFINITY";
+  bool is_float = strpbrk(text, ".eE") != NULL, neg = signbit(v);
+  return ir_arena_printf(&e->priv->a, "%s%s%s%s%s", neg ? "(" : "", text, is_float ? "" : ".0",
+                         suffix, neg ? ")" : "");
+}
+
+const char *ce_f32(CEmit *e, float v) {
+  char buf[40];
+  ir_format_f32(buf, v);
+  return float_lit(e, v, buf, "f");
+}
+
+const char *ce_f64(CEmit *e, double v) {
+  char buf[40];
+  ir_format_f64(buf, v);
+  return float_lit(e, v, buf, "");
 }
 
 const char *ce_fresh(CEmit *e, const char *base) {

@@ -204,7 +204,7 @@ static int gemm_mk(int isa, const GemmBlk *bk, int64_t kc, const float *a, const
 #if defined(EFFC_HAVE_AVX2)
   if (isa == EFFC_ISA_AVX2) return gemm_mk_avx2(kc, a, b, t, o, full);
 #endif
-  (void)o, (void)full;
+  (void)isa, (void)o, (void)full;
 #if defined(EFFC_HAVE_AVX512)
   if (isa == EFFC_ISA_AVX512) {
     gemm_mk_avx512(kc, a, b, t);
