@@ -12,7 +12,9 @@
 
 /* The printed float literal of a finite value. */
 static const char *flit(char *buf, size_t n, float v) {
-  snprintf(buf, n, "%.9gf", (double)v);
+  snprintf(buf, n, "%.9g", (double)v);
+  if (!strpbrk(buf, ".e")) strncat(buf, ".0", n - strlen(buf) - 1);
+  strncat(buf, "f", n - strlen(buf) - 1);
   return buf;
 }
 
