@@ -147,12 +147,17 @@ def parse_times(text):
 
 
 def unsupported_ops(err):
-    """Operator names an effc error names (`op 'X'`, `X:`), or the first error line."""
-    ops = sorted(set(re.findall(r"op(?:erator)?\s+'?([A-Za-z0-9_.]+)'?", err)))
-    if ops:
-        return ", ".join(ops)
+    """The operators effc's errors name (`node 'n' (ai.onnx Concat-13, opset 17): ...`) with
+    their counts, else the first error line."""
+    found = re.findall(r"\(([A-Za-z0-9_.]+) ([A-Za-z0-9_]+)-\d+, opset \d+\)", err)
+    if found:
+        counts = {}
+        for dom, op in found:
+            key = op if dom in ("ai.onnx", "") else f"{dom}.{op}"
+            counts[key] = counts.get(key, 0) + 1
+        return "no kernel for " + ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(counts.items()))
     lines = [ln for ln in err.splitlines() if "error" in ln]
-    return (lines[0] if lines else err.strip().splitlines()[0] if err.strip() else "failed")[:200]
+    return (lines[0] if lines else err.strip().splitlines()[0] if err.strip() else "failed")[:300]
 
 
 # ------------------------------------------------------------------ main

@@ -167,6 +167,9 @@ typedef struct PlanBuf {
  * best-fit with conflict search, never above PLAN_GREEDY (TFLM greedy by size, first fit);
  * PLAN_NAIVE: no reuse (aliases ignored). Returns the arena size. */
 uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align);
+/* The most bytes live at one step (alias sets merged, sizes aligned): no placement of these
+ * buffers needs less. */
+uint64_t pass_plan_lower_bound(const PlanBuf *b, int n, uint64_t align);
 typedef struct PlanOptions {
   PlanStrategy strategy;
   uint64_t align;
@@ -180,7 +183,7 @@ typedef struct ModelPlan {
   int64_t *offset;
   uint64_t *bytes;
   uint8_t *inplace;
-  uint64_t arena_bytes, naive_bytes;
+  uint64_t arena_bytes, naive_bytes, lower_bytes; /* lower_bytes: pass_plan_lower_bound */
   int n_inplace;
 } ModelPlan;
 int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d);
