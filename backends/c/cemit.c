@@ -5,6 +5,7 @@
  * --emit-main <prefix>_main.c. Nothing is written unless every node could be emitted. */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,9 +121,7 @@ int ce_unsupported(CEmit *e, const Node *n, const char *fmt, ...) {
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
   e->priv->unsupported++;
-  ir_error(e->d, n->loc, "node %s (%s %s-%d, opset %" PRId64 "): %s", node_label(&e->priv->a, n),
-           *n->domain ? n->domain : "ai.onnx", n->op_type, n->op ? n->op->since : 0,
-           ir_node_opset(n), why);
+  be_node_error(e->d, n, "%s", why);
   return -1;
 }
 
@@ -222,6 +221,28 @@ void ce_need_kern(CEmit *e, const char *name) {
   for (size_t i = 0; i < p->kerns.n; i++)
     if (p->kerns.v[i] == k) return;
   ir_vec_push(p->kerns, k);
+}
+
+/* A float literal from the shortest round-trip text (ir_format_*), made a floating
+ * constant ("1" -> "1.0") and suffixed. */
+static const char *float_lit(CEmit *e, double v, const char *text, const char *suffix) {
+  if (isnan(v)) return signbit(v) ? "(-NAN)" : "NAN";
+  if (isinf(v)) return v < 0 ? "(-INFINITY)" : "INFINITY";
+  bool is_float = strpbrk(text, ".eE") != NULL, neg = signbit(v);
+  return ir_arena_printf(&e->priv->a, "%s%s%s%s%s", neg ? "(" : "", text, is_float ? "" : ".0",
+                         suffix, neg ? ")" : "");
+}
+
+const char *ce_f32(CEmit *e, float v) {
+  char buf[40];
+  ir_format_f32(buf, v);
+  return float_lit(e, v, buf, "f");
+}
+
+const char *ce_f64(CEmit *e, double v) {
+  char buf[40];
+  ir_format_f64(buf, v);
+  return float_lit(e, v, buf, "");
 }
 
 const char *ce_fresh(CEmit *e, const char *base) {
@@ -356,22 +377,21 @@ static void put_cpu_check(FILE *f, const Target *t) {
   switch (t->isa) {
   case TISA_AVX2:
   case TISA_AVX512:
-    fprintf(f, "#if defined(__x86_64__) || defined(__i386__)\n  __builtin_cpu_init();\n  return ");
-    {
-      /* the FEATURES column, "avx512f,avx2,fma,f16c" */
-      const char *s = t->features;
-      bool first = true;
-      while (*s) {
-        size_t l = strcspn(s, ",");
-        if (*s == '+') s++, l--;
-        fprintf(f, "%s__builtin_cpu_supports(\"%.*s\")", first ? "" : " &&\n         ", (int)l, s);
-        first = false;
-        s += l;
-        if (*s == ',') s++;
-      }
-      if (first) fprintf(f, "1");
+    fprintf(f, "#if defined(__x86_64__) || defined(__i386__)\n  __builtin_cpu_init();\n  int ok = 1;\n");
+    /* the FEATURES column, "avx512f,avx2,fma,f16c" */
+    for (const char *s = t->features; *s;) {
+      size_t l = strcspn(s, ",");
+      const char *feat = *s == '+' ? s + 1 : s;
+      int fl = (int)(l - (size_t)(feat - s));
+      bool f16c = fl == 4 && !strncmp(feat, "f16c", 4);
+      if (f16c) /* clang 14 cannot test F16C; every AVX2 CPU has it */
+        fprintf(f, "#if !defined(__clang__)\n");
+      fprintf(f, "  ok = ok && __builtin_cpu_supports(\"%.*s\");\n", fl, feat);
+      if (f16c) fprintf(f, "#endif\n");
+      s += l;
+      if (*s == ',') s++;
     }
-    fprintf(f, ";\n#else\n  return 0;\n#endif\n");
+    fprintf(f, "  return ok;\n#else\n  return 0;\n#endif\n");
     break;
   case TISA_NEON:
     fprintf(f, "#if defined(__aarch64__) && defined(__linux__)\n"
@@ -530,8 +550,9 @@ static bool write_model_c(CEmit *e, FILE *f) {
   fprintf(f, "#ifndef _POSIX_C_SOURCE\n#define _POSIX_C_SOURCE 200809L\n#endif\n");
   fprintf(f, "/* kern.h declares every kernel; this file defines only those the model uses */\n"
              "#pragma GCC diagnostic ignored \"-Wunused-function\"\n");
-  fprintf(f, "#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
-             "#include <string.h>\n");
+  /* the headers every node's code may rely on */
+  fprintf(f, "#include <float.h>\n#include <limits.h>\n#include <math.h>\n#include <stdbool.h>\n"
+             "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n");
   if (nt > 1) fprintf(f, "#include <pthread.h>\n#include <sched.h>\n#include <stdatomic.h>\n");
   if (e->target->isa == TISA_NEON)
     fprintf(f, "#if defined(__aarch64__) && defined(__linux__)\n#include <sys/auxv.h>\n#endif\n");
@@ -713,7 +734,8 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
                       {"_main.c", {0}, false}};
   int nfiles = o->emit_main ? 4 : 3;
 
-  if (be_signature(m, &priv.sig, d)) goto out;
+  /* the signature's problems and every node's, reported together */
+  bool sig_ok = be_signature(m, &priv.sig, d) == 0;
   size_t nv = m->next_value_id + 1;
   priv.wval = malloc(sizeof *priv.wval * nv);
   priv.sig_index = malloc(sizeof *priv.sig_index * nv);
@@ -727,7 +749,7 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
       priv.sig_index[v->id] = -2 - i;
   }
 
-  if (check_model(&e)) goto out;
+  if (check_model(&e) || !sig_ok) goto out;
   ce_need_kern(&e, "isa");
 
   /* the nodes */
