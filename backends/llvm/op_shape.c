@@ -173,11 +173,78 @@ static bool slice_params(const Node *n, int64_t *start, int64_t *step) {
   return true;
 }
 
+/* Slice inputs 1..4 read at run time: 1-D int32/int64 tensors of one length. */
+static bool slice_runtime_ok(const Node *n) {
+  if (n->op->since < 10) return false;
+  int64_t len = lg_numel(n->inputs[1]);
+  for (int i = 1; i < n->n_inputs && i <= 4; i++) {
+    const Value *v = n->inputs[i];
+    if (!v) continue;
+    if ((lg_elem(v) != ELEM_INT32 && lg_elem(v) != ELEM_INT64) || lg_rank(v) != 1 || lg_numel(v) != len) return false;
+  }
+  return len <= lg_rank(n->inputs[0]);
+}
+
 static int slice_check(LGen *g, const Node *n) {
   int64_t s[LG_MAX_RANK], t[LG_MAX_RANK];
   if (bytes_check(g, n)) return -1;
-  if (!slice_params(n, s, t)) return lg_unsupported(g, n, "starts, ends, axes and steps must be constant");
+  if (!slice_params(n, s, t) && !slice_runtime_ok(n))
+    return lg_unsupported(g, n, "starts, ends, axes and steps must be 1-D int tensors of one length");
   return 0;
+}
+
+static LLVMValueRef load_i64(LGen *g, const Value *v, int k) {
+  LLVMValueRef x = lg_load(g, lg_type(g, lg_elem(v)), lg_ptr(g, v), lg_i64(g, k));
+  return LLVMBuildSExt(g->b, x, g->i64, "");
+}
+
+static LLVMValueRef smax(LGen *g, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+static LLVMValueRef smin(LGen *g, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* Starts, axes and steps known only at run time: each dim's first index and step computed
+ * in the code (effc_slice_range's clamping; the count is the output's static dim). */
+static void slice_runtime(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  const Value *vax = n->n_inputs > 3 ? n->inputs[3] : NULL, *vst = n->n_inputs > 4 ? n->inputs[4] : NULL;
+  int r = lg_rank(x), ns = (int)lg_numel(n->inputs[1]), eb = elem_bytes(x);
+  int64_t xd[LG_MAX_RANK], xs[LG_MAX_RANK], yd[LG_MAX_RANK], ys[LG_MAX_RANK];
+  lg_dims(x, xd);
+  lg_strides(r, xd, xs);
+  lg_dims(y, yd);
+  lg_strides(r, yd, ys);
+  if (!lg_numel(y)) return;
+  LLVMValueRef first[LG_MAX_RANK], step[LG_MAX_RANK];
+  for (int d = 0; d < r; d++) first[d] = lg_i64(g, 0), step[d] = lg_i64(g, 1);
+  for (int k = 0; k < ns; k++) {
+    LLVMValueRef a = vax ? load_i64(g, vax, k) : lg_i64(g, k);
+    a = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, a, lg_i64(g, 0), ""), LLVMBuildAdd(g->b, a, lg_i64(g, r), ""), a, "");
+    LLVMValueRef p = vst ? load_i64(g, vst, k) : lg_i64(g, 1), s = load_i64(g, n->inputs[1], k);
+    LLVMValueRef dim = lg_i64(g, 0);
+    for (int d = 0; d < r; d++)
+      dim = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, a, lg_i64(g, d), ""), lg_i64(g, xd[d]), dim, "");
+    s = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, s, lg_i64(g, 0), ""), LLVMBuildAdd(g->b, s, dim, ""), s, "");
+    LLVMValueRef up = smin(g, smax(g, s, lg_i64(g, 0)), dim);
+    LLVMValueRef down = smin(g, smax(g, s, lg_i64(g, -1)), LLVMBuildSub(g->b, dim, lg_i64(g, 1), ""));
+    s = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSGT, p, lg_i64(g, 0), ""), up, down, "");
+    for (int d = 0; d < r; d++) {
+      LLVMValueRef is = LLVMBuildICmp(g->b, LLVMIntEQ, a, lg_i64(g, d), "");
+      first[d] = LLVMBuildSelect(g->b, is, s, first[d], "");
+      step[d] = LLVMBuildSelect(g->b, is, p, step[d], "");
+    }
+  }
+  LLVMTypeRef it = LLVMIntTypeInContext(g->ctx, (unsigned)eb * 8);
+  LgNest ln;
+  LLVMValueRef ivs[LG_MAX_RANK], src = lg_i64(g, 0);
+  lg_nest(g, &ln, r, yd, ivs);
+  for (int d = 0; d < r; d++)
+    src = LLVMBuildAdd(g->b, src, LLVMBuildMul(g->b, LLVMBuildAdd(g->b, first[d], LLVMBuildMul(g->b, ivs[d], step[d], ""), ""),
+                                               lg_i64(g, xs[d]), ""), "");
+  lg_store(g, lg_load(g, it, lg_ptr(g, x), src), lg_ptr(g, y), lg_linear(g, r, ivs, ys, 0));
+  lg_nest_end(g, &ln);
 }
 
 static void slice_emit(LGen *g, const Node *n) {
@@ -185,7 +252,10 @@ static void slice_emit(LGen *g, const Node *n) {
   int r = lg_rank(x);
   int64_t start[LG_MAX_RANK], step[LG_MAX_RANK], xd[LG_MAX_RANK], xs[LG_MAX_RANK], yd[LG_MAX_RANK],
       ys[LG_MAX_RANK], ss[LG_MAX_RANK], off = 0;
-  slice_params(n, start, step);
+  if (!slice_params(n, start, step)) {
+    slice_runtime(g, n);
+    return;
+  }
   lg_dims(x, xd);
   lg_strides(r, xd, xs);
   lg_dims(y, yd);
