@@ -423,7 +423,95 @@ static void cumsum_emit(LGen *g, const Node *n) {
   LLVMPositionBuilderAtEnd(g->b, done);
 }
 
+/* ------------------------------------------------------------------ Hardmax, LpNormalization */
+
+static int hardmax_check(LGen *g, const Node *n) {
+  int64_t o, l, i;
+  if (lg_elem(n->inputs[0]) != ELEM_FLOAT) return lg_unsupported(g, n, "only float tensors");
+  if (!softmax_split(n, &o, &l, &i)) return lg_unsupported(g, n, "axis out of range");
+  return 0;
+}
+
+/* 1 at the first maximum of each row (NaN counts as the maximum, as ArgMax), else 0. */
+static void hardmax_emit(LGen *g, const Node *n) {
+  int64_t outer, len, inner;
+  softmax_split(n, &outer, &len, &inner);
+  if (!outer || !len || !inner) return;
+  LLVMValueRef X = lg_ptr(g, n->inputs[0]), Y = lg_ptr(g, n->outputs[0]);
+  LLVMValueRef bi = lg_alloca(g, g->i64), bv = lg_alloca(g, g->f32);
+  LgLoop lo, li, lk, lw;
+  LLVMValueRef o = lg_loop(g, &lo, lg_i64(g, 0), lg_i64(g, outer), 1, false);
+  LLVMValueRef in = lg_loop(g, &li, lg_i64(g, 0), lg_i64(g, inner), 1, false);
+  Row r = {X, LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, o, lg_i64(g, len * inner), ""), in, ""), NULL, inner};
+  LLVMBuildStore(g->b, lg_i64(g, 0), bi);
+  LLVMBuildStore(g->b, row_at(g, &r, lg_i64(g, 0)), bv);
+  LLVMValueRef k = lg_loop(g, &lk, lg_i64(g, 1), lg_i64(g, len), 1, false);
+  LLVMValueRef v = row_at(g, &r, k), best = LLVMBuildLoad2(g->b, g->f32, bv, "");
+  LLVMValueRef take = arg_better(g, ELEM_FLOAT, true, v, best);
+  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, take, v, best, ""), bv);
+  LLVMBuildStore(g->b, LLVMBuildSelect(g->b, take, k, LLVMBuildLoad2(g->b, g->i64, bi, ""), ""), bi);
+  lg_loop_end(g, &lk);
+  LLVMValueRef b = LLVMBuildLoad2(g->b, g->i64, bi, "");
+  LLVMValueRef w = lg_loop(g, &lw, lg_i64(g, 0), lg_i64(g, len), 1, true);
+  LLVMValueRef one = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, w, b, ""), lg_f32c(g, 1), lg_f32c(g, 0), "");
+  lg_store(g, one, Y, LLVMBuildNSWAdd(g->b, r.base, LLVMBuildNSWMul(g->b, w, lg_i64(g, inner), ""), ""));
+  lg_loop_end(g, &lw);
+  lg_loop_end(g, &li);
+  lg_loop_end(g, &lo);
+}
+
+static int lpn_axis(const Node *n) {
+  int64_t a = ir_attr_int(n, "axis", -1);
+  return (int)(a < 0 ? a + lg_rank(n->inputs[0]) : a);
+}
+
+static int lpn_check(LGen *g, const Node *n) {
+  int64_t p = ir_attr_int(n, "p", 2);
+  if (!float_io(n)) return lg_unsupported(g, n, "only float tensors");
+  if (p != 1 && p != 2) return lg_unsupported(g, n, "p must be 1 or 2");
+  if (lpn_axis(n) < 0 || lpn_axis(n) >= lg_rank(n->inputs[0])) return lg_unsupported(g, n, "axis out of range");
+  return 0;
+}
+
+static LLVMValueRef step_l1(LGen *g, const void *arg, LLVMValueRef acc, LLVMValueRef i) {
+  LLVMValueRef v = row_at(g, arg, i);
+  return LLVMBuildFAdd(g->b, acc, lg_intrin(g, "llvm.fabs", g->f32, &v, 1), "");
+}
+static LLVMValueRef step_l2(LGen *g, const void *arg, LLVMValueRef acc, LLVMValueRef i) {
+  LLVMValueRef v = row_at(g, arg, i);
+  return lg_fmuladd(g, v, v, acc);
+}
+
+/* x / ||x||_p along the axis; all-zero lines stay 0. */
+static void lpn_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0];
+  int r = lg_rank(x), a = lpn_axis(n);
+  bool l1 = ir_attr_int(n, "p", 2) == 1;
+  int64_t outer = 1, len = lg_dim(x, a), inner = 1;
+  for (int i = 0; i < r; i++)
+    if (i < a) outer *= lg_dim(x, i);
+    else if (i > a) inner *= lg_dim(x, i);
+  if (!outer || !len || !inner) return;
+  LLVMValueRef X = lg_ptr(g, x), Y = lg_ptr(g, n->outputs[0]);
+  LgLoop lo, li, lk;
+  LLVMValueRef o = lg_loop(g, &lo, lg_i64(g, 0), lg_i64(g, outer), 1, false);
+  LLVMValueRef in = lg_loop(g, &li, lg_i64(g, 0), lg_i64(g, inner), 1, false);
+  Row row = {X, LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, o, lg_i64(g, len * inner), ""), in, ""), NULL, inner};
+  LLVMValueRef nrm = reduce_loop(g, len, lg_f32c(g, 0), l1 ? step_l1 : step_l2, &row);
+  if (!l1) nrm = lg_intrin(g, "llvm.sqrt", g->f32, &nrm, 1);
+  LLVMValueRef zero = LLVMBuildFCmp(g->b, LLVMRealOEQ, nrm, lg_f32c(g, 0), "");
+  LLVMValueRef k = lg_loop(g, &lk, lg_i64(g, 0), lg_i64(g, len), 1, true);
+  LLVMValueRef idx = LLVMBuildNSWAdd(g->b, row.base, LLVMBuildNSWMul(g->b, k, lg_i64(g, inner), ""), "");
+  LLVMValueRef y = LLVMBuildFDiv(g->b, lg_load(g, g->f32, X, idx), nrm, "");
+  lg_store(g, LLVMBuildSelect(g->b, zero, lg_f32c(g, 0), y, ""), Y, idx);
+  lg_loop_end(g, &lk);
+  lg_loop_end(g, &li);
+  lg_loop_end(g, &lo);
+}
+
 const LgOp lg_ops_norm[] = {
+    {"Hardmax", hardmax_check, hardmax_emit},
+    {"LpNormalization", lpn_check, lpn_emit},
     {"ArgMax", arg_check, arg_emit},
     {"ArgMin", arg_check, arg_emit},
     {"CumSum", cumsum_check, cumsum_emit},
