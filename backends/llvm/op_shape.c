@@ -471,11 +471,21 @@ static int pad_mode(const Node *n) {
          : !strcmp(m, "edge")   ? EFFC_PAD_EDGE     : !strcmp(m, "wrap")    ? EFFC_PAD_WRAP : -1;
 }
 
+/* Pads read at run time: a 1-D int64 pads input covering every dim, no axes input. */
+static bool pad_runtime_ok(const Node *n) {
+  const Value *p = n->op->since >= 11 ? n->inputs[1] : NULL;
+  return p && lg_elem(p) == ELEM_INT64 && lg_rank(p) == 1 && lg_numel(p) == 2 * lg_rank(n->inputs[0]) &&
+         !(n->op->since >= 18 && n->n_inputs > 3 && n->inputs[3]);
+}
+
 static int pad_check(LGen *g, const Node *n) {
   int64_t pb[LG_MAX_RANK], pe[LG_MAX_RANK];
   if (bytes_check(g, n)) return -1;
   if (pad_mode(n) < 0) return lg_unsupported(g, n, "unknown mode");
-  if (!pad_amounts(n, pb, pe)) return lg_unsupported(g, n, "pads and axes must be constant");
+  if (!pad_amounts(n, pb, pe)) {
+    if (!pad_runtime_ok(n)) return lg_unsupported(g, n, "pads must be a 1-D int64 tensor (axes constant)");
+    return 0;
+  }
   for (int i = 0; i < lg_rank(n->inputs[0]); i++)
     if (pad_mode(n) != EFFC_PAD_CONSTANT && lg_dim(n->inputs[0], i) + (pb[i] < 0 ? pb[i] : 0) + (pe[i] < 0 ? pe[i] : 0) <= 0 &&
         lg_dim(n->outputs[0], i) > 0)
@@ -485,13 +495,85 @@ static int pad_check(LGen *g, const Node *n) {
   return 0;
 }
 
+/* The fill value of constant mode as an integer of the element's width. */
+static LLVMValueRef pad_fill(LGen *g, const Node *n, LLVMTypeRef it) {
+  const Value *x = n->inputs[0];
+  if (n->op->since < 11)
+    return LLVMBuildBitCast(g->b, lg_const_of(g, lg_elem(x), ir_attr_float(n, "value", 0.0f)), it, "");
+  if (n->n_inputs > 2 && n->inputs[2] && lg_numel(n->inputs[2]))
+    return lg_load(g, it, lg_ptr(g, n->inputs[2]), lg_i64(g, 0));
+  return LLVMConstNull(it);
+}
+
+/* effc_pad_src (runtime/kern/remap.c) in IR, for pads known only at run time. */
+static LLVMValueRef pad_src_ir(LGen *g, LLVMValueRef s, LLVMValueRef m, int mode, LLVMValueRef *inside) {
+  LLVMBuilderRef b = g->b;
+  LLVMValueRef zero = lg_i64(g, 0), one = lg_i64(g, 1);
+  *inside = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, s, zero, ""), LLVMBuildICmp(b, LLVMIntSLT, s, m, ""), "");
+  LLVMValueRef r;
+  switch (mode) {
+  case EFFC_PAD_EDGE:
+    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, s, zero, ""), zero, LLVMBuildSub(b, m, one, ""), "");
+    break;
+  case EFFC_PAD_WRAP: r = LLVMBuildSRem(b, LLVMBuildAdd(b, LLVMBuildSRem(b, s, m, ""), m, ""), m, ""); break;
+  case EFFC_PAD_REFLECT: {
+    LLVMValueRef per = LLVMBuildMul(b, lg_i64(g, 2), LLVMBuildSub(b, m, one, ""), "");
+    LLVMValueRef sp = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, per, zero, ""), one, per, "");
+    LLVMValueRef t = LLVMBuildSRem(b, LLVMBuildAdd(b, LLVMBuildSRem(b, s, sp, ""), sp, ""), sp, "");
+    t = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, t, m, ""), LLVMBuildSub(b, sp, t, ""), t, "");
+    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, m, one, ""), zero, t, "");
+    break;
+  }
+  default: r = zero; break;
+  }
+  if (mode != EFFC_PAD_CONSTANT) *inside = LLVMConstInt(g->i1, 1, 0);
+  return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, s, zero, ""),
+                         LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, s, m, ""), s, r, ""), r, "");
+}
+
+static void pad_runtime(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0], *vp = n->inputs[1];
+  int r = lg_rank(x), mode = pad_mode(n), eb = elem_bytes(x);
+  int64_t xd[LG_MAX_RANK], xs[LG_MAX_RANK], yd[LG_MAX_RANK], ys[LG_MAX_RANK];
+  lg_dims(x, xd);
+  lg_strides(r, xd, xs);
+  lg_dims(y, yd);
+  lg_strides(r, yd, ys);
+  if (!lg_numel(y)) return;
+  LLVMTypeRef it = LLVMIntTypeInContext(g->ctx, (unsigned)eb * 8);
+  LLVMValueRef fill = pad_fill(g, n, it), bgn[LG_MAX_RANK], lo[LG_MAX_RANK], m[LG_MAX_RANK];
+  LLVMValueRef zero = lg_i64(g, 0);
+  for (int d = 0; d < r; d++) {
+    LLVMValueRef pb = lg_load(g, g->i64, lg_ptr(g, vp), lg_i64(g, d)), pe = lg_load(g, g->i64, lg_ptr(g, vp), lg_i64(g, r + d));
+    LLVMValueRef pbn = LLVMBuildICmp(g->b, LLVMIntSLT, pb, zero, ""), pen = LLVMBuildICmp(g->b, LLVMIntSLT, pe, zero, "");
+    bgn[d] = LLVMBuildSelect(g->b, pbn, zero, pb, "");
+    lo[d] = LLVMBuildSelect(g->b, pbn, LLVMBuildNeg(g->b, pb, ""), zero, "");
+    m[d] = LLVMBuildAdd(g->b, LLVMBuildSub(g->b, lg_i64(g, xd[d]), lo[d], ""), LLVMBuildSelect(g->b, pen, pe, zero, ""), "");
+  }
+  LgNest ln;
+  LLVMValueRef ivs[LG_MAX_RANK], off = zero, ok = LLVMConstInt(g->i1, 1, 0);
+  lg_nest(g, &ln, r, yd, ivs);
+  for (int d = 0; d < r; d++) {
+    LLVMValueRef inside, src = pad_src_ir(g, LLVMBuildSub(g->b, ivs[d], bgn[d], ""), m[d], mode, &inside);
+    ok = LLVMBuildAnd(g->b, ok, inside, "");
+    off = LLVMBuildAdd(g->b, off, LLVMBuildMul(g->b, LLVMBuildAdd(g->b, src, lo[d], ""), lg_i64(g, xs[d]), ""), "");
+  }
+  LLVMValueRef safe = LLVMBuildSelect(g->b, ok, off, zero, "");
+  LLVMValueRef v = LLVMBuildSelect(g->b, ok, lg_load(g, it, lg_ptr(g, x), safe), fill, "");
+  lg_store(g, v, lg_ptr(g, y), lg_linear(g, r, ivs, ys, 0));
+  lg_nest_end(g, &ln);
+}
+
 /* One table per dim (built at compile time with the kernels' effc_pad_src): the source
  * offset of each output index, or -1 for the fill value. */
 static void pad_emit(LGen *g, const Node *n) {
   const Value *x = n->inputs[0], *y = n->outputs[0];
   int r = lg_rank(x), mode = pad_mode(n), eb = elem_bytes(x);
   int64_t pb[LG_MAX_RANK], pe[LG_MAX_RANK], xd[LG_MAX_RANK], xs[LG_MAX_RANK], yd[LG_MAX_RANK], ys[LG_MAX_RANK];
-  pad_amounts(n, pb, pe);
+  if (!pad_amounts(n, pb, pe)) {
+    pad_runtime(g, n);
+    return;
+  }
   lg_dims(x, xd);
   lg_strides(r, xd, xs);
   lg_dims(y, yd);
@@ -510,15 +592,7 @@ static void pad_emit(LGen *g, const Node *n) {
     free(t);
   }
   LLVMTypeRef it = LLVMIntTypeInContext(g->ctx, (unsigned)eb * 8);
-  LLVMValueRef fill;
-  if (n->op->since < 11) {
-    LLVMValueRef f = lg_const_of(g, lg_elem(x), ir_attr_float(n, "value", 0.0f));
-    fill = LLVMBuildBitCast(g->b, f, it, "");
-  } else if (n->n_inputs > 2 && n->inputs[2] && lg_numel(n->inputs[2])) {
-    fill = lg_load(g, it, lg_ptr(g, n->inputs[2]), lg_i64(g, 0));
-  } else {
-    fill = LLVMConstNull(it);
-  }
+  LLVMValueRef fill = pad_fill(g, n, it);
   LgNest ln;
   LLVMValueRef ivs[LG_MAX_RANK], off = lg_i64(g, 0), any = lg_i64(g, 0);
   lg_nest(g, &ln, r, yd, ivs);
