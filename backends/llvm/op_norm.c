@@ -509,7 +509,70 @@ static void lpn_emit(LGen *g, const Node *n) {
   lg_loop_end(g, &lo);
 }
 
+/* ------------------------------------------------------------------ InstanceNormalization, GroupNormalization */
+
+/* Channels per normalized block (1: instance) and per scale/bias entry; false if the
+ * node's shapes do not fit. */
+static bool block_geo(const Node *n, int64_t *per, int64_t *per_param) {
+  const Value *x = n->inputs[0];
+  if (lg_rank(x) < 2 || n->n_inputs < 3 || !n->inputs[1] || !n->inputs[2]) return false;
+  int64_t ch = lg_dim(x, 1), ns = lg_numel(n->inputs[1]);
+  if (lg_numel(n->inputs[2]) != ns) return false;
+  if (!strcmp(n->op->family, "InstanceNormalization")) {
+    *per = *per_param = 1;
+    return ns == ch;
+  }
+  int64_t gr = ir_attr_int(n, "num_groups", 0);
+  if (gr <= 0 || ch % gr || (ns != ch && ns != gr)) return false;
+  *per = ch / gr;
+  *per_param = ns == ch ? 1 : *per;
+  return true;
+}
+
+static int blocknorm_check(LGen *g, const Node *n) {
+  int64_t per, pp;
+  for (int i = 0; i < 3 && i < n->n_inputs; i++)
+    if (n->inputs[i] && lg_elem(n->inputs[i]) != ELEM_FLOAT) return lg_unsupported(g, n, "only float tensors");
+  if (!block_geo(n, &per, &pp)) return lg_unsupported(g, n, "scale and bias do not match the channels or groups");
+  return 0;
+}
+
+/* Mean and variance over each block of `per` channels x spatial, then per channel scale and
+ * bias (the interpreter's block_norm). */
+static void blocknorm_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0];
+  int64_t per, pp, N = lg_dim(x, 0), ch = lg_dim(x, 1), sp = N > 0 && ch > 0 ? lg_numel(x) / (N * ch) : 0;
+  block_geo(n, &per, &pp);
+  int64_t blk = per * sp, nb = blk ? lg_numel(x) / blk : 0;
+  if (!nb) return;
+  float eps = ir_attr_float(n, "epsilon", 1e-5f);
+  LLVMValueRef X = lg_ptr(g, x), Y = lg_ptr(g, n->outputs[0]);
+  LLVMValueRef SC = lg_ptr(g, n->inputs[1]), BI = lg_ptr(g, n->inputs[2]);
+  LgLoop lb, lc, ls;
+  LLVMValueRef b = lg_loop(g, &lb, lg_i64(g, 0), lg_i64(g, nb), 1, false);
+  Row row = {X, LLVMBuildNSWMul(g->b, b, lg_i64(g, blk), ""), NULL, 1};
+  LLVMValueRef mean = LLVMBuildFDiv(g->b, reduce_loop(g, blk, lg_f32c(g, 0), step_sum, &row), lg_f32c(g, (double)blk), "");
+  row.mx = mean;
+  LLVMValueRef var = LLVMBuildFDiv(g->b, reduce_loop(g, blk, lg_f32c(g, 0), step_sqdev, &row), lg_f32c(g, (double)blk), "");
+  LLVMValueRef ve = LLVMBuildFAdd(g->b, var, lg_f32c(g, eps), "");
+  LLVMValueRef inv = LLVMBuildFDiv(g->b, lg_f32c(g, 1), lg_intrin(g, "llvm.sqrt", g->f32, &ve, 1), "");
+  LLVMValueRef c = lg_loop(g, &lc, lg_i64(g, 0), lg_i64(g, per), 1, false);
+  LLVMValueRef chn = LLVMBuildSRem(g->b, LLVMBuildNSWAdd(g->b, LLVMBuildNSWMul(g->b, b, lg_i64(g, per), ""), c, ""), lg_i64(g, ch), "");
+  LLVMValueRef j = LLVMBuildSDiv(g->b, chn, lg_i64(g, pp), "");
+  LLVMValueRef a = LLVMBuildFMul(g->b, inv, lg_load(g, g->f32, SC, j), ""), bb = lg_load(g, g->f32, BI, j);
+  LLVMValueRef base = LLVMBuildNSWAdd(g->b, row.base, LLVMBuildNSWMul(g->b, c, lg_i64(g, sp), ""), "");
+  LLVMValueRef i = lg_loop(g, &ls, lg_i64(g, 0), lg_i64(g, sp), 1, true);
+  LLVMValueRef idx = LLVMBuildNSWAdd(g->b, base, i, "");
+  LLVMValueRef y = LLVMBuildFAdd(g->b, LLVMBuildFMul(g->b, LLVMBuildFSub(g->b, lg_load(g, g->f32, X, idx), mean, ""), a, ""), bb, "");
+  lg_store(g, y, Y, idx);
+  lg_loop_end(g, &ls);
+  lg_loop_end(g, &lc);
+  lg_loop_end(g, &lb);
+}
+
 const LgOp lg_ops_norm[] = {
+    {"InstanceNormalization", blocknorm_check, blocknorm_emit},
+    {"GroupNormalization", blocknorm_check, blocknorm_emit},
     {"Hardmax", hardmax_check, hardmax_emit},
     {"LpNormalization", lpn_check, lpn_emit},
     {"ArgMax", arg_check, arg_emit},
