@@ -685,7 +685,40 @@ static void range_emit(LGen *g, const Node *n) {
   lg_loop_end(g, &l);
 }
 
+/* ------------------------------------------------------------------ Tile */
+
+static int tile_check(LGen *g, const Node *n) {
+  if (bytes_check(g, n)) return -1;
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  if (2 * lg_rank(x) > LG_MAX_RANK) return lg_unsupported(g, n, "rank above %d", LG_MAX_RANK / 2);
+  for (int d = 0; d < lg_rank(x); d++)
+    if (lg_dim(x, d) == 0 ? lg_dim(y, d) != 0 : lg_dim(y, d) % lg_dim(x, d))
+      return lg_unsupported(g, n, "output dims are not multiples of the input's");
+  return 0;
+}
+
+/* Each output dim is (repeat, index): one strided copy of rank 2r whose repeat dims have
+ * source stride 0 (the repeats follow from the static shapes). */
+static void tile_emit(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  int r = lg_rank(x);
+  int64_t xd[LG_MAX_RANK], xs[LG_MAX_RANK], yd[LG_MAX_RANK], ys[LG_MAX_RANK];
+  int64_t dims[LG_MAX_RANK], ds[LG_MAX_RANK], ss[LG_MAX_RANK];
+  lg_dims(x, xd);
+  lg_strides(r, xd, xs);
+  lg_dims(y, yd);
+  lg_strides(r, yd, ys);
+  if (!lg_numel(y)) return;
+  for (int d = 0; d < r; d++) {
+    dims[2 * d] = yd[d] / xd[d], dims[2 * d + 1] = xd[d];
+    ds[2 * d] = xd[d] * ys[d], ds[2 * d + 1] = ys[d];
+    ss[2 * d] = 0, ss[2 * d + 1] = xs[d];
+  }
+  lg_copy_strided(g, elem_bytes(x), lg_ptr(g, y), 0, ds, lg_ptr(g, x), 0, ss, 2 * r, dims);
+}
+
 const LgOp lg_ops_shape[] = {
+    {"Tile", tile_check, tile_emit},
     {"Pad", pad_check, pad_emit},
     {"DepthToSpace", d2s_check, d2s_emit},
     {"SpaceToDepth", d2s_check, d2s_emit},
