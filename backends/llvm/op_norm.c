@@ -210,7 +210,7 @@ static bool r_axes(const Node *n, bool *mask, bool *noop) {
   *noop = false;
   if (as_input) {
     const Value *v = n->n_inputs > 1 ? n->inputs[1] : NULL;
-    if (v && !lg_const_ints(v, ax, LG_MAX_RANK, &na)) return false;
+    if (v && lg_numel(v) > 0 && !lg_const_ints(v, ax, LG_MAX_RANK, &na)) return false;
   } else {
     size_t cnt = 0;
     const int64_t *a = ir_attr_ints(n, "axes", &cnt);
@@ -227,10 +227,17 @@ static bool r_axes(const Node *n, bool *mask, bool *noop) {
   return true;
 }
 
+/* The axes input is read at run time (a 1-D int64 tensor). */
+static bool r_runtime(const Node *n) {
+  const Value *v = n->n_inputs > 1 ? n->inputs[1] : NULL;
+  return n->op->since >= (r_kind(n) == R_SUM ? 13 : 18) && v && lg_elem(v) == ELEM_INT64 && lg_rank(v) == 1 &&
+         !lg_const(v);
+}
+
 static int reduce_check(LGen *g, const Node *n) {
   bool mask[LG_MAX_RANK], noop;
   if (!float_io(n)) return lg_unsupported(g, n, "only float tensors");
-  if (!r_axes(n, mask, &noop)) return lg_unsupported(g, n, "axes must be constant and in range");
+  if (!r_axes(n, mask, &noop) && !r_runtime(n)) return lg_unsupported(g, n, "axes must be int64 and in range");
   return 0;
 }
 
@@ -247,11 +254,68 @@ static LLVMValueRef r_combine(LGen *g, RKind k, LLVMValueRef acc, LLVMValueRef x
   }
 }
 
+static double r_init(RKind k) { return k == R_MAX ? -INFINITY : k == R_MIN ? INFINITY : k == R_PROD ? 1 : 0; }
+
+static LLVMValueRef r_finish(LGen *g, RKind k, LLVMValueRef y, LLVMValueRef count) {
+  if (k == R_MEAN) y = LLVMBuildFDiv(g->b, y, count, "");
+  if (k == R_L2) y = lg_intrin(g, "llvm.sqrt", g->f32, &y, 1);
+  if (k == R_LOGSUM || k == R_LOGSUMEXP) y = lg_intrin(g, "llvm.log", g->f32, &y, 1);
+  return y;
+}
+
+/* Axes known only at run time: which dims are reduced is a mask computed in the code, the
+ * output strides follow from it; accumulation goes through the output buffer. */
+static void reduce_runtime(LGen *g, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0], *va = n->inputs[1];
+  int r = lg_rank(x), na = (int)lg_numel(va);
+  RKind k = r_kind(n);
+  LLVMValueRef X = lg_ptr(g, x), Y = lg_ptr(g, y);
+  int64_t dims[LG_MAX_RANK];
+  lg_dims(x, dims);
+  LLVMValueRef red[LG_MAX_RANK], os[LG_MAX_RANK], count = lg_i64(g, 1), acc = lg_i64(g, 1);
+  for (int d = 0; d < r; d++) red[d] = LLVMConstInt(g->i1, 0, 0);
+  for (int i = 0; i < na; i++) {
+    LLVMValueRef a = lg_load(g, g->i64, lg_ptr(g, va), lg_i64(g, i));
+    a = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, a, lg_i64(g, 0), ""), LLVMBuildAdd(g->b, a, lg_i64(g, r), ""), a, "");
+    for (int d = 0; d < r; d++) red[d] = LLVMBuildOr(g->b, red[d], LLVMBuildICmp(g->b, LLVMIntEQ, a, lg_i64(g, d), ""), "");
+  }
+  for (int d = r - 1; d >= 0; d--) {
+    os[d] = acc;
+    acc = LLVMBuildMul(g->b, acc, LLVMBuildSelect(g->b, red[d], lg_i64(g, 1), lg_i64(g, dims[d]), ""), "");
+    count = LLVMBuildMul(g->b, count, LLVMBuildSelect(g->b, red[d], lg_i64(g, dims[d]), lg_i64(g, 1), ""), "");
+  }
+  int64_t ny = lg_numel(y);
+  LgLoop l;
+  LLVMValueRef o = lg_loop(g, &l, lg_i64(g, 0), lg_i64(g, ny), 1, true);
+  lg_store(g, lg_f32c(g, r_init(k)), Y, o);
+  lg_loop_end(g, &l);
+  LgNest ln;
+  LLVMValueRef ivs[LG_MAX_RANK], xi = lg_i64(g, 0), yi = lg_i64(g, 0);
+  int64_t xs[LG_MAX_RANK];
+  lg_strides(r, dims, xs);
+  lg_nest(g, &ln, r, dims, ivs);
+  for (int d = 0; d < r; d++) {
+    xi = LLVMBuildAdd(g->b, xi, LLVMBuildMul(g->b, ivs[d], lg_i64(g, xs[d]), ""), "");
+    yi = LLVMBuildAdd(g->b, yi, LLVMBuildSelect(g->b, red[d], lg_i64(g, 0), LLVMBuildMul(g->b, ivs[d], os[d], ""), ""), "");
+  }
+  LLVMValueRef yp = lg_gep(g, g->f32, Y, yi);
+  LLVMBuildStore(g->b, r_combine(g, k, LLVMBuildLoad2(g->b, g->f32, yp, ""), lg_load(g, g->f32, X, xi)), yp);
+  lg_nest_end(g, &ln);
+  LLVMValueRef cf = LLVMBuildSIToFP(g->b, count, g->f32, "");
+  o = lg_loop(g, &l, lg_i64(g, 0), lg_i64(g, ny), 1, true);
+  yp = lg_gep(g, g->f32, Y, o);
+  LLVMBuildStore(g->b, r_finish(g, k, LLVMBuildLoad2(g->b, g->f32, yp, ""), cf), yp);
+  lg_loop_end(g, &l);
+}
+
 static void reduce_emit(LGen *g, const Node *n) {
   const Value *x = n->inputs[0];
   int r = lg_rank(x);
   bool mask[LG_MAX_RANK], noop;
-  r_axes(n, mask, &noop);
+  if (!r_axes(n, mask, &noop)) {
+    if (lg_numel(n->outputs[0])) reduce_runtime(g, n);
+    return;
+  }
   RKind k = r_kind(n);
   LLVMValueRef X = lg_ptr(g, x), Y = lg_ptr(g, n->outputs[0]);
   if (noop) {
@@ -270,7 +334,7 @@ static void reduce_emit(LGen *g, const Node *n) {
   }
   int64_t os[LG_MAX_RANK];
   lg_strides(nk, kd, os);
-  double init = k == R_MAX ? -INFINITY : k == R_MIN ? INFINITY : k == R_PROD ? 1 : 0;
+  double init = r_init(k);
   LgNest outer, inner;
   LLVMValueRef ov[LG_MAX_RANK], iv[LG_MAX_RANK];
   lg_nest(g, &outer, nk, kd, ov);
@@ -282,10 +346,7 @@ static void reduce_emit(LGen *g, const Node *n) {
   LLVMValueRef xv = lg_load(g, g->f32, X, LLVMBuildNSWAdd(g->b, base, lg_linear(g, nr, iv, rs, 0), ""));
   LLVMBuildStore(g->b, r_combine(g, k, LLVMBuildLoad2(g->b, g->f32, slot, ""), xv), slot);
   lg_nest_end(g, &inner);
-  LLVMValueRef y = LLVMBuildLoad2(g->b, g->f32, slot, "");
-  if (k == R_MEAN) y = LLVMBuildFDiv(g->b, y, lg_f32c(g, (double)count), "");
-  if (k == R_L2) y = lg_intrin(g, "llvm.sqrt", g->f32, &y, 1);
-  if (k == R_LOGSUM || k == R_LOGSUMEXP) y = lg_intrin(g, "llvm.log", g->f32, &y, 1);
+  LLVMValueRef y = r_finish(g, k, LLVMBuildLoad2(g->b, g->f32, slot, ""), lg_f32c(g, (double)count));
   lg_store(g, y, Y, lg_linear(g, nk, ov, os, 0));
   lg_nest_end(g, &outer);
 }
