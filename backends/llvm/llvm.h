@@ -71,7 +71,8 @@ LLVMTargetMachineRef lg_target_machine(const char *triple, const char *cpu, cons
 int lg_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, Diag *d);
 void lg_init_targets(void);
 
-/* The node cannot be lowered: reports "node 'n' (domain Op-since): reason"; returns -1. */
+/* The node cannot be lowered: reports it (be_node_error: node, domain, op, opset) with the
+ * reason; returns -1. */
 int lg_unsupported(LGen *g, const Node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -26,8 +26,7 @@ int lg_unsupported(LGen *g, const Node *n, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
-  ir_error(g->d, n->loc, "node '%s' (%s%s%s-%d): %s", n->name ? n->name : "", n->domain,
-           *n->domain ? "." : "", n->op_type, n->op ? n->op->since : (int)ir_node_opset(n), why);
+  be_node_error(g->d, n, "%s", why);
   g->unsupported++;
   return -1;
 }
@@ -409,7 +408,7 @@ static int check_model(LGen *g, const BeSignature *sig) {
       continue;
     }
     if (!op) {
-      lg_unsupported(g, n, "the LLVM backend has no lowering for %s", n->op->family);
+      lg_unsupported(g, n, "the LLVM backend has no lowering for %s", n->op_type);
       continue;
     }
     bool ok = true;
