@@ -737,3 +737,18 @@ int ops_emit_scatter(CEmit *e, const Node *n) {
   ce_printf(e, ";\n  const T a = o[off], u = up[i];\n  (void)a;\n  o[off] = %s;\n}\n}\n", expr);
   return 0;
 }
+
+/* EyeLike: ones on diagonal k of a 2-D output of the input's shape. */
+int ops_emit_eyelike(CEmit *e, const Node *n) {
+  const Value *y = n->outputs[0];
+  ElemType t = ce_elem(y);
+  if (ce_rank(y) != 2 || (!ops_is_real(t) && !ops_is_int(t) && t != ELEM_BOOL))
+    return ce_unsupported(e, n, "element type %s or rank %d", ir_elem(t)->name, ce_rank(y));
+  int64_t C = ce_dims(y)[1], k = ir_attr_int(n, "k", 0);
+  if (ce_numel(y) == 0) return 0;
+  ce_printf(e, "{\n%s *o = %s;\n", be_ctype(t), ce_ptr(e, y));
+  ops_split(e, ce_numel(y));
+  ce_printf(e, "for (int64_t i = lo; i < hi; i++) o[i] = i %% %" PRId64 " - i / %" PRId64
+               " == %" PRId64 ";\n}\n", C, C, k);
+  return 0;
+}

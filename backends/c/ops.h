@@ -57,6 +57,7 @@ int ops_emit_trilu(CEmit *e, const Node *n);
 int ops_emit_range(CEmit *e, const Node *n);
 int ops_emit_gather_nd(CEmit *e, const Node *n);
 int ops_emit_scatter(CEmit *e, const Node *n); /* ScatterElements, Scatter, ScatterND */
+int ops_emit_eyelike(CEmit *e, const Node *n);
 
 /* ------------------------------------------------------------------ op_reduce.c */
 int ops_emit_reduce(CEmit *e, const Node *n);
