@@ -72,6 +72,10 @@ int be_signature(const Model *m, BeSignature *sig, Diag *d);
 void be_signature_free(BeSignature *sig);
 int be_write_header(const Model *m, const BeSignature *sig, const EmitOptions *o,
                     uint64_t arena_bytes, uint64_t weight_bytes, Diag *d);
+/* backends/c/cemit.c: write <prefix>_main.c, the .npy command-line runner over the header's
+ * API, to f (the C and LLVM backends share it); bin_abs is the default .bin path with
+ * --weights-bin, else unused. */
+void be_write_main_c(FILE *f, const BeSignature *sig, const EmitOptions *o, const char *bin_abs);
 /* The C type name of an element type in emitted code ("float", "int8_t", "uint16_t" for
  * float16/bfloat16 bit patterns, "uint8_t" for bool, ...); NULL if unsupported. */
 const char *be_ctype(ElemType t);

@@ -56,6 +56,8 @@ const CEmitOp ce_ops_basic[] = {
     {"ArgMax", ops_emit_argminmax}, {"ArgMin", ops_emit_argminmax},
     {"Softmax", ops_emit_softmax}, {"LogSoftmax", ops_emit_softmax},
     {"Hardmax", ops_emit_softmax}, {"CumSum", ops_emit_cumsum},
+    {"LayerNormalization", ops_emit_layernorm}, {"BatchNormalization", ops_emit_batchnorm},
+    {"InstanceNormalization", ops_emit_instnorm}, {"GroupNormalization", ops_emit_instnorm},
     {NULL, NULL},
 };
 

@@ -129,8 +129,15 @@ static const EwDef *ew_find(const char *name) {
   return NULL;
 }
 
+/* float16 computes in double (decoded on load, rounded once on store, as the interpreter
+ * computes it). */
 static int ew_class(ElemType t) {
-  return t == ELEM_BOOL ? EW_B : ops_is_real(t) ? EW_F : ops_is_int(t) ? EW_I : 0;
+  return t == ELEM_BOOL ? EW_B : ops_is_real(t) || t == ELEM_FLOAT16 ? EW_F : ops_is_int(t) ? EW_I : 0;
+}
+
+/* The compute type of elements of t. */
+static const char *ew_ctype(ElemType t) {
+  return t == ELEM_FLOAT16 ? "double" : be_ctype(t);
 }
 
 static bool is_unsigned(ElemType t) {
@@ -164,6 +171,7 @@ static char *ew_expr(const EwDef *d, ElemType t, char *buf, size_t len) {
 /* An operand: its pointer, C type, and its shape seen with the output's rank. */
 typedef struct EwIn {
   const char *ptr, *ctype, *name; /* name: the variable in the expression (x, y, z, c) */
+  bool f16;                       /* float16 bits, read as a double */
   int rank;
   int64_t dims[OPS_MAX_RANK];
 } EwIn;
@@ -203,9 +211,10 @@ static void ew_loop(CEmit *e, int nin, const EwIn *in, const Value *out, const c
     m++;
   }
   int64_t len = m ? md[0] : 1, rows = len ? numel / len : 0;
-  ce_printf(e, "typedef %s T;\ntypedef uint64_t U;\n", tname);
+  ce_printf(e, "typedef %s T;\ntypedef uint64_t U;\n(void)sizeof(T);\n(void)sizeof(U);\n", tname);
   for (int k = 0; k < nin; k++)
     ce_printf(e, "const %s *in_%s = %s;\n", in[k].ctype, in[k].name, in[k].ptr);
+  bool of16 = ce_elem(out) == ELEM_FLOAT16 && strcmp(tname, "uint16_t");
   ce_printf(e, "%s *o = %s;\n", be_ctype(ce_elem(out)), ce_ptr(e, out));
   ops_split(e, rows);
   ce_printf(e, "for (int64_t r = lo; r < hi; r++) {\n");
@@ -226,24 +235,31 @@ static void ew_loop(CEmit *e, int nin, const EwIn *in, const Value *out, const c
   ce_printf(e, "  for (int64_t j = 0; j < %" PRId64 "; j++) {\n", len);
   for (int k = 0; k < nin; k++) {
     int64_t s = m ? ms[k][0] : 0;
+    char at[96];
     if (s == 0)
-      ce_printf(e, "    const %s %s = in_%s[b_%s];\n", in[k].ctype, in[k].name, in[k].name,
-                in[k].name);
+      snprintf(at, sizeof at, "in_%s[b_%s]", in[k].name, in[k].name);
     else if (s == 1)
-      ce_printf(e, "    const %s %s = in_%s[b_%s + j];\n", in[k].ctype, in[k].name, in[k].name,
-                in[k].name);
+      snprintf(at, sizeof at, "in_%s[b_%s + j]", in[k].name, in[k].name);
     else
-      ce_printf(e, "    const %s %s = in_%s[b_%s + j * %" PRId64 "];\n", in[k].ctype,
-                in[k].name, in[k].name, in[k].name, s);
+      snprintf(at, sizeof at, "in_%s[b_%s + j * %" PRId64 "]", in[k].name, in[k].name, s);
+    if (in[k].f16)
+      ce_printf(e, "    const double %s = (double)effc_f16_to_f32(%s);\n", in[k].name, at);
+    else
+      ce_printf(e, "    const %s %s = %s;\n", in[k].ctype, in[k].name, at);
   }
   if (pre) ce_printf(e, "%s", pre);
-  ce_printf(e, "    o[r * %" PRId64 " + j] = %s;\n", len, expr);
+  if (of16)
+    ce_printf(e, "    o[r * %" PRId64 " + j] = effc_f64_to_f16((double)(%s));\n", len, expr);
+  else
+    ce_printf(e, "    o[r * %" PRId64 " + j] = %s;\n", len, expr);
   ce_printf(e, "  }\n}\n");
 }
 
 static void ew_in(EwIn *w, CEmit *e, const Value *v, const char *name) {
   w->ptr = ce_ptr(e, v);
   w->ctype = be_ctype(ce_elem(v));
+  w->f16 = ce_elem(v) == ELEM_FLOAT16;
+  if (w->f16) ce_need_kern(e, "ew");
   w->name = name;
   w->rank = ce_rank(v);
   memcpy(w->dims, ce_dims(v), sizeof(int64_t) * (size_t)w->rank);
@@ -341,7 +357,7 @@ int ops_emit_eltwise(CEmit *e, const Node *n) {
   } else if (!strcmp(fam, "BitShift")) {
     param(e, 0, t, ir_elem(t)->bits);
   }
-  ew_loop(e, nin, in, out, be_ctype(t), NULL, expr);
+  ew_loop(e, nin, in, out, ew_ctype(t), NULL, expr);
   ce_printf(e, "}\n");
   return 0;
 }
@@ -358,6 +374,8 @@ int ops_emit_variadic(CEmit *e, const Node *n) {
     return ce_unsupported(e, n, "%d operands (1 to 8 supported)", cnt);
   ElemType t = ce_elem(n->outputs[0]);
   char pair[1024];
+  if (t == ELEM_FLOAT16 && cnt > 2)
+    return ce_unsupported(e, n, "float16 with more than 2 operands (rounded per step)");
   if (!ew_expr(d, t, pair, sizeof pair))
     return ce_unsupported(e, n, "element type %s", ir_elem(t)->name);
   EwIn in[8];
@@ -388,7 +406,7 @@ int ops_emit_variadic(CEmit *e, const Node *n) {
   char fin[64] = "v";
   if (!strcmp(fam, "Mean") && cnt > 1) snprintf(fin, sizeof fin, "(T)(v / %d)", cnt);
   ce_printf(e, "{\n");
-  ew_loop(e, cnt, in, n->outputs[0], be_ctype(t), pre, fin);
+  ew_loop(e, cnt, in, n->outputs[0], ew_ctype(t), pre, fin);
   ce_printf(e, "}\n");
   return 0;
 }
@@ -404,6 +422,7 @@ int ops_emit_where(CEmit *e, const Node *n) {
   ew_in(&in[0], e, n->inputs[0], "c");
   ew_in(&in[1], e, n->inputs[1], "x");
   ew_in(&in[2], e, n->inputs[2], "y");
+  in[1].f16 = in[2].f16 = false; /* moved as bits */
   ce_printf(e, "{\n");
   ew_loop(e, 3, in, n->outputs[0], be_ctype(t), NULL, "(c ? x : y)");
   ce_printf(e, "}\n");
@@ -418,6 +437,7 @@ int ops_emit_clip(CEmit *e, const Node *n) {
   if (!ew_expr(d, t, expr, sizeof expr))
     return ce_unsupported(e, n, "element type %s", ir_elem(t)->name);
   bool real = ops_is_real(t);
+  if (t == ELEM_FLOAT16) ce_need_kern(e, "ew");
   double lo = -INFINITY, hi = INFINITY;
   int64_t ilo = INT64_MIN, ihi = INT64_MAX;
   if (t == ELEM_UINT64) ilo = 0, ihi = -1;
@@ -440,7 +460,7 @@ int ops_emit_clip(CEmit *e, const Node *n) {
         return ce_unsupported(e, n, "bound %d is not a scalar", k);
       if (cnt == 0) continue;
       double dv = ir_elem(t)->to_f64(c->data, 0);
-      int64_t iv = real ? 0 : ops_tensor_i64(c, 0);
+      int64_t iv = real || t == ELEM_FLOAT16 ? 0 : ops_tensor_i64(c, 0);
       if (k == 1) lo = dv, ilo = iv;
       else hi = dv, ihi = iv;
     }
@@ -449,10 +469,11 @@ int ops_emit_clip(CEmit *e, const Node *n) {
   EwIn in;
   ew_in(&in, e, n->inputs[0], "x");
   ce_printf(e, "{\n");
-  ce_printf(e, "typedef %s T;\n", be_ctype(t));
+  ce_printf(e, "typedef %s T;\n", ew_ctype(t));
   char l0[64], l1[64];
-  if (real) {
-    ce_printf(e, "const T p0 = %s, p1 = %s;\n", ops_lit(l0, sizeof l0, t, lo), ops_lit(l1, sizeof l1, t, hi));
+  if (real || t == ELEM_FLOAT16) {
+    ElemType lt = real ? t : ELEM_DOUBLE;
+    ce_printf(e, "const T p0 = %s, p1 = %s;\n", ops_lit(l0, sizeof l0, lt, lo), ops_lit(l1, sizeof l1, lt, hi));
   } else {
     /* integer bounds clamp to the type's range (the interpreter compares sign-extended) */
     int bits = ir_elem(t)->bits;
@@ -470,7 +491,7 @@ int ops_emit_clip(CEmit *e, const Node *n) {
   }
   ce_printf(e, "(void)p0;\n(void)p1;\n");
   ce_printf(e, "{\n");
-  ew_loop(e, 1, &in, n->outputs[0], be_ctype(t), NULL, expr);
+  ew_loop(e, 1, &in, n->outputs[0], ew_ctype(t), NULL, expr);
   ce_printf(e, "}\n}\n");
   return 0;
 }
@@ -482,7 +503,7 @@ int ops_emit_clip(CEmit *e, const Node *n) {
 static const char *cast_expr(ElemType from, ElemType to, char *buf, size_t len) {
   int fc = ew_class(from), tc = ew_class(to);
   if (!fc || !tc) return NULL;
-  const char *tt = be_ctype(to);
+  const char *tt = ew_ctype(to);
   if (tc == EW_B)
     snprintf(buf, len, "(uint8_t)(x != 0)");
   else if (fc == EW_F && tc == EW_I)
@@ -504,11 +525,11 @@ int ops_emit_cast(CEmit *e, const Node *n) {
     return ce_unsupported(e, n, "element type %s", ir_elem(from)->name);
   if (from == to) snprintf(expr, sizeof expr, "x");
   if (ce_numel(n->outputs[0]) == 0) return 0;
-  if (ew_class(from) == EW_F && ew_class(to) == EW_I) ce_need_kern(e, "ew");
+  if ((ew_class(from) == EW_F && ew_class(to) == EW_I) || to == ELEM_FLOAT16) ce_need_kern(e, "ew");
   EwIn in;
   ew_in(&in, e, n->inputs[0], "x");
   ce_printf(e, "{\n");
-  ew_loop(e, 1, &in, n->outputs[0], be_ctype(from), NULL, expr);
+  ew_loop(e, 1, &in, n->outputs[0], ew_ctype(from), NULL, expr);
   ce_printf(e, "}\n");
   return 0;
 }

@@ -316,3 +316,127 @@ int ops_emit_cumsum(CEmit *e, const Node *n) {
   group_close(e);
   return 0;
 }
+
+/* ------------------------------------------------------------------ normalizations */
+
+/* Parameter input i: present, of x's type, with `want` elements; its pointer or NULL. */
+static const char *norm_param(CEmit *e, const Node *n, int i, ElemType t, int64_t want) {
+  const Value *v = ops_in(n, i);
+  if (!v || ce_elem(v) != t || ce_numel(v) != want) return NULL;
+  return ce_ptr(e, v);
+}
+
+/* The moments of group g (members AT(0..cnt)) into m and inv (1 / sqrt(var + eps)), in
+ * double as runtime/k_reduce_norm.c computes them. */
+static void emit_moments(CEmit *e, int64_t cnt, double eps) {
+  ce_printf(e, "  double s = 0, q = 0;\n");
+  ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++) s += x[AT(i)];\n", cnt);
+  ce_printf(e, "  const double m = s / (double)%" PRId64 ";\n", cnt);
+  ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++) {\n", cnt);
+  ce_printf(e, "    const double d = x[AT(i)] - m;\n    q += d * d;\n  }\n");
+  ce_printf(e, "  const double inv = 1.0 / sqrt(q / (double)%" PRId64 " + %a);\n", cnt, eps);
+}
+
+int ops_emit_layernorm(CEmit *e, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  ElemType t = ce_elem(x);
+  int r = ce_rank(x), axis;
+  if (!ops_is_real(t) || r < 1 || r > OPS_MAX_RANK) return ce_unsupported(e, n, "element type or rank");
+  if (!ops_axis(ir_attr_int(n, "axis", -1), r, &axis)) return ce_unsupported(e, n, "axis");
+  bool sel[OPS_MAX_RANK] = {false};
+  for (int a = axis; a < r; a++) sel[a] = true;
+  Walk outer, inner;
+  walk_of(x, sel, false, &outer);
+  walk_of(x, sel, true, &inner);
+  /* scale and bias: one value per normalized element (the suffix shape) */
+  const char *sc = norm_param(e, n, 1, t, inner.count);
+  const char *b = ops_in(n, 2) ? norm_param(e, n, 2, t, inner.count) : "";
+  if (!sc || !b) return ce_unsupported(e, n, "scale and bias must have the normalized shape");
+  for (int k = 1; k < 3 && k < n->n_outputs; k++)
+    if (n->outputs[k] && !ops_is_real(ce_elem(n->outputs[k])))
+      return ce_unsupported(e, n, "output %d type", k);
+  if (outer.count == 0 || inner.count == 0) return 0;
+  double eps = ir_attr_float(n, "epsilon", 1e-5f);
+  const char *ct = be_ctype(t);
+  group_open(e, x, y, ct, &outer, &inner);
+  emit_moments(e, inner.count, eps);
+  for (int k = 1; k < 3 && k < n->n_outputs; k++)
+    if (n->outputs[k])
+      ce_printf(e, "  ((%s *)%s)[g] = (%s)%s;\n", be_ctype(ce_elem(n->outputs[k])),
+                ce_ptr(e, n->outputs[k]), be_ctype(ce_elem(n->outputs[k])), k == 1 ? "m" : "inv");
+  ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++)\n", inner.count);
+  ce_printf(e, "    o[AT(i)] = (%s)((x[AT(i)] - m) * inv * (double)(%s)[i]%s%s%s);\n", ct, sc,
+            b[0] ? " + (double)(" : "", b, b[0] ? ")[i]" : "");
+  group_close(e);
+  return 0;
+}
+
+/* InstanceNormalization and GroupNormalization: moments per block of channels of one
+ * image, scale and bias per channel (or per group, GroupNormalization-18). */
+int ops_emit_instnorm(CEmit *e, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  ElemType t = ce_elem(x);
+  int r = ce_rank(x);
+  if (!ops_is_real(t) || r < 2 || r > OPS_MAX_RANK) return ce_unsupported(e, n, "element type or rank");
+  int64_t ch = ce_dims(x)[1], sp = 1;
+  for (int a = 2; a < r; a++) sp *= ce_dims(x)[a];
+  int64_t per = 1, per_param = 1;
+  if (!strcmp(n->op->family, "GroupNormalization")) {
+    int64_t g = ir_attr_int(n, "num_groups", 0);
+    if (g <= 0 || ch % g) return ce_unsupported(e, n, "num_groups");
+    per = ch / g;
+    const Value *s = ops_in(n, 1);
+    per_param = s && ce_numel(s) == ch ? 1 : per;
+  }
+  int64_t np = ch / per_param;
+  const char *sc = norm_param(e, n, 1, t, np), *b = norm_param(e, n, 2, t, np);
+  if (!sc || !b) return ce_unsupported(e, n, "scale and bias must have one value per channel");
+  int64_t blk = per * sp, nb = blk ? ce_numel(x) / blk : 0;
+  if (nb == 0) return 0;
+  const char *ct = be_ctype(t);
+  ce_printf(e, "{\n");
+  ce_printf(e, "const %s *x = %s;\n%s *o = %s;\n", ct, ce_ptr(e, x), ct, ce_ptr(e, y));
+  ops_split(e, nb);
+  ce_printf(e, "for (int64_t g = lo; g < hi; g++) {\n");
+  ce_printf(e, "  const int64_t base = g * %" PRId64 ";\n#define AT(i) (base + (i))\n", blk);
+  emit_moments(e, blk, ir_attr_float(n, "epsilon", 1e-5f));
+  ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++) {\n", blk);
+  ce_printf(e, "    const int64_t j = (base + i) / %" PRId64 " %% %" PRId64 " / %" PRId64 ";\n", sp,
+            ch, per_param);
+  ce_printf(e, "    o[AT(i)] = (%s)((x[AT(i)] - m) * inv * (double)(%s)[j] + (double)(%s)[j]);\n",
+            ct, sc, b);
+  ce_printf(e, "  }\n");
+  group_close(e);
+  return 0;
+}
+
+/* BatchNormalization in inference: per channel, (x - mean) / sqrt(var + eps) * s + b. */
+int ops_emit_batchnorm(CEmit *e, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  ElemType t = ce_elem(x);
+  int r = ce_rank(x);
+  if (!ops_is_real(t) || r < 1 || r > OPS_MAX_RANK) return ce_unsupported(e, n, "element type or rank");
+  bool train = n->op->since >= 14  ? ir_attr_int(n, "training_mode", 0) != 0
+               : n->op->since <= 6 ? ir_attr_int(n, "is_test", 0) == 0
+                                   : n->n_outputs > 1;
+  if (train) return ce_unsupported(e, n, "training mode");
+  int64_t ch = r == 1 ? 1 : ce_dims(x)[1], sp = 1;
+  for (int a = 2; a < r; a++) sp *= ce_dims(x)[a];
+  const char *p[4];
+  for (int i = 0; i < 4; i++)
+    if (!(p[i] = norm_param(e, n, i + 1, t, ch)))
+      return ce_unsupported(e, n, "parameters must have one value per channel");
+  int64_t rows = ce_numel(x) / (sp ? sp : 1);
+  if (ce_numel(x) == 0) return 0;
+  const char *ct = be_ctype(t);
+  ce_printf(e, "{\n");
+  ce_printf(e, "const %s *x = %s;\n%s *o = %s;\n", ct, ce_ptr(e, x), ct, ce_ptr(e, y));
+  ops_split(e, rows);
+  ce_printf(e, "for (int64_t r = lo; r < hi; r++) {\n");
+  ce_printf(e, "  const int64_t c = r %% %" PRId64 ";\n", ch);
+  ce_printf(e, "  const double mu = (%s)[c], sd = sqrt((double)(%s)[c] + %a), s = (%s)[c], b = (%s)[c];\n",
+            p[2], p[3], (double)ir_attr_float(n, "epsilon", 1e-5f), p[0], p[1]);
+  ce_printf(e, "  for (int64_t i = r * %" PRId64 "; i < (r + 1) * %" PRId64 "; i++)\n", sp, sp);
+  ce_printf(e, "    o[i] = (%s)((x[i] - mu) / sd * s + b);\n}\n}\n", ct);
+  return 0;
+}

@@ -59,5 +59,8 @@ int ops_emit_reduce(CEmit *e, const Node *n);
 int ops_emit_argminmax(CEmit *e, const Node *n);
 int ops_emit_softmax(CEmit *e, const Node *n);
 int ops_emit_cumsum(CEmit *e, const Node *n);
+int ops_emit_layernorm(CEmit *e, const Node *n);
+int ops_emit_instnorm(CEmit *e, const Node *n);  /* InstanceNormalization, GroupNormalization */
+int ops_emit_batchnorm(CEmit *e, const Node *n); /* inference */
 
 #endif
