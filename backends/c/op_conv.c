@@ -122,17 +122,17 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   if (G < 1 || p.C % G || p.M % G) return ce_unsupported(e, n, "bad group %lld", (long long)G);
   EffcEpilogue ep = {EFFC_ACT_NONE, 0, 0, NULL, NULL, 0};
   if (!strcmp(n->op->family, "ms_FusedConv") && fused_act(e, n, &ep)) return -1;
-  size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p);
+  int isa = (int)e->target->isa;
+  size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p, isa);
   float *packed = malloc((np ? np : 1) * sizeof *packed);
   if (!packed) return ce_unsupported(e, n, "out of memory packing W");
   if (transposed)
     effc_convt2d_pack(&p, w->data, packed);
   else
-    effc_conv2d_pack(&p, w->data, packed);
+    effc_conv2d_pack(&p, isa, w->data, packed);
   const char *wexpr = ce_weight(e, "conv_w", ELEM_FLOAT, packed, np * sizeof *packed);
   free(packed);
   int nt = e->o->threads;
-  int isa = (int)e->target->isa;
   size_t scr = transposed ? effc_convt2d_scratch(&p, isa, nt) : effc_conv2d_scratch(&p, isa, nt);
   const char *sexpr = scr ? ce_scratch(e, scr) : "NULL";
   ce_need_kern(e, "act");

@@ -20,14 +20,35 @@ EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p) {
   return EFFC_CONV_IM2COL;
 }
 
-/* Packed weight size in floats: w[M, C/G, KH, KW] as it is (the GEMM packs row blocks of it
- * as it goes; that costs 1/(2*EFFC_CONV_NT) of the multiply-adds). */
-EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p) {
-  return (size_t)(p->M * (p->C / p->G) * p->KH * p->KW);
+/* Small images (few output positions) run the transposed product y^T[P, M] = col^T w^T with
+ * w^T pre-packed per group for the SGEMM's micro-kernel; large ones run y = w col, where
+ * packing w as the GEMM goes costs little. */
+static int cv_transposed(const EffcConv2d *p) {
+  return effc_conv2d_algo(p) != EFFC_CONV_DEPTHWISE && p->OH * p->OW <= 4 * EFFC_CONV_NT;
 }
 
-EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, const float *w, float *packed) {
-  memcpy(packed, w, effc_conv2d_packed_size(p) * sizeof *w);
+static int64_t cv_k(const EffcConv2d *p) { return p->C / p->G * p->KH * p->KW; }
+
+/* Floats of one group's packed w^T. */
+static size_t cv_gpack(const EffcConv2d *p, int isa) {
+  return effc_sgemm_pack_b_size(isa, cv_k(p), p->M / p->G) / sizeof(float);
+}
+
+/* Packed weight size in floats for isa. */
+EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p, int isa) {
+  if (cv_transposed(p)) return (size_t)p->G * cv_gpack(p, isa);
+  return (size_t)(p->M * cv_k(p));
+}
+
+/* w[M, C/G, KH, KW]: as it is, or transposed and packed per group. */
+EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, int isa, const float *w, float *packed) {
+  int64_t Mg = p->M / p->G, K = cv_k(p);
+  if (!cv_transposed(p)) {
+    memcpy(packed, w, effc_conv2d_packed_size(p, isa) * sizeof *w);
+    return;
+  }
+  for (int64_t g = 0; g < p->G; g++)
+    effc_sgemm_pack_b(isa, K, Mg, w + g * Mg * K, K, 1, packed + (size_t)g * cv_gpack(p, isa));
 }
 
 /* Split n items into nt shares: [*lo, *hi) for tid. */
@@ -110,14 +131,24 @@ static void cv_im2col(const EffcConv2d *p, const float *x, int64_t k0, int64_t k
 
 /* ------------------------------------------------------------------ GEMM-based Conv */
 
-/* Bytes of one thread's im2col tile and the GEMM's scratch for it. */
+/* Bytes of one thread's im2col tile and the GEMM's scratch for it (transposed: plus the
+ * output tile). */
+static size_t cv_al(size_t n) { return (n + 63) / 64 * 64; }
+static size_t cv_col_tile(const EffcConv2d *p) {
+  return effc_conv2d_algo(p) == EFFC_CONV_IM2COL
+             ? cv_al((size_t)(cv_k(p) * EFFC_CONV_NT) * sizeof(float))
+             : 0;
+}
 static size_t cv_tile_bytes(const EffcConv2d *p, int isa) {
-  int64_t K = p->C / p->G * p->KH * p->KW;
-  size_t t = (size_t)(K * EFFC_CONV_NT) * sizeof(float);
-  return (t + 63) / 64 * 64 + effc_sgemm_scratch(isa, p->M / p->G, EFFC_CONV_NT, K, 0, 1);
+  int64_t K = cv_k(p);
+  if (cv_transposed(p))
+    return cv_col_tile(p) + cv_al((size_t)(EFFC_CONV_NT * (p->M / p->G)) * sizeof(float)) +
+           effc_sgemm_scratch(isa, EFFC_CONV_NT, p->M / p->G, K, 1, 1);
+  return cv_col_tile(p) + effc_sgemm_scratch(isa, p->M / p->G, EFFC_CONV_NT, K, 0, 1);
 }
 
-/* 1x1 stride 1: per image and group one GEMM on the input itself, split by the GEMM. */
+/* 1x1 stride 1, large images: per image and group one GEMM on the input itself, split by
+ * the GEMM. */
 static void cv_conv_1x1(const EffcConv2d *p, int isa, const float *x, const float *w, float *y,
                         const EffcEpilogue *e, void *scratch, int tid, int nt) {
   int64_t Cg = p->C / p->G, Mg = p->M / p->G, P = p->OH * p->OW;
@@ -133,37 +164,59 @@ static void cv_conv_1x1(const EffcConv2d *p, int isa, const float *x, const floa
     }
 }
 
-/* KxK: items (image, group, position tile, row block) over the threads; each builds its
- * im2col tile in its scratch and runs a one-thread GEMM into the output. Row blocks only
- * when threads would otherwise idle (a tile is then built once per block). */
-static void cv_conv_im2col(const EffcConv2d *p, int isa, const float *x, const float *w,
-                           float *y, const EffcEpilogue *e, void *scratch, int tid, int nt) {
-  int64_t Cg = p->C / p->G, Mg = p->M / p->G, K = Cg * p->KH * p->KW, P = p->OH * p->OW;
-  int64_t npt = (P + EFFC_CONV_NT - 1) / EFFC_CONV_NT, nmb = 1, lo, hi;
+/* Tiles: items (image, group, position tile, channel block) over the threads; each builds
+ * its im2col tile (KxK) in its scratch and runs a one-thread GEMM for its output block.
+ * Direct: y[block rows, tile] = w[block] col, the epilogue in the GEMM; channel blocks of
+ * EFFC_CONV_MB rows only when threads would otherwise idle. Transposed: t = col^T w^T into
+ * scratch, then written transposed into y with the epilogue; position tiles shrink (to
+ * multiples of EFFC_CONV_MB, the GEMM's row strips) when threads would idle. */
+static void cv_conv_tiles(const EffcConv2d *p, int isa, const float *x, const float *w,
+                          float *y, const EffcEpilogue *e, void *scratch, int tid, int nt) {
+  int64_t Cg = p->C / p->G, Mg = p->M / p->G, K = cv_k(p), P = p->OH * p->OW, lo, hi;
+  int64_t tp = EFFC_CONV_NT, nmb = 1, tr = cv_transposed(p);
   int64_t nblk = (Mg + EFFC_CONV_MB - 1) / EFFC_CONV_MB;
-  while (nt > 1 && p->N * p->G * npt * nmb < 4 * nt && nmb * 2 <= nblk) nmb *= 2;
+  int im2col = effc_conv2d_algo(p) == EFFC_CONV_IM2COL;
+  if (tr)
+    while (nt > 1 && p->N * p->G * ((P + tp - 1) / tp) < 2 * nt && tp > EFFC_CONV_MB)
+      tp = (tp / 2 + EFFC_CONV_MB - 1) / EFFC_CONV_MB * EFFC_CONV_MB;
+  int64_t npt = (P + tp - 1) / tp;
+  if (!tr)
+    while (nt > 1 && p->N * p->G * npt * nmb < 4 * nt && nmb * 2 <= nblk) nmb *= 2;
   char *mine = (char *)scratch + (size_t)tid * cv_tile_bytes(p, isa);
-  float *col = (float *)mine;
-  void *gs = mine + ((size_t)(K * EFFC_CONV_NT) * sizeof(float) + 63) / 64 * 64;
+  float *col = (float *)mine, *t = (float *)(mine + cv_col_tile(p));
+  void *gs = mine + cv_col_tile(p) +
+             (tr ? cv_al((size_t)(EFFC_CONV_NT * Mg) * sizeof(float)) : 0);
   cv_share(p->N * p->G * npt * nmb, tid, nt, &lo, &hi);
   int64_t built = -1; /* the tile col holds */
   for (int64_t it = lo; it < hi; it++) {
     int64_t mb = it % nmb, tile = it / nmb, pt = tile % npt, g = tile / npt % p->G,
             n = tile / npt / p->G;
+    int64_t p0 = pt * tp, np = P - p0 < tp ? P - p0 : tp;
+    const float *xg = x + (n * p->C + g * Cg) * p->H * p->W, *b = xg + p0;
+    int64_t ldb = P;
+    if (im2col) {
+      if (built != tile) cv_im2col(p, xg, 0, K, p0, np, col);
+      built = tile, b = col, ldb = EFFC_CONV_NT;
+    }
+    if (tr) {
+      effc_sgemm_packed(isa, np, Mg, K, 1.0f, b, ldb, 1, w + (size_t)g * cv_gpack(p, isa), t,
+                        Mg, NULL, gs, 0, 1);
+      float *yb = y + (n * p->M + g * Mg) * P + p0;
+      for (int64_t j = 0; j < Mg; j++)
+        for (int64_t i = 0; i < np; i++) yb[j * P + i] = t[i * Mg + j];
+      cv_epilogue(isa, e, g * Mg, (int)Mg, yb, P, e->residual ? e->residual + (yb - y) : NULL,
+                  np);
+      continue;
+    }
     int64_t m0 = nblk * mb / nmb * EFFC_CONV_MB, m1 = nblk * (mb + 1) / nmb * EFFC_CONV_MB;
     if (m1 > Mg) m1 = Mg;
-    int64_t p0 = pt * EFFC_CONV_NT, np = P - p0 < EFFC_CONV_NT ? P - p0 : EFFC_CONV_NT;
-    if (built != tile) {
-      cv_im2col(p, x + (n * p->C + g * Cg) * p->H * p->W, 0, K, p0, np, col);
-      built = tile;
-    }
     int64_t yo = (n * p->M + g * Mg + m0) * P + p0;
     EffcEpilogue eg = *e;
     eg.bias = e->bias ? e->bias + g * Mg + m0 : NULL;
     eg.residual = e->residual ? e->residual + yo : NULL;
     eg.bias_rows = 1;
-    effc_sgemm(isa, m1 - m0, np, K, 1.0f, w + (g * Mg + m0) * K, K, 0, col, EFFC_CONV_NT, 0,
-               y + yo, P, &eg, gs, 0, 1);
+    effc_sgemm(isa, m1 - m0, np, K, 1.0f, w + (g * Mg + m0) * K, K, 0, b, ldb, 0, y + yo, P,
+               &eg, gs, 0, 1);
   }
 }
 
@@ -302,7 +355,7 @@ static void cv_conv_dw(const EffcConv2d *p, int isa, const float *x, const float
 /* Scratch bytes for nt threads. */
 EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int isa, int nt) {
   int algo = effc_conv2d_algo(p);
-  if (algo == EFFC_CONV_GEMM)
+  if (algo == EFFC_CONV_GEMM && !cv_transposed(p))
     return effc_sgemm_scratch(isa, p->M / p->G, p->OH * p->OW, p->C / p->G, 0, nt);
   if (algo == EFFC_CONV_DEPTHWISE) return (size_t)nt * cv_dw_bytes(p);
   return (size_t)nt * cv_tile_bytes(p, isa);
@@ -314,10 +367,10 @@ EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const f
   int algo = effc_conv2d_algo(p);
   if (algo == EFFC_CONV_DEPTHWISE)
     cv_conv_dw(p, isa, x, packed, y, e, scratch, tid, nt);
-  else if (algo == EFFC_CONV_GEMM)
+  else if (algo == EFFC_CONV_GEMM && !cv_transposed(p))
     cv_conv_1x1(p, isa, x, packed, y, e, scratch, tid, nt);
   else
-    cv_conv_im2col(p, isa, x, packed, y, e, scratch, tid, nt);
+    cv_conv_tiles(p, isa, x, packed, y, e, scratch, tid, nt);
 }
 
 /* ------------------------------------------------------------------ ConvTranspose */
