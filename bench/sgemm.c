@@ -3,6 +3,7 @@
  * each thread's CPU time (the best run; with 2 threads, its slower thread).
  *   build/bench/sgemm [reps]      (see docs/benchmarks.md) */
 #define _POSIX_C_SOURCE 200809L
+#include <immintrin.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static double now(void) {
 #define PEAK_ITERS 20000000L
 
 /* 12 independent chains cover 2 FMA pipes x 4-5 cycles of latency; returns flops done. */
-EFFC_TARGET_AVX2 static double peak_avx2(float *sink) {
+__attribute__((target("avx2,fma"))) static double peak_avx2(float *sink) {
   __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
   /* different starting values, so that the compiler cannot merge the chains */
   __m256 c0 = _mm256_set1_ps(1.0f), c1 = _mm256_set1_ps(1.1f), c2 = _mm256_set1_ps(1.2f);
@@ -46,7 +47,7 @@ EFFC_TARGET_AVX2 static double peak_avx2(float *sink) {
 }
 
 /* 24 chains: 2 pipes x 4 cycles with room for a second port pair. */
-EFFC_TARGET_AVX512 static double peak_avx512(float *sink) {
+__attribute__((target("avx512f,avx2,fma"))) static double peak_avx512(float *sink) {
   __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f), c[24];
   for (int j = 0; j < 24; j++) c[j] = _mm512_set1_ps(1.0f + 0.1f * (float)j);
   for (long i = 0; i < PEAK_ITERS; i++) {

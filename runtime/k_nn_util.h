@@ -199,4 +199,27 @@ static inline bool nn_conv_fast(const NnGeo *g, int64_t N, int64_t C, int64_t M,
   return true;
 }
 
+/* Y[M,N] = act(alpha * op(A) op(B) + beta * C) in float32 by the shared kernel
+ * (kern/gemm.c) on one thread: op transposes with ta / tb, C is NULL or cm x cn broadcast
+ * to M x N (copied into Y as the residual), ep NULL or the activation. The float MatMul, Gemm
+ * and FusedGemm paths. */
+static inline void nn_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                               bool ta, const float *B, bool tb, float beta, const float *C,
+                               int64_t cm, int64_t cn, float *Y, const EffcEpilogue *ep) {
+  if (M <= 0 || N <= 0) return;
+  EffcEpilogue e = {EFFC_ACT_NONE, 0, 0, NULL, NULL, 0};
+  if (ep) e.act = ep->act, e.alpha = ep->alpha, e.beta = ep->beta;
+  if (C) {
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++)
+        Y[i * N + j] = beta * C[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+    e.residual = Y;
+  }
+  int isa = effc_host_isa();
+  void *scratch = nn_alloc(effc_sgemm_scratch(isa, M, N, K, 0, 1), 1);
+  effc_sgemm(isa, M, N, K, alpha, A, ta ? M : K, ta, B, tb ? K : N, tb, Y, N, &e, scratch, 0,
+             1);
+  free(scratch);
+}
+
 #endif

@@ -38,6 +38,7 @@ static GemmBlk gemm_blk(int isa) {
 
 #define GEMM_TILE_MAX (12 * 32)
 #define GEMM_MR_MAX 12
+#define GEMM_A_SLACK 16 /* floats after the packed A block (vector stores spill into it) */
 
 static int64_t gemm_min(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t gemm_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
@@ -204,7 +205,7 @@ static int gemm_mk(int isa, const GemmBlk *bk, int64_t kc, const float *a, const
 #if defined(EFFC_HAVE_AVX2)
   if (isa == EFFC_ISA_AVX2) return gemm_mk_avx2(kc, a, b, t, o, full);
 #endif
-  (void)o, (void)full;
+  (void)isa, (void)o, (void)full;
 #if defined(EFFC_HAVE_AVX512)
   if (isa == EFFC_ISA_AVX512) {
     gemm_mk_avx512(kc, a, b, t);
@@ -302,17 +303,58 @@ static void gemm_store(int isa, const float *t, int nr, int rows, int cols, cons
 
 /* ------------------------------------------------------------------ packing */
 
+#if defined(EFFC_HAVE_AVX2)
+/* Six rows of alpha*A into one 6-row micro-panel, 8 columns at a time by an 8x8 transpose.
+ * Each k's 8-float store spills 2 floats past its 6, which the next store (or the next
+ * panel, or the scratch slack after the A block) takes. */
+EFFC_TARGET_AVX2 static int64_t gemm_pack_a6_avx2(const float *const src[6], int64_t kc,
+                                                  float alpha, float *d) {
+  __m256 al = _mm256_set1_ps(alpha), z = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    __m256 r0 = _mm256_mul_ps(al, _mm256_loadu_ps(src[0] + k));
+    __m256 r1 = _mm256_mul_ps(al, _mm256_loadu_ps(src[1] + k));
+    __m256 r2 = _mm256_mul_ps(al, _mm256_loadu_ps(src[2] + k));
+    __m256 r3 = _mm256_mul_ps(al, _mm256_loadu_ps(src[3] + k));
+    __m256 r4 = _mm256_mul_ps(al, _mm256_loadu_ps(src[4] + k));
+    __m256 r5 = _mm256_mul_ps(al, _mm256_loadu_ps(src[5] + k));
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 s4 = _mm256_shuffle_ps(t4, z, 0x44), s5 = _mm256_shuffle_ps(t4, z, 0xee);
+    __m256 s6 = _mm256_shuffle_ps(t5, z, 0x44), s7 = _mm256_shuffle_ps(t5, z, 0xee);
+    float *o = d + k * 6;
+    _mm256_storeu_ps(o, _mm256_permute2f128_ps(s0, s4, 0x20));
+    _mm256_storeu_ps(o + 6, _mm256_permute2f128_ps(s1, s5, 0x20));
+    _mm256_storeu_ps(o + 12, _mm256_permute2f128_ps(s2, s6, 0x20));
+    _mm256_storeu_ps(o + 18, _mm256_permute2f128_ps(s3, s7, 0x20));
+    _mm256_storeu_ps(o + 24, _mm256_permute2f128_ps(s0, s4, 0x31));
+    _mm256_storeu_ps(o + 30, _mm256_permute2f128_ps(s1, s5, 0x31));
+    _mm256_storeu_ps(o + 36, _mm256_permute2f128_ps(s2, s6, 0x31));
+    _mm256_storeu_ps(o + 42, _mm256_permute2f128_ps(s3, s7, 0x31));
+  }
+  return k;
+}
+#endif
+
 /* Rows [i0, i0+mc) x columns [k0, k0+kc) of alpha*A into mr-row micro-panels:
  * Ap[(s/mr)*kc*mr + k*mr + r] = alpha * A(i0+s+r, k0+k), zero past the last row. */
-static void gemm_pack_a(const float *A, int64_t lda, int ta, float alpha, int64_t i0,
+static void gemm_pack_a(int isa, const float *A, int64_t lda, int ta, float alpha, int64_t i0,
                         int64_t mc, int64_t k0, int64_t kc, int mr, float *Ap) {
+  (void)isa;
   for (int64_t s = 0; s < mc; s += mr) {
     int rows = (int)gemm_min(mr, mc - s);
     float *d = Ap + s * kc;
     if (!ta && rows == mr) { /* k outer: mr read streams, one contiguous write stream */
       const float *src[GEMM_MR_MAX];
       for (int r = 0; r < mr; r++) src[r] = A + (i0 + s + r) * lda + k0;
-      for (int64_t k = 0; k < kc; k++, d += mr)
+      int64_t k = 0;
+#if defined(EFFC_HAVE_AVX2)
+      if (isa == EFFC_ISA_AVX2 && mr == 6) k = gemm_pack_a6_avx2(src, kc, alpha, d);
+#endif
+      for (d += k * mr; k < kc; k++, d += mr)
         for (int r = 0; r < mr; r++) d[r] = alpha * src[r][k];
       continue;
     }
@@ -379,7 +421,7 @@ static size_t gemm_thread_bytes(const GemmBlk *bk, int64_t M, int64_t N, int64_t
                                 int packed_b) {
   int64_t mc = gemm_min(bk->mc, gemm_up(M, bk->mr)), kc = gemm_min(bk->kc, K);
   int64_t nc = gemm_min(bk->nc, gemm_up(N, bk->nr));
-  size_t a = (size_t)gemm_up(mc * kc * (int64_t)sizeof(float), 64);
+  size_t a = (size_t)gemm_up((mc * kc + GEMM_A_SLACK) * (int64_t)sizeof(float), 64);
   size_t b = packed_b ? 0 : (size_t)gemm_up(nc * kc * (int64_t)sizeof(float), 64);
   return 64 + a + b;
 }
@@ -428,7 +470,7 @@ static void gemm_run(int isa, int64_t M, int64_t N, int64_t K, float alpha, cons
   uintptr_t base = (uintptr_t)scratch + (uintptr_t)tid * gemm_thread_bytes(&bk, M, N, K, Bp != NULL);
   float *Ap = (float *)((base + 63) / 64 * 64);
   int64_t mcap = gemm_min(bk.mc, gemm_up(M, bk.mr)), kcap = gemm_min(bk.kc, K);
-  float *Bw = Ap + gemm_up(mcap * kcap, 16);
+  float *Bw = Ap + gemm_up(mcap * kcap + GEMM_A_SLACK, 16);
   int64_t np = gemm_up(N, bk.nr);
   int vec_ep = !ep || gemm_simple_act(ep);
   float t[GEMM_TILE_MAX] __attribute__((aligned(64)));
@@ -440,7 +482,7 @@ static void gemm_run(int isa, int64_t M, int64_t N, int64_t K, float alpha, cons
       if (!Bp) gemm_pack_b(B, ldb, tb, pc, kc, jc, nc, bk.nr, Bw);
       for (int64_t ic = m0; ic < m1; ic += bk.mc) {
         int64_t mc = gemm_min(bk.mc, m1 - ic);
-        gemm_pack_a(A, lda, ta, alpha, ic, mc, pc, kc, bk.mr, Ap);
+        gemm_pack_a(isa, A, lda, ta, alpha, ic, mc, pc, kc, bk.mr, Ap);
         for (int64_t jr = 0; jr < nc; jr += bk.nr) {
           int cols = (int)gemm_min(bk.nr, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += bk.mr) {

@@ -47,13 +47,13 @@ enum { EFFC_ISA_SCALAR = 0, EFFC_ISA_AVX2 = 1, EFFC_ISA_AVX512 = 2, EFFC_ISA_NEO
 #elif defined(__aarch64__)
 #define EFFC_HAVE_NEON 1
 #endif
-#else /* emitted code: exactly the target's ISA */
-#if EFFC_ISA == EFFC_ISA_AVX2
+#else /* emitted code: exactly the target's ISA (numbers: #if cannot see the enum) */
+#if EFFC_ISA == 1
 #define EFFC_HAVE_AVX2 1
-#elif EFFC_ISA == EFFC_ISA_AVX512
+#elif EFFC_ISA == 2
 #define EFFC_HAVE_AVX2 1 /* AVX-512 targets also run the AVX2 code paths */
 #define EFFC_HAVE_AVX512 1
-#elif EFFC_ISA == EFFC_ISA_NEON
+#elif EFFC_ISA == 3
 #define EFFC_HAVE_NEON 1
 #endif
 #endif
