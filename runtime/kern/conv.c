@@ -222,18 +222,28 @@ static void cv_conv_tiles(const EffcConv2d *p, int isa, const float *x, const fl
 
 /* ------------------------------------------------------------------ depthwise */
 
-/* Each plane is first copied into a zero-padded plane (scratch), so that every tap of every
- * output reads inside it: no bounds checks, and whole rows run 8 (AVX2) or 4 (NEON) columns
- * at a time, the last block overlapping the one before when OW is not a multiple (outputs
- * recomputed by the same instructions). Sum order: taps (kh, kw) ascending. */
-#define EFFC_DW_SLACK 16 /* floats past each padded row end that vector loads may touch */
-
-static int64_t cv_dw_ph(const EffcConv2d *p) { return (p->OH - 1) * p->SH + (p->KH - 1) * p->DH + 1; }
-static int64_t cv_dw_pw(const EffcConv2d *p) {
-  return (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1 + EFFC_DW_SLACK;
+/* Each plane is first copied into a zero-padded plane q (scratch) of pw columns, so that
+ * every tap of every output reads inside it. With stride 1, output (oh, ow) reads
+ * q[oh*pw + ow + tap offset]: the outputs of the whole plane, as a flat index f = oh*pw + ow,
+ * read q contiguously, so the plane runs 8 (AVX2) or 4 (NEON) flat outputs at a time into a
+ * flat buffer whose columns ow < OW are then copied out (the rest read padding and are
+ * dropped). With stride 2 the same runs per output row, loads taking every other float.
+ * Other strides, and scalar code, run outputs one by one. Sum order: taps (kh, kw)
+ * ascending. */
+static int64_t cv_dw_ph(const EffcConv2d *p) {
+  return (p->OH - 1) * p->SH + (p->KH - 1) * p->DH + 1;
 }
+static int64_t cv_dw_pw(const EffcConv2d *p) {
+  return (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1;
+}
+/* Floats of q (with zero rows past the plane that the flat loads may touch) and of the
+ * flat output buffer. */
+static size_t cv_dw_q(const EffcConv2d *p) {
+  return (size_t)((cv_dw_ph(p) + 2) * cv_dw_pw(p) + 64);
+}
+static size_t cv_dw_t(const EffcConv2d *p) { return (size_t)(p->OH * cv_dw_pw(p) + 8); }
 static size_t cv_dw_bytes(const EffcConv2d *p) {
-  return ((size_t)(cv_dw_ph(p) * cv_dw_pw(p) + 8 * EFFC_DW_SLACK) * sizeof(float) + 63) / 64 * 64;
+  return ((cv_dw_q(p) + cv_dw_t(p)) * sizeof(float) + 63) / 64 * 64;
 }
 
 /* The padded plane: q[r][c] = x[r - PT][c - PL] inside the image, else 0. */
@@ -253,13 +263,14 @@ static void cv_dw_pad(const EffcConv2d *p, const float *xp, float *q) {
     memcpy(qr + c0, xp + ih * p->W + (c0 - p->PL), (size_t)n * sizeof *qr);
     memset(qr + c0 + n, 0, (size_t)(pw - c0 - n) * sizeof *qr);
   }
+  memset(q + ph * pw, 0, (cv_dw_q(p) - (size_t)(ph * pw)) * sizeof *q);
 }
 
-/* Output columns [ow, ow+cnt) of row oh from the padded plane, scalar. */
-static void cv_dw_cols(const EffcConv2d *p, const float *q, const float *wc, int64_t oh,
-                       int64_t ow, int64_t cnt, float *yr) {
+/* One output row from the padded plane, scalar. */
+static void cv_dw_row(const EffcConv2d *p, const float *q, const float *wc, int64_t oh,
+                      float *yr) {
   int64_t pw = cv_dw_pw(p);
-  for (int64_t j = ow; j < ow + cnt; j++) {
+  for (int64_t j = 0; j < p->OW; j++) {
     float acc = 0.0f;
     for (int64_t kh = 0; kh < p->KH; kh++) {
       const float *qr = q + (oh * p->SH + kh * p->DH) * pw + j * p->SW;
@@ -270,81 +281,85 @@ static void cv_dw_cols(const EffcConv2d *p, const float *q, const float *wc, int
 }
 
 #if defined(EFFC_HAVE_AVX2)
-/* One output row, 8 columns at a time (OW >= 8), strides 1 and 2. */
-EFFC_TARGET_AVX2 static void cv_dw_row_avx2(const EffcConv2d *p, const float *q, const float *wc,
-                                            int64_t oh, float *yr) {
-  int64_t pw = cv_dw_pw(p);
-  for (int64_t ow = 0; ow < p->OW; ow += 8) {
-    if (ow + 8 > p->OW) ow = p->OW - 8;
+/* t[f] = sum of taps of q[s*f + tap offset] for f in [0, n), 8 at a time (n rounded up). */
+EFFC_TARGET_AVX2 static void cv_dw_flat_avx2(const EffcConv2d *p, const float *q,
+                                             const float *wc, int64_t n, float *t) {
+  int64_t pw = cv_dw_pw(p), s = p->SW;
+  for (int64_t f = 0; f < n; f += 8) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t kh = 0; kh < p->KH; kh++) {
-      const float *qr = q + (oh * p->SH + kh * p->DH) * pw + ow * p->SW;
+      const float *qr = q + kh * p->DH * pw + f * s;
       for (int64_t kw = 0; kw < p->KW; kw++) {
         const float *a = qr + kw * p->DW;
         __m256 v;
-        if (p->SW == 1) {
+        if (s == 1) {
           v = _mm256_loadu_ps(a);
         } else { /* even lanes of 16: a[0], a[2], ..., a[14] */
-          __m256 s = _mm256_shuffle_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 8), 0x88);
-          v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xd8));
+          __m256 sh = _mm256_shuffle_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 8), 0x88);
+          v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(sh), 0xd8));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(wc[kh * p->KW + kw]), v, acc);
       }
     }
-    _mm256_storeu_ps(yr + ow, acc);
+    _mm256_storeu_ps(t + f, acc);
   }
 }
 #endif
 
 #if defined(EFFC_HAVE_NEON)
-static void cv_dw_row_neon(const EffcConv2d *p, const float *q, const float *wc, int64_t oh,
-                           float *yr) {
-  int64_t pw = cv_dw_pw(p);
-  for (int64_t ow = 0; ow < p->OW; ow += 4) {
-    if (ow + 4 > p->OW) ow = p->OW - 4;
+static void cv_dw_flat_neon(const EffcConv2d *p, const float *q, const float *wc, int64_t n,
+                            float *t) {
+  int64_t pw = cv_dw_pw(p), s = p->SW;
+  for (int64_t f = 0; f < n; f += 4) {
     float32x4_t acc = vdupq_n_f32(0.0f);
     for (int64_t kh = 0; kh < p->KH; kh++) {
-      const float *qr = q + (oh * p->SH + kh * p->DH) * pw + ow * p->SW;
+      const float *qr = q + kh * p->DH * pw + f * s;
       for (int64_t kw = 0; kw < p->KW; kw++) {
         const float *a = qr + kw * p->DW;
-        float32x4_t v = p->SW == 1 ? vld1q_f32(a) : vld2q_f32(a).val[0];
+        float32x4_t v = s == 1 ? vld1q_f32(a) : vld2q_f32(a).val[0];
         acc = vfmaq_n_f32(acc, v, wc[kh * p->KW + kw]);
       }
     }
-    vst1q_f32(yr + ow, acc);
+    vst1q_f32(t + f, acc);
   }
 }
 #endif
 
-static void cv_conv_dw(const EffcConv2d *p, int isa, const float *x, const float *w, float *y,
-                       const EffcEpilogue *e, void *scratch, int tid, int nt) {
-  int64_t P = p->OH * p->OW, lo, hi;
-  float *q = (float *)((char *)scratch + (size_t)tid * cv_dw_bytes(p));
-  int vec = 0;
+/* Flat outputs [0, n) from q into t for the isa. */
+static void cv_dw_flat(const EffcConv2d *p, int isa, const float *q, const float *wc, int64_t n,
+                       float *t) {
 #if defined(EFFC_HAVE_AVX2)
-  if ((isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) && p->SW <= 2 && p->OW >= 8) vec = 1;
+  if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) cv_dw_flat_avx2(p, q, wc, n, t);
 #endif
 #if defined(EFFC_HAVE_NEON)
-  if (isa == EFFC_ISA_NEON && p->SW <= 2 && p->OW >= 4) vec = 1;
+  if (isa == EFFC_ISA_NEON) cv_dw_flat_neon(p, q, wc, n, t);
 #endif
+  (void)p, (void)isa, (void)q, (void)wc, (void)n, (void)t;
+}
+
+static void cv_conv_dw(const EffcConv2d *p, int isa, const float *x, const float *w, float *y,
+                       const EffcEpilogue *e, void *scratch, int tid, int nt) {
+  int64_t P = p->OH * p->OW, lo, hi, pw = cv_dw_pw(p);
+  float *q = (float *)((char *)scratch + (size_t)tid * cv_dw_bytes(p)), *t = q + cv_dw_q(p);
+  int vec = p->SW <= 2 && (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512 || isa == EFFC_ISA_NEON);
+  int flat = vec && p->SW == 1 && p->SH == 1;
   cv_share(p->N * p->C, tid, nt, &lo, &hi);
   for (int64_t pl = lo; pl < hi; pl++) {
     int64_t ch = pl % p->C;
     const float *wc = w + ch * p->KH * p->KW;
     float *yp = y + pl * P;
     cv_dw_pad(p, x + pl * p->H * p->W, q);
+    if (flat) cv_dw_flat(p, isa, q, wc, p->OH * pw, t);
     for (int64_t oh = 0; oh < p->OH; oh++) {
       float *yr = yp + oh * p->OW;
-      if (!vec) {
-        cv_dw_cols(p, q, wc, oh, 0, p->OW, yr);
-        continue;
+      if (flat) {
+        memcpy(yr, t + oh * pw, (size_t)p->OW * sizeof *yr);
+      } else if (vec) {
+        cv_dw_flat(p, isa, q + oh * p->SH * pw, wc, p->OW, t);
+        memcpy(yr, t, (size_t)p->OW * sizeof *yr);
+      } else {
+        cv_dw_row(p, q, wc, oh, yr);
       }
-#if defined(EFFC_HAVE_AVX2)
-      if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) cv_dw_row_avx2(p, q, wc, oh, yr);
-#endif
-#if defined(EFFC_HAVE_NEON)
-      if (isa == EFFC_ISA_NEON) cv_dw_row_neon(p, q, wc, oh, yr);
-#endif
     }
     cv_epilogue(isa, e, ch, 1, yp, P, e->residual ? e->residual + pl * P : NULL, P);
   }
