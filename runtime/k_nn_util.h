@@ -192,7 +192,9 @@ static inline bool nn_conv_fast(const NnGeo *g, int64_t N, int64_t C, int64_t M,
     effc_convt2d_pack(&p, w, pk);
     effc_convt2d(&p, isa, x, pk, y, e, scratch, 0, 1);
   } else {
-    effc_conv2d_pack(&p, isa, w, pk);
+    void *tmp = nn_alloc(effc_conv2d_pack_tmp(&p), 1);
+    effc_conv2d_pack(&p, isa, w, pk, tmp);
+    free(tmp);
     effc_conv2d(&p, isa, x, pk, y, e, scratch, 0, 1);
   }
   free(pk), free(scratch);

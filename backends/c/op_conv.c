@@ -129,7 +129,15 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   if (transposed)
     effc_convt2d_pack(&p, w->data, packed);
   else
-    effc_conv2d_pack(&p, isa, w->data, packed);
+    {
+    void *tmp = malloc(effc_conv2d_pack_tmp(&p) + 1);
+    if (!tmp) {
+      free(packed);
+      return ce_unsupported(e, n, "out of memory packing W");
+    }
+    effc_conv2d_pack(&p, isa, w->data, packed, tmp);
+    free(tmp);
+  }
   const char *wexpr = ce_weight(e, "conv_w", ELEM_FLOAT, packed, np * sizeof *packed);
   free(packed);
   int nt = e->o->threads;
