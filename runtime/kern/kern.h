@@ -172,11 +172,18 @@ typedef struct EffcConv2d {
 } EffcConv2d;
 
 /* The methods (effc_conv2d_algo picks one per shape). */
-typedef enum { EFFC_CONV_GEMM = 0, EFFC_CONV_IM2COL, EFFC_CONV_DEPTHWISE } EffcConvAlgo;
+typedef enum {
+  EFFC_CONV_GEMM = 0,
+  EFFC_CONV_IM2COL,
+  EFFC_CONV_DEPTHWISE,
+  EFFC_CONV_WINOGRAD /* 3x3 stride 1: F(2x2, 3x3) */
+} EffcConvAlgo;
 
 EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p);
-EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p);
-EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, const float *w, float *packed);
+EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p, int isa);
+EFFC_KERN size_t effc_conv2d_pack_tmp(const EffcConv2d *p);
+EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, int isa, const float *w, float *packed,
+                                void *tmp);
 EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int isa, int nt);
 EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
                            float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
