@@ -5,6 +5,7 @@
  * --emit-main <prefix>_main.c. Nothing is written unless every node could be emitted. */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,28 @@ void ce_need_kern(CEmit *e, const char *name) {
   ir_vec_push(p->kerns, k);
 }
 
+/* A float literal from the shortest round-trip text (ir_format_*), made a floating
+ * constant ("1" -> "1.0") and suffixed. */
+static const char *float_lit(CEmit *e, double v, const char *text, const char *suffix) {
+  if (isnan(v)) return signbit(v) ? "(-NAN)" : "NAN";
+  if (isinf(v)) return v < 0 ? "(-INFINITY)" : "INFINITY";
+  bool is_float = strpbrk(text, ".eE") != NULL, neg = signbit(v);
+  return ir_arena_printf(&e->priv->a, "%s%s%s%s%s", neg ? "(" : "", text, is_float ? "" : ".0",
+                         suffix, neg ? ")" : "");
+}
+
+const char *ce_f32(CEmit *e, float v) {
+  char buf[40];
+  ir_format_f32(buf, v);
+  return float_lit(e, v, buf, "f");
+}
+
+const char *ce_f64(CEmit *e, double v) {
+  char buf[40];
+  ir_format_f64(buf, v);
+  return float_lit(e, v, buf, "");
+}
+
 const char *ce_fresh(CEmit *e, const char *base) {
   Arena *a = &e->priv->a;
   char *s = ir_arena_printf(a, "ce_%s_%d", base, e->priv->fresh++);
@@ -354,22 +377,21 @@ static void put_cpu_check(FILE *f, const Target *t) {
   switch (t->isa) {
   case TISA_AVX2:
   case TISA_AVX512:
-    fprintf(f, "#if defined(__x86_64__) || defined(__i386__)\n  __builtin_cpu_init();\n  return ");
-    {
-      /* the FEATURES column, "avx512f,avx2,fma,f16c" */
-      const char *s = t->features;
-      bool first = true;
-      while (*s) {
-        size_t l = strcspn(s, ",");
-        if (*s == '+') s++, l--;
-        fprintf(f, "%s__builtin_cpu_supports(\"%.*s\")", first ? "" : " &&\n         ", (int)l, s);
-        first = false;
-        s += l;
-        if (*s == ',') s++;
-      }
-      if (first) fprintf(f, "1");
+    fprintf(f, "#if defined(__x86_64__) || defined(__i386__)\n  __builtin_cpu_init();\n  int ok = 1;\n");
+    /* the FEATURES column, "avx512f,avx2,fma,f16c" */
+    for (const char *s = t->features; *s;) {
+      size_t l = strcspn(s, ",");
+      const char *feat = *s == '+' ? s + 1 : s;
+      int fl = (int)(l - (size_t)(feat - s));
+      bool f16c = fl == 4 && !strncmp(feat, "f16c", 4);
+      if (f16c) /* clang 14 cannot test F16C; every AVX2 CPU has it */
+        fprintf(f, "#if !defined(__clang__)\n");
+      fprintf(f, "  ok = ok && __builtin_cpu_supports(\"%.*s\");\n", fl, feat);
+      if (f16c) fprintf(f, "#endif\n");
+      s += l;
+      if (*s == ',') s++;
     }
-    fprintf(f, ";\n#else\n  return 0;\n#endif\n");
+    fprintf(f, "  return ok;\n#else\n  return 0;\n#endif\n");
     break;
   case TISA_NEON:
     fprintf(f, "#if defined(__aarch64__) && defined(__linux__)\n"

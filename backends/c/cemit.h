@@ -67,6 +67,11 @@ const char *ce_scratch(CEmit *e, size_t bytes);
 /* Include runtime/kern/<name>.c (and nothing twice); call before using its functions.
  * Include order follows first request, so request dependencies first. */
 void ce_need_kern(CEmit *e, const char *name);
+/* A C expression of type float (double) for v, exact: the shortest literal that reads back
+ * to v ("0.1f", "1e+30f", "-0.0f"), or INFINITY, -INFINITY, NAN (math.h). Lives until the
+ * emit ends. */
+const char *ce_f32(CEmit *e, float v);
+const char *ce_f64(CEmit *e, double v);
 /* A fresh identifier for a static helper function or table at file scope; ce_file_printf
  * writes file-scope code (tables, specialized helpers) placed before <p>_body. */
 const char *ce_fresh(CEmit *e, const char *base);

@@ -132,9 +132,11 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   const char *wexpr = ce_weight(e, "conv_w", ELEM_FLOAT, packed, np * sizeof *packed);
   free(packed);
   int nt = e->o->threads;
-  size_t scr = transposed ? effc_convt2d_scratch(&p, nt) : effc_conv2d_scratch(&p, nt);
+  int isa = (int)e->target->isa;
+  size_t scr = transposed ? effc_convt2d_scratch(&p, isa, nt) : effc_conv2d_scratch(&p, isa, nt);
   const char *sexpr = scr ? ce_scratch(e, scr) : "NULL";
   ce_need_kern(e, "act");
+  ce_need_kern(e, "gemm");
   ce_need_kern(e, "conv");
   ce_printf(e,
             "static const EffcConv2d p = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
@@ -143,7 +145,7 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
             (long long)p.OH, (long long)p.OW, (long long)p.KH, (long long)p.KW, (long long)p.SH,
             (long long)p.SW, (long long)p.DH, (long long)p.DW, (long long)p.PT, (long long)p.PL,
             (long long)p.G);
-  ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, %.9gf, %.9gf, %s, %s, 0};\n", (int)ep.act,
+  ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, (float)%a, (float)%a, %s, %s, 0};\n", (int)ep.act,
             (double)ep.alpha, (double)ep.beta, ce_ptr(e, B), ce_ptr(e, Z));
   ce_printf(e, "%s(&p, EFFC_ISA, %s, %s, %s, &ep, %s, tid, nt);\n",
             transposed ? "effc_convt2d" : "effc_conv2d", ce_ptr(e, X), wexpr,

@@ -203,7 +203,7 @@ static void ew_loop(CEmit *e, int nin, const EwIn *in, const Value *out, const c
     m++;
   }
   int64_t len = m ? md[0] : 1, rows = len ? numel / len : 0;
-  ce_printf(e, "typedef %s T;\ntypedef uint64_t U;\n", tname);
+  ce_printf(e, "typedef %s T;\ntypedef uint64_t U;\n(void)sizeof(T);\n(void)sizeof(U);\n", tname);
   for (int k = 0; k < nin; k++)
     ce_printf(e, "const %s *in_%s = %s;\n", in[k].ctype, in[k].name, in[k].ptr);
   ce_printf(e, "%s *o = %s;\n", be_ctype(ce_elem(out)), ce_ptr(e, out));

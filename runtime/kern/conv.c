@@ -1,20 +1,15 @@
-/* conv.c - 2-D float32 convolution (NCHW) by the best method per shape: 1x1 stride 1 as a
- * GEMM straight on the input, KxK through im2col tiles, depthwise direct, grouped as one
- * GEMM per group; ConvTranspose as GEMM + col2im. 1-D convolutions are 2-D with H = 1.
- *
- * The GEMM is y[M, P] = w[M, K] * b[K, P] with the weights pre-packed (effc_conv2d_pack) in
- * panels of EFFC_CONV_MR output channels, k-major, and b read in place (1x1) or from an im2col
- * tile of EFFC_CONV_NT columns x EFFC_CONV_KC rows built in scratch. Each output tile gets its
- * epilogue (bias, residual, activation) right after its last k block, while it is in cache.
- * Every output's sum runs over k in the same order whatever the tile and thread split, so
- * results do not depend on nt. */
+/* conv.c - 2-D float32 convolution (NCHW) by the best method per shape: 1x1 stride 1 as one
+ * GEMM straight on the input, KxK through im2col tiles + GEMM, depthwise direct (AVX2 / NEON
+ * / scalar), grouped as GEMMs per group; ConvTranspose as GEMM + col2im. 1-D convolutions
+ * are 2-D with H = 1. The GEMM is kern/gemm.c's: y[M, P] = w[M, K] * b[K, P] with the
+ * channel bias per row; bias, residual and activation are applied by its epilogue while the
+ * tile is in registers (depthwise and ConvTranspose: per output row, right after it).
+ * Tiles and GEMM row blocks are fixed (row blocks on multiples of 24, every micro-kernel's
+ * height), so every output goes through the same instructions whatever nt is. */
 #include "kern.h"
 
-#define EFFC_CONV_MR 4   /* output channels per packed weight panel */
-#define EFFC_CONV_NT 96  /* output positions per tile */
-#define EFFC_CONV_KC 256 /* reduction rows per block */
-
-static int64_t cv_panels(int64_t m) { return (m + EFFC_CONV_MR - 1) / EFFC_CONV_MR; }
+#define EFFC_CONV_NT 256 /* output positions per im2col tile */
+#define EFFC_CONV_MB 24  /* GEMM row blocks are multiples of this */
 
 /* The method for a shape. */
 EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p) {
@@ -25,155 +20,56 @@ EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p) {
   return EFFC_CONV_IM2COL;
 }
 
-/* Packed weight size in floats. */
+/* Packed weight size in floats: w[M, C/G, KH, KW] as it is (the GEMM packs row blocks of it
+ * as it goes; that costs 1/(2*EFFC_CONV_NT) of the multiply-adds). */
 EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p) {
-  if (effc_conv2d_algo(p) == EFFC_CONV_DEPTHWISE) return (size_t)(p->C * p->KH * p->KW);
-  int64_t K = p->C / p->G * p->KH * p->KW;
-  return (size_t)(p->G * cv_panels(p->M / p->G) * EFFC_CONV_MR * K);
+  return (size_t)(p->M * (p->C / p->G) * p->KH * p->KW);
 }
 
-/* Pack w[M, C/G, KH, KW] into panels: per group, per panel, per k, MR channels (zero rows
- * past the group's end). */
 EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, const float *w, float *packed) {
-  if (effc_conv2d_algo(p) == EFFC_CONV_DEPTHWISE) {
-    memcpy(packed, w, effc_conv2d_packed_size(p) * sizeof *w);
-    return;
-  }
-  int64_t Mg = p->M / p->G, K = p->C / p->G * p->KH * p->KW;
-  for (int64_t g = 0; g < p->G; g++)
-    for (int64_t pn = 0; pn < cv_panels(Mg); pn++)
-      for (int64_t k = 0; k < K; k++)
-        for (int64_t r = 0; r < EFFC_CONV_MR; r++) {
-          int64_t m = pn * EFFC_CONV_MR + r;
-          *packed++ = m < Mg ? w[(g * Mg + m) * K + k] : 0.0f;
-        }
+  memcpy(packed, w, effc_conv2d_packed_size(p) * sizeof *w);
 }
 
-/* ------------------------------------------------------------------ micro-kernels */
-
-/* c[MR x nr] (=|+=) a[kc x MR] * b[kc x nr] (row stride ldb); rows >= mr not stored. The
- * portable kernel, also the tail of the SIMD ones: the same sum order per output. */
-static void cv_mk_any(int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
-                      int64_t ldc, int mr, int nr, int first) {
-  float acc[EFFC_CONV_MR][32];
-  for (int i = 0; i < EFFC_CONV_MR; i++)
-    for (int j = 0; j < nr; j++) acc[i][j] = first || i >= mr ? 0.0f : c[i * ldc + j];
-  for (int64_t k = 0; k < kc; k++, a += EFFC_CONV_MR, b += ldb)
-    for (int i = 0; i < EFFC_CONV_MR; i++)
-      for (int j = 0; j < nr; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-  for (int i = 0; i < mr; i++)
-    for (int j = 0; j < nr; j++) c[i * ldc + j] = acc[i][j];
+/* Split n items into nt shares: [*lo, *hi) for tid. */
+static void cv_share(int64_t n, int tid, int nt, int64_t *lo, int64_t *hi) {
+  *lo = n * tid / nt, *hi = n * (tid + 1) / nt;
 }
+
+/* ------------------------------------------------------------------ row epilogue */
 
 #if defined(EFFC_HAVE_AVX2)
-/* 4 x 24: 12 accumulators, 3 loads of b and 4 broadcasts of a per k. */
-EFFC_TARGET_AVX2 static void cv_mk_avx2(int64_t kc, const float *a, const float *b, int64_t ldb,
-                                        float *c, int64_t ldc, int mr, int first) {
-  __m256 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
-  float tmp[EFFC_CONV_MR * 24];
-  float *cc = c;
-  int64_t lc = ldc;
-  if (mr < EFFC_CONV_MR) cc = tmp, lc = 24;
-  if (first) {
-    c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm256_setzero_ps();
-  } else {
-    if (mr < EFFC_CONV_MR)
-      for (int i = 0; i < EFFC_CONV_MR; i++)
-        for (int j = 0; j < 24; j++) tmp[i * 24 + j] = i < mr ? c[i * ldc + j] : 0.0f;
-    c00 = _mm256_loadu_ps(cc), c01 = _mm256_loadu_ps(cc + 8), c02 = _mm256_loadu_ps(cc + 16);
-    c10 = _mm256_loadu_ps(cc + lc), c11 = _mm256_loadu_ps(cc + lc + 8);
-    c12 = _mm256_loadu_ps(cc + lc + 16);
-    c20 = _mm256_loadu_ps(cc + 2 * lc), c21 = _mm256_loadu_ps(cc + 2 * lc + 8);
-    c22 = _mm256_loadu_ps(cc + 2 * lc + 16);
-    c30 = _mm256_loadu_ps(cc + 3 * lc), c31 = _mm256_loadu_ps(cc + 3 * lc + 8);
-    c32 = _mm256_loadu_ps(cc + 3 * lc + 16);
+/* y = act(y + b + res) for NONE, RELU and CLIP, 8 at a time; returns the count done. */
+EFFC_TARGET_AVX2 static size_t cv_epi_avx2(float *y, const float *res, size_t n, float b,
+                                           const EffcEpilogue *e) {
+  __m256 bv = _mm256_set1_ps(b), zero = _mm256_setzero_ps(), lo = _mm256_set1_ps(e->alpha),
+         hi = _mm256_set1_ps(e->beta);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_add_ps(_mm256_loadu_ps(y + i), bv);
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
+    if (e->act == EFFC_ACT_RELU) v = _mm256_max_ps(zero, v);
+    if (e->act == EFFC_ACT_CLIP) v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+    _mm256_storeu_ps(y + i, v);
   }
-  for (int64_t k = 0; k < kc; k++, a += EFFC_CONV_MR, b += ldb) {
-    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16);
-    __m256 av = _mm256_broadcast_ss(a);
-    c00 = _mm256_fmadd_ps(av, b0, c00), c01 = _mm256_fmadd_ps(av, b1, c01);
-    c02 = _mm256_fmadd_ps(av, b2, c02);
-    av = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(av, b0, c10), c11 = _mm256_fmadd_ps(av, b1, c11);
-    c12 = _mm256_fmadd_ps(av, b2, c12);
-    av = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(av, b0, c20), c21 = _mm256_fmadd_ps(av, b1, c21);
-    c22 = _mm256_fmadd_ps(av, b2, c22);
-    av = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(av, b0, c30), c31 = _mm256_fmadd_ps(av, b1, c31);
-    c32 = _mm256_fmadd_ps(av, b2, c32);
-  }
-  _mm256_storeu_ps(cc, c00), _mm256_storeu_ps(cc + 8, c01), _mm256_storeu_ps(cc + 16, c02);
-  _mm256_storeu_ps(cc + lc, c10), _mm256_storeu_ps(cc + lc + 8, c11);
-  _mm256_storeu_ps(cc + lc + 16, c12);
-  _mm256_storeu_ps(cc + 2 * lc, c20), _mm256_storeu_ps(cc + 2 * lc + 8, c21);
-  _mm256_storeu_ps(cc + 2 * lc + 16, c22);
-  _mm256_storeu_ps(cc + 3 * lc, c30), _mm256_storeu_ps(cc + 3 * lc + 8, c31);
-  _mm256_storeu_ps(cc + 3 * lc + 16, c32);
-  if (mr < EFFC_CONV_MR)
-    for (int i = 0; i < mr; i++) memcpy(c + i * ldc, tmp + i * 24, 24 * sizeof *c);
+  return i;
 }
 #endif
 
-#if defined(EFFC_HAVE_NEON)
-/* 4 x 16: 16 accumulators. */
-static void cv_mk_neon(int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
-                       int64_t ldc, int mr, int first) {
-  float32x4_t acc[EFFC_CONV_MR][4];
-  for (int i = 0; i < EFFC_CONV_MR; i++)
-    for (int j = 0; j < 4; j++)
-      acc[i][j] = first || i >= mr ? vdupq_n_f32(0.0f) : vld1q_f32(c + i * ldc + 4 * j);
-  for (int64_t k = 0; k < kc; k++, a += EFFC_CONV_MR, b += ldb) {
-    float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8),
-                b3 = vld1q_f32(b + 12), av = vld1q_f32(a);
-    acc[0][0] = vfmaq_laneq_f32(acc[0][0], b0, av, 0);
-    acc[0][1] = vfmaq_laneq_f32(acc[0][1], b1, av, 0);
-    acc[0][2] = vfmaq_laneq_f32(acc[0][2], b2, av, 0);
-    acc[0][3] = vfmaq_laneq_f32(acc[0][3], b3, av, 0);
-    acc[1][0] = vfmaq_laneq_f32(acc[1][0], b0, av, 1);
-    acc[1][1] = vfmaq_laneq_f32(acc[1][1], b1, av, 1);
-    acc[1][2] = vfmaq_laneq_f32(acc[1][2], b2, av, 1);
-    acc[1][3] = vfmaq_laneq_f32(acc[1][3], b3, av, 1);
-    acc[2][0] = vfmaq_laneq_f32(acc[2][0], b0, av, 2);
-    acc[2][1] = vfmaq_laneq_f32(acc[2][1], b1, av, 2);
-    acc[2][2] = vfmaq_laneq_f32(acc[2][2], b2, av, 2);
-    acc[2][3] = vfmaq_laneq_f32(acc[2][3], b3, av, 2);
-    acc[3][0] = vfmaq_laneq_f32(acc[3][0], b0, av, 3);
-    acc[3][1] = vfmaq_laneq_f32(acc[3][1], b1, av, 3);
-    acc[3][2] = vfmaq_laneq_f32(acc[3][2], b2, av, 3);
-    acc[3][3] = vfmaq_laneq_f32(acc[3][3], b3, av, 3);
-  }
-  for (int i = 0; i < mr; i++)
-    for (int j = 0; j < 4; j++) vst1q_f32(c + i * ldc + 4 * j, acc[i][j]);
-}
-#endif
-
-/* One weight panel (mr live rows) times b[kc x np] into c, column tiles of the ISA's width. */
-static void cv_panel(int isa, int64_t kc, const float *a, const float *b, int64_t ldb,
-                     int64_t np, float *c, int64_t ldc, int mr, int first) {
-  int64_t j = 0;
+/* The epilogue of mr output rows (channels m0...) of np values, row stride ldc. */
+static void cv_epilogue(int isa, const EffcEpilogue *e, int64_t m0, int mr, float *c,
+                        int64_t ldc, const float *res, int64_t np) {
+  for (int i = 0; i < mr; i++) {
+    float *y = c + i * ldc, b = e->bias ? e->bias[m0 + i] : 0.0f;
+    const float *r = res ? res + i * ldc : NULL;
+    size_t j = 0;
 #if defined(EFFC_HAVE_AVX2)
-  if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512)
-    for (; j + 24 <= np; j += 24) cv_mk_avx2(kc, a, b + j, ldb, c + j, ldc, mr, first);
+    if ((isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) &&
+        (e->act == EFFC_ACT_NONE || e->act == EFFC_ACT_RELU || e->act == EFFC_ACT_CLIP))
+      j = cv_epi_avx2(y, r, (size_t)np, b, e);
 #endif
-#if defined(EFFC_HAVE_NEON)
-  if (isa == EFFC_ISA_NEON)
-    for (; j + 16 <= np; j += 16) cv_mk_neon(kc, a, b + j, ldb, c + j, ldc, mr, first);
-#endif
-  (void)isa;
-  for (; j < np; j += 16) {
-    int nr = np - j < 16 ? (int)(np - j) : 16;
-    cv_mk_any(kc, a, b + j, ldb, c + j, ldc, mr, nr, first);
+    (void)isa;
+    effc_act_apply(y + j, r ? r + j : NULL, (size_t)np - j, b, e);
   }
-}
-
-/* The epilogue of rows [m0, m0+mr) x columns [0, np) of one image's output (channel m0 at c,
- * row stride ldc; the residual has the same layout). */
-static void cv_epilogue(const EffcEpilogue *e, int64_t m0, int mr, float *c, int64_t ldc,
-                        const float *res, int64_t np) {
-  for (int i = 0; i < mr; i++)
-    effc_act_apply(c + i * ldc, res ? res + i * ldc : NULL, (size_t)np,
-                   e->bias ? e->bias[m0 + i] : 0.0f, e);
 }
 
 /* ------------------------------------------------------------------ im2col tiles */
@@ -193,12 +89,19 @@ static void cv_im2col(const EffcConv2d *p, const float *x, int64_t k0, int64_t k
       int64_t ih = oh * p->SH - p->PT + kh * p->DH;
       if (ih < 0 || ih >= p->H) {
         memset(col + j, 0, (size_t)n * sizeof *col);
-      } else {
+      } else { /* valid columns: 0 <= o*SW + base < W for o in [l, h) */
         const float *xr = xc + ih * p->W;
-        for (int64_t o = 0; o < n; o++) {
-          int64_t iw = (ow + o) * p->SW + base;
-          col[j + o] = iw >= 0 && iw < p->W ? xr[iw] : 0.0f;
-        }
+        int64_t l = base >= 0 ? 0 : (-base + p->SW - 1) / p->SW;
+        int64_t h = p->W - base <= 0 ? 0 : (p->W - 1 - base) / p->SW + 1;
+        l = l < ow ? ow : l > ow + n ? ow + n : l;
+        h = h > ow + n ? ow + n : h < l ? l : h;
+        float *cj = col + j - ow;
+        for (int64_t o = ow; o < l; o++) cj[o] = 0.0f;
+        if (p->SW == 1)
+          memcpy(cj + l, xr + l + base, (size_t)(h - l) * sizeof *col);
+        else
+          for (int64_t o = l; o < h; o++) cj[o] = xr[o * p->SW + base];
+        for (int64_t o = h; o < ow + n; o++) cj[o] = 0.0f;
       }
       j += n, ow = 0, oh++;
     }
@@ -207,102 +110,129 @@ static void cv_im2col(const EffcConv2d *p, const float *x, int64_t k0, int64_t k
 
 /* ------------------------------------------------------------------ GEMM-based Conv */
 
-/* Scratch for the im2col tiles, per thread. */
-static size_t cv_tile_bytes(void) { return (size_t)EFFC_CONV_KC * EFFC_CONV_NT * sizeof(float); }
-
-/* Split n items into nt shares: [*lo, *hi) for tid. */
-static void cv_share(int64_t n, int tid, int nt, int64_t *lo, int64_t *hi) {
-  *lo = n * tid / nt, *hi = n * (tid + 1) / nt;
+/* Bytes of one thread's im2col tile and the GEMM's scratch for it. */
+static size_t cv_tile_bytes(const EffcConv2d *p, int isa) {
+  int64_t K = p->C / p->G * p->KH * p->KW;
+  size_t t = (size_t)(K * EFFC_CONV_NT) * sizeof(float);
+  return (t + 63) / 64 * 64 + effc_sgemm_scratch(isa, p->M / p->G, EFFC_CONV_NT, K, 0, 1);
 }
 
-static void cv_conv_gemm(const EffcConv2d *p, int algo, int isa, const float *x,
-                         const float *packed, float *y, const EffcEpilogue *e, float *tile,
-                         int tid, int nt) {
-  int64_t Cg = p->C / p->G, Mg = p->M / p->G, K = Cg * p->KH * p->KW, P = p->OH * p->OW;
-  int64_t npt = (P + EFFC_CONV_NT - 1) / EFFC_CONV_NT, npan = cv_panels(Mg);
-  /* Items: (image, group, position tile, panel block); more panel blocks when threads
-   * would otherwise idle (an image's tile is then im2col'ed once per block). */
-  int64_t nmb = 1;
-  while (nt > 1 && p->N * p->G * npt * nmb < 4 * nt && nmb * 2 <= npan) nmb *= 2;
-  int64_t lo, hi;
-  cv_share(p->N * p->G * npt * nmb, tid, nt, &lo, &hi);
-  for (int64_t it = lo; it < hi; it++) {
-    int64_t mb = it % nmb, pt = it / nmb % npt, g = it / nmb / npt % p->G,
-            n = it / nmb / npt / p->G;
-    int64_t pa = npan * mb / nmb, pb = npan * (mb + 1) / nmb;
-    int64_t p0 = pt * EFFC_CONV_NT, np = P - p0 < EFFC_CONV_NT ? P - p0 : EFFC_CONV_NT;
-    const float *xg = x + (n * p->C + g * Cg) * p->H * p->W;
-    float *yg = y + (n * p->M + g * Mg) * P + p0;
-    const float *rg = e->residual ? e->residual + (n * p->M + g * Mg) * P + p0 : NULL;
-    const float *ag = packed + g * npan * EFFC_CONV_MR * K;
-    for (int64_t k0 = 0; k0 < K; k0 += EFFC_CONV_KC) {
-      int64_t kc = K - k0 < EFFC_CONV_KC ? K - k0 : EFFC_CONV_KC, ldb = EFFC_CONV_NT;
-      const float *b = tile;
-      if (algo == EFFC_CONV_GEMM)
-        b = xg + k0 * P + p0, ldb = P;
-      else
-        cv_im2col(p, xg, k0, kc, p0, np, tile);
-      int last = k0 + kc == K;
-      for (int64_t pn = pa; pn < pb; pn++) {
-        int64_t m0 = pn * EFFC_CONV_MR;
-        int mr = Mg - m0 < EFFC_CONV_MR ? (int)(Mg - m0) : EFFC_CONV_MR;
-        cv_panel(isa, kc, ag + (pn * K + k0) * EFFC_CONV_MR, b, ldb, np, yg + m0 * P, P, mr,
-                 k0 == 0);
-        if (last)
-          cv_epilogue(e, g * Mg + m0, mr, yg + m0 * P, P, rg ? rg + m0 * P : NULL, np);
-      }
+/* 1x1 stride 1: per image and group one GEMM on the input itself, split by the GEMM. */
+static void cv_conv_1x1(const EffcConv2d *p, int isa, const float *x, const float *w, float *y,
+                        const EffcEpilogue *e, void *scratch, int tid, int nt) {
+  int64_t Cg = p->C / p->G, Mg = p->M / p->G, P = p->OH * p->OW;
+  for (int64_t n = 0; n < p->N; n++)
+    for (int64_t g = 0; g < p->G; g++) {
+      int64_t yo = (n * p->M + g * Mg) * P;
+      EffcEpilogue eg = *e;
+      eg.bias = e->bias ? e->bias + g * Mg : NULL;
+      eg.residual = e->residual ? e->residual + yo : NULL;
+      eg.bias_rows = 1;
+      effc_sgemm(isa, Mg, P, Cg, 1.0f, w + g * Mg * Cg, Cg, 0, x + (n * p->C + g * Cg) * P, P,
+                 0, y + yo, P, &eg, scratch, tid, nt);
     }
+}
+
+/* KxK: items (image, group, position tile, row block) over the threads; each builds its
+ * im2col tile in its scratch and runs a one-thread GEMM into the output. Row blocks only
+ * when threads would otherwise idle (a tile is then built once per block). */
+static void cv_conv_im2col(const EffcConv2d *p, int isa, const float *x, const float *w,
+                           float *y, const EffcEpilogue *e, void *scratch, int tid, int nt) {
+  int64_t Cg = p->C / p->G, Mg = p->M / p->G, K = Cg * p->KH * p->KW, P = p->OH * p->OW;
+  int64_t npt = (P + EFFC_CONV_NT - 1) / EFFC_CONV_NT, nmb = 1, lo, hi;
+  int64_t nblk = (Mg + EFFC_CONV_MB - 1) / EFFC_CONV_MB;
+  while (nt > 1 && p->N * p->G * npt * nmb < 4 * nt && nmb * 2 <= nblk) nmb *= 2;
+  char *mine = (char *)scratch + (size_t)tid * cv_tile_bytes(p, isa);
+  float *col = (float *)mine;
+  void *gs = mine + ((size_t)(K * EFFC_CONV_NT) * sizeof(float) + 63) / 64 * 64;
+  cv_share(p->N * p->G * npt * nmb, tid, nt, &lo, &hi);
+  int64_t built = -1; /* the tile col holds */
+  for (int64_t it = lo; it < hi; it++) {
+    int64_t mb = it % nmb, tile = it / nmb, pt = tile % npt, g = tile / npt % p->G,
+            n = tile / npt / p->G;
+    int64_t m0 = nblk * mb / nmb * EFFC_CONV_MB, m1 = nblk * (mb + 1) / nmb * EFFC_CONV_MB;
+    if (m1 > Mg) m1 = Mg;
+    int64_t p0 = pt * EFFC_CONV_NT, np = P - p0 < EFFC_CONV_NT ? P - p0 : EFFC_CONV_NT;
+    if (built != tile) {
+      cv_im2col(p, x + (n * p->C + g * Cg) * p->H * p->W, 0, K, p0, np, col);
+      built = tile;
+    }
+    int64_t yo = (n * p->M + g * Mg + m0) * P + p0;
+    EffcEpilogue eg = *e;
+    eg.bias = e->bias ? e->bias + g * Mg + m0 : NULL;
+    eg.residual = e->residual ? e->residual + yo : NULL;
+    eg.bias_rows = 1;
+    effc_sgemm(isa, m1 - m0, np, K, 1.0f, w + (g * Mg + m0) * K, K, 0, col, EFFC_CONV_NT, 0,
+               y + yo, P, &eg, gs, 0, 1);
   }
 }
 
 /* ------------------------------------------------------------------ depthwise */
 
-/* The output columns [lo, hi) whose taps all read inside a row of width w. */
-static void cv_interior(int64_t ow, int64_t s, int64_t pl, int64_t ext, int64_t w, int64_t *lo,
-                        int64_t *hi) {
-  int64_t l = (pl + s - 1) / s, h = w - ext + pl < 0 ? 0 : (w - ext + pl) / s + 1;
-  if (h > ow) h = ow;
-  if (l > h) l = h;
-  *lo = l, *hi = h;
+/* Each plane is first copied into a zero-padded plane (scratch), so that every tap of every
+ * output reads inside it: no bounds checks, and whole rows run 8 (AVX2) or 4 (NEON) columns
+ * at a time, the last block overlapping the one before when OW is not a multiple (outputs
+ * recomputed by the same instructions). Sum order: taps (kh, kw) ascending. */
+#define EFFC_DW_SLACK 16 /* floats past each padded row end that vector loads may touch */
+
+static int64_t cv_dw_ph(const EffcConv2d *p) { return (p->OH - 1) * p->SH + (p->KH - 1) * p->DH + 1; }
+static int64_t cv_dw_pw(const EffcConv2d *p) {
+  return (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1 + EFFC_DW_SLACK;
+}
+static size_t cv_dw_bytes(const EffcConv2d *p) {
+  return ((size_t)(cv_dw_ph(p) * cv_dw_pw(p) + 8 * EFFC_DW_SLACK) * sizeof(float) + 63) / 64 * 64;
 }
 
-/* One output pixel of a depthwise plane, taps checked against the image. */
-static float cv_dw_pixel(const EffcConv2d *p, const float *xp, const float *wc, int64_t oh,
-                         int64_t ow) {
-  float acc = 0.0f;
-  for (int64_t kh = 0; kh < p->KH; kh++) {
-    int64_t ih = oh * p->SH - p->PT + kh * p->DH;
-    if (ih < 0 || ih >= p->H) continue;
-    for (int64_t kw = 0; kw < p->KW; kw++) {
-      int64_t iw = ow * p->SW - p->PL + kw * p->DW;
-      if (iw >= 0 && iw < p->W) acc = fmaf(wc[kh * p->KW + kw], xp[ih * p->W + iw], acc);
+/* The padded plane: q[r][c] = x[r - PT][c - PL] inside the image, else 0. */
+static void cv_dw_pad(const EffcConv2d *p, const float *xp, float *q) {
+  int64_t ph = cv_dw_ph(p), pw = cv_dw_pw(p);
+  for (int64_t r = 0; r < ph; r++) {
+    float *qr = q + r * pw;
+    int64_t ih = r - p->PT;
+    if (ih < 0 || ih >= p->H) {
+      memset(qr, 0, (size_t)pw * sizeof *qr);
+      continue;
     }
+    int64_t c0 = p->PL < 0 ? 0 : p->PL, n = p->W - (c0 - p->PL); /* image columns copied */
+    if (c0 + n > pw) n = pw - c0;
+    if (n < 0) n = 0;
+    memset(qr, 0, (size_t)c0 * sizeof *qr);
+    memcpy(qr + c0, xp + ih * p->W + (c0 - p->PL), (size_t)n * sizeof *qr);
+    memset(qr + c0 + n, 0, (size_t)(pw - c0 - n) * sizeof *qr);
   }
-  return acc;
+}
+
+/* Output columns [ow, ow+cnt) of row oh from the padded plane, scalar. */
+static void cv_dw_cols(const EffcConv2d *p, const float *q, const float *wc, int64_t oh,
+                       int64_t ow, int64_t cnt, float *yr) {
+  int64_t pw = cv_dw_pw(p);
+  for (int64_t j = ow; j < ow + cnt; j++) {
+    float acc = 0.0f;
+    for (int64_t kh = 0; kh < p->KH; kh++) {
+      const float *qr = q + (oh * p->SH + kh * p->DH) * pw + j * p->SW;
+      for (int64_t kw = 0; kw < p->KW; kw++) acc += wc[kh * p->KW + kw] * qr[kw * p->DW];
+    }
+    yr[j] = acc;
+  }
 }
 
 #if defined(EFFC_HAVE_AVX2)
-/* Interior columns [lo, hi) of one output row, 8 at a time for stride 1 or 2; returns the
- * first column not done. Sum order as cv_dw_pixel (taps kh, kw ascending). */
-EFFC_TARGET_AVX2 static int64_t cv_dw_row_avx2(const EffcConv2d *p, const float *xp,
-                                               const float *wc, int64_t oh, int64_t lo,
-                                               int64_t hi, float *yr) {
-  int64_t ow = lo;
-  if (p->SW > 2) return lo;
-  for (; ow + 8 <= hi; ow += 8) {
+/* One output row, 8 columns at a time (OW >= 8), strides 1 and 2. */
+EFFC_TARGET_AVX2 static void cv_dw_row_avx2(const EffcConv2d *p, const float *q, const float *wc,
+                                            int64_t oh, float *yr) {
+  int64_t pw = cv_dw_pw(p);
+  for (int64_t ow = 0; ow < p->OW; ow += 8) {
+    if (ow + 8 > p->OW) ow = p->OW - 8;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t kh = 0; kh < p->KH; kh++) {
-      int64_t ih = oh * p->SH - p->PT + kh * p->DH;
-      if (ih < 0 || ih >= p->H) continue;
-      const float *xr = xp + ih * p->W + ow * p->SW - p->PL;
+      const float *qr = q + (oh * p->SH + kh * p->DH) * pw + ow * p->SW;
       for (int64_t kw = 0; kw < p->KW; kw++) {
-        const float *q = xr + kw * p->DW;
+        const float *a = qr + kw * p->DW;
         __m256 v;
         if (p->SW == 1) {
-          v = _mm256_loadu_ps(q);
-        } else { /* even lanes of 16: q[0], q[2], ..., q[14] */
-          __m256 a = _mm256_loadu_ps(q), b = _mm256_loadu_ps(q + 8);
-          __m256 s = _mm256_shuffle_ps(a, b, 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+          v = _mm256_loadu_ps(a);
+        } else { /* even lanes of 16: a[0], a[2], ..., a[14] */
+          __m256 s = _mm256_shuffle_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 8), 0x88);
           v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xd8));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(wc[kh * p->KW + kw]), v, acc);
@@ -310,68 +240,72 @@ EFFC_TARGET_AVX2 static int64_t cv_dw_row_avx2(const EffcConv2d *p, const float 
     }
     _mm256_storeu_ps(yr + ow, acc);
   }
-  return ow;
 }
 #endif
 
 #if defined(EFFC_HAVE_NEON)
-static int64_t cv_dw_row_neon(const EffcConv2d *p, const float *xp, const float *wc,
-                              int64_t oh, int64_t lo, int64_t hi, float *yr) {
-  int64_t ow = lo;
-  if (p->SW > 2) return lo;
-  for (; ow + 4 <= hi; ow += 4) {
+static void cv_dw_row_neon(const EffcConv2d *p, const float *q, const float *wc, int64_t oh,
+                           float *yr) {
+  int64_t pw = cv_dw_pw(p);
+  for (int64_t ow = 0; ow < p->OW; ow += 4) {
+    if (ow + 4 > p->OW) ow = p->OW - 4;
     float32x4_t acc = vdupq_n_f32(0.0f);
     for (int64_t kh = 0; kh < p->KH; kh++) {
-      int64_t ih = oh * p->SH - p->PT + kh * p->DH;
-      if (ih < 0 || ih >= p->H) continue;
-      const float *xr = xp + ih * p->W + ow * p->SW - p->PL;
+      const float *qr = q + (oh * p->SH + kh * p->DH) * pw + ow * p->SW;
       for (int64_t kw = 0; kw < p->KW; kw++) {
-        const float *q = xr + kw * p->DW;
-        float32x4_t v = p->SW == 1 ? vld1q_f32(q) : vld2q_f32(q).val[0];
+        const float *a = qr + kw * p->DW;
+        float32x4_t v = p->SW == 1 ? vld1q_f32(a) : vld2q_f32(a).val[0];
         acc = vfmaq_n_f32(acc, v, wc[kh * p->KW + kw]);
       }
     }
     vst1q_f32(yr + ow, acc);
   }
-  return ow;
 }
 #endif
 
 static void cv_conv_dw(const EffcConv2d *p, int isa, const float *x, const float *w, float *y,
-                       const EffcEpilogue *e, int tid, int nt) {
-  int64_t P = p->OH * p->OW, lo, hi, ilo, ihi;
-  /* Interior columns; with stride 2 the SIMD loads read one pixel past the last tap, so
-   * the interior ends one column earlier there. */
-  int64_t ext = (p->KW - 1) * p->DW + 1 + (p->SW == 2 ? 1 : 0);
-  cv_interior(p->OW, p->SW, p->PL, ext, p->W, &ilo, &ihi);
+                       const EffcEpilogue *e, void *scratch, int tid, int nt) {
+  int64_t P = p->OH * p->OW, lo, hi;
+  float *q = (float *)((char *)scratch + (size_t)tid * cv_dw_bytes(p));
+  int vec = 0;
+#if defined(EFFC_HAVE_AVX2)
+  if ((isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) && p->SW <= 2 && p->OW >= 8) vec = 1;
+#endif
+#if defined(EFFC_HAVE_NEON)
+  if (isa == EFFC_ISA_NEON && p->SW <= 2 && p->OW >= 4) vec = 1;
+#endif
   cv_share(p->N * p->C, tid, nt, &lo, &hi);
   for (int64_t pl = lo; pl < hi; pl++) {
     int64_t ch = pl % p->C;
-    const float *xp = x + pl * p->H * p->W, *wc = w + ch * p->KH * p->KW;
+    const float *wc = w + ch * p->KH * p->KW;
     float *yp = y + pl * P;
+    cv_dw_pad(p, x + pl * p->H * p->W, q);
     for (int64_t oh = 0; oh < p->OH; oh++) {
       float *yr = yp + oh * p->OW;
-      int64_t ow = 0;
-      for (; ow < ilo; ow++) yr[ow] = cv_dw_pixel(p, xp, wc, oh, ow);
+      if (!vec) {
+        cv_dw_cols(p, q, wc, oh, 0, p->OW, yr);
+        continue;
+      }
 #if defined(EFFC_HAVE_AVX2)
-      if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512)
-        ow = cv_dw_row_avx2(p, xp, wc, oh, ow, ihi, yr);
+      if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) cv_dw_row_avx2(p, q, wc, oh, yr);
 #endif
 #if defined(EFFC_HAVE_NEON)
-      if (isa == EFFC_ISA_NEON) ow = cv_dw_row_neon(p, xp, wc, oh, ow, ihi, yr);
+      if (isa == EFFC_ISA_NEON) cv_dw_row_neon(p, q, wc, oh, yr);
 #endif
-      for (; ow < p->OW; ow++) yr[ow] = cv_dw_pixel(p, xp, wc, oh, ow);
     }
-    (void)isa;
-    cv_epilogue(e, ch, 1, yp, P, e->residual ? e->residual + pl * P : NULL, P);
+    cv_epilogue(isa, e, ch, 1, yp, P, e->residual ? e->residual + pl * P : NULL, P);
   }
 }
 
 /* ------------------------------------------------------------------ entry points */
 
 /* Scratch bytes for nt threads. */
-EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int nt) {
-  return effc_conv2d_algo(p) == EFFC_CONV_IM2COL ? (size_t)nt * cv_tile_bytes() : 0;
+EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int isa, int nt) {
+  int algo = effc_conv2d_algo(p);
+  if (algo == EFFC_CONV_GEMM)
+    return effc_sgemm_scratch(isa, p->M / p->G, p->OH * p->OW, p->C / p->G, 0, nt);
+  if (algo == EFFC_CONV_DEPTHWISE) return (size_t)nt * cv_dw_bytes(p);
+  return (size_t)nt * cv_tile_bytes(p, isa);
 }
 
 /* y[N, M, OH, OW] = epilogue(conv(x, w)); packed from effc_conv2d_pack. */
@@ -379,65 +313,56 @@ EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const f
                            float *y, const EffcEpilogue *e, void *scratch, int tid, int nt) {
   int algo = effc_conv2d_algo(p);
   if (algo == EFFC_CONV_DEPTHWISE)
-    cv_conv_dw(p, isa, x, packed, y, e, tid, nt);
+    cv_conv_dw(p, isa, x, packed, y, e, scratch, tid, nt);
+  else if (algo == EFFC_CONV_GEMM)
+    cv_conv_1x1(p, isa, x, packed, y, e, scratch, tid, nt);
   else
-    cv_conv_gemm(p, algo, isa, x, packed, y, e,
-                 scratch ? (float *)((char *)scratch + (size_t)tid * cv_tile_bytes()) : NULL,
-                 tid, nt);
+    cv_conv_im2col(p, isa, x, packed, y, e, scratch, tid, nt);
 }
 
 /* ------------------------------------------------------------------ ConvTranspose */
 
-/* Packed weights: per group and output channel, the KH*KW x Cg matrix of w[C, M/G, KH, KW]
- * transposed, in panels. */
+/* Weights as they are: the GEMM reads w[C, M/G, KH, KW] transposed. */
 EFFC_KERN size_t effc_convt2d_packed_size(const EffcConv2d *p) {
-  return (size_t)(p->M * cv_panels(p->KH * p->KW) * EFFC_CONV_MR * (p->C / p->G));
+  return (size_t)(p->C * (p->M / p->G) * p->KH * p->KW);
 }
 
 EFFC_KERN void effc_convt2d_pack(const EffcConv2d *p, const float *w, float *packed) {
-  int64_t Cg = p->C / p->G, Mg = p->M / p->G, kk = p->KH * p->KW;
-  for (int64_t m = 0; m < p->M; m++) {
-    int64_t g = m / Mg, ml = m % Mg;
-    for (int64_t pn = 0; pn < cv_panels(kk); pn++)
-      for (int64_t c = 0; c < Cg; c++)
-        for (int64_t r = 0; r < EFFC_CONV_MR; r++) {
-          int64_t t = pn * EFFC_CONV_MR + r;
-          *packed++ = t < kk ? w[((g * Cg + c) * Mg + ml) * kk + t] : 0.0f;
-        }
-  }
+  memcpy(packed, w, effc_convt2d_packed_size(p) * sizeof *w);
 }
 
-/* Per thread: one column tile of KH*KW rows (panel-padded). */
-EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int nt) {
-  return (size_t)nt * (size_t)(cv_panels(p->KH * p->KW) * EFFC_CONV_MR) * EFFC_CONV_NT *
-         sizeof(float);
+static size_t cv_col_bytes(const EffcConv2d *p) {
+  return ((size_t)(p->KH * p->KW * EFFC_CONV_NT) * sizeof(float) + 63) / 64 * 64;
 }
 
-/* y[N, M, OH, OW] = epilogue(convT(x, w)): per output channel, col = w_m^T x (GEMM), then
- * col2im adds col into the channel's image. Threads split over (image, channel). */
+/* Per thread: one column tile of KH*KW rows and the GEMM's scratch. */
+EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int isa, int nt) {
+  return (size_t)nt * (cv_col_bytes(p) +
+                       effc_sgemm_scratch(isa, p->KH * p->KW, EFFC_CONV_NT, p->C / p->G, 0, 1));
+}
+
+/* y[N, M, OH, OW] = epilogue(convT(x, w)): per output channel and tile of input positions,
+ * col = w_m^T x (GEMM), then col2im adds col into the channel's image. Threads split over
+ * (image, channel). */
 EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
                             float *y, const EffcEpilogue *e, void *scratch, int tid, int nt) {
-  int64_t Cg = p->C / p->G, Mg = p->M / p->G, kk = p->KH * p->KW, npk = cv_panels(kk);
+  int64_t Cg = p->C / p->G, Mg = p->M / p->G, kk = p->KH * p->KW;
   int64_t P = p->H * p->W, OP = p->OH * p->OW, lo, hi;
-  float *col = (float *)((char *)scratch + (size_t)tid * (size_t)(npk * EFFC_CONV_MR) *
-                                               EFFC_CONV_NT * sizeof(float));
+  char *mine = (char *)scratch + (size_t)tid * (effc_convt2d_scratch(p, isa, 1));
+  float *col = (float *)mine;
+  void *gs = mine + cv_col_bytes(p);
   cv_share(p->N * p->M, tid, nt, &lo, &hi);
   for (int64_t it = lo; it < hi; it++) {
     int64_t n = it / p->M, m = it % p->M, g = m / Mg;
-    const float *xg = x + (n * p->C + g * Cg) * P, *am = packed + m * npk * EFFC_CONV_MR * Cg;
+    const float *xg = x + (n * p->C + g * Cg) * P;
+    /* A(t, c) = w[(g*Cg + c), m % Mg, t]: transposed, row stride Mg*kk */
+    const float *wm = packed + (g * Cg * Mg + m % Mg) * kk;
     float *ym = y + it * OP;
     memset(ym, 0, (size_t)OP * sizeof *ym);
     for (int64_t p0 = 0; p0 < P; p0 += EFFC_CONV_NT) {
       int64_t np = P - p0 < EFFC_CONV_NT ? P - p0 : EFFC_CONV_NT;
-      for (int64_t pn = 0; pn < npk; pn++) {
-        int mr = kk - pn * EFFC_CONV_MR < EFFC_CONV_MR ? (int)(kk - pn * EFFC_CONV_MR)
-                                                       : EFFC_CONV_MR;
-        for (int64_t k0 = 0; k0 < Cg; k0 += EFFC_CONV_KC) {
-          int64_t kc = Cg - k0 < EFFC_CONV_KC ? Cg - k0 : EFFC_CONV_KC;
-          cv_panel(isa, kc, am + (pn * Cg + k0) * EFFC_CONV_MR, xg + k0 * P + p0, P, np,
-                   col + pn * EFFC_CONV_MR * EFFC_CONV_NT, EFFC_CONV_NT, mr, k0 == 0);
-        }
-      }
+      effc_sgemm(isa, kk, np, Cg, 1.0f, wm, Mg * kk, 1, xg + p0, P, 0, col, EFFC_CONV_NT, NULL,
+                 gs, 0, 1);
       /* col2im: tap t of input position p0+j adds to output (i*s - pad + kh*d, ...). */
       for (int64_t t = 0; t < kk; t++) {
         int64_t kh = t / p->KW, kw = t % p->KW;
@@ -449,6 +374,6 @@ EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const 
         }
       }
     }
-    cv_epilogue(e, m, 1, ym, OP, e->residual ? e->residual + it * OP : NULL, OP);
+    cv_epilogue(isa, e, m, 1, ym, OP, e->residual ? e->residual + it * OP : NULL, OP);
   }
 }

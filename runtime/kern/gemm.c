@@ -37,9 +37,27 @@ static GemmBlk gemm_blk(int isa) {
 }
 
 #define GEMM_TILE_MAX (12 * 32)
+#define GEMM_MR_MAX 12
 
 static int64_t gemm_min(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t gemm_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+
+/* ------------------------------------------------------------------ epilogue */
+
+/* Where one tile goes: the first K block starts from the residual (or zero), later blocks
+ * add to C, the last applies bias and activation. bias is offset to the tile. */
+typedef struct GemmOut {
+  float *c;
+  int64_t ldc;
+  const float *res, *bias;
+  int bias_rows, first, last;
+  const EffcEpilogue *ep;
+} GemmOut;
+
+static int gemm_simple_act(const EffcEpilogue *e) {
+  return e->act == EFFC_ACT_NONE || e->act == EFFC_ACT_RELU || e->act == EFFC_ACT_LEAKY_RELU ||
+         e->act == EFFC_ACT_CLIP;
+}
 
 /* ------------------------------------------------------------------ micro-kernels */
 /* t[r*nr+c] = sum_k a[k*mr+r] * b[k*nr+c] for one mr x nr tile (t holds the full tile). */
@@ -61,6 +79,30 @@ static void gemm_mk_scalar(int64_t kc, const float *a, const float *b, float *t)
 }
 
 #if defined(EFFC_HAVE_AVX2)
+/* The epilogue on 8 values v of row r, columns [j, j+8) of the tile o. */
+EFFC_TARGET_AVX2 static inline __m256 gemm_ep_avx2(__m256 v, const GemmOut *o, int r, int j) {
+  if (!o->first)
+    v = _mm256_add_ps(v, _mm256_loadu_ps(o->c + r * o->ldc + j));
+  else if (o->res)
+    v = _mm256_add_ps(v, _mm256_loadu_ps(o->res + r * o->ldc + j));
+  const EffcEpilogue *e = o->ep;
+  if (!o->last || !e) return v;
+  if (o->bias)
+    v = _mm256_add_ps(v, o->bias_rows ? _mm256_set1_ps(o->bias[r]) : _mm256_loadu_ps(o->bias + j));
+  __m256 zero = _mm256_setzero_ps();
+  switch (e->act) { /* max(0, v) and blends give NaN and -0 as the scalar comparisons do */
+  case EFFC_ACT_RELU:
+    return _mm256_max_ps(zero, v);
+  case EFFC_ACT_CLIP:
+    return _mm256_min_ps(_mm256_set1_ps(e->beta), _mm256_max_ps(_mm256_set1_ps(e->alpha), v));
+  case EFFC_ACT_LEAKY_RELU:
+    return _mm256_blendv_ps(v, _mm256_mul_ps(_mm256_set1_ps(e->alpha), v),
+                            _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+  default:
+    return v;
+  }
+}
+
 #define GEMM_AVX2_ROW(r)                                                                     \
   x = _mm256_broadcast_ss(a + r);                                                            \
   c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0);                                                 \
@@ -68,20 +110,39 @@ static void gemm_mk_scalar(int64_t kc, const float *a, const float *b, float *t)
 #define GEMM_AVX2_ST(r)                                                                      \
   _mm256_storeu_ps(t + r * 16, c##r##0);                                                     \
   _mm256_storeu_ps(t + r * 16 + 8, c##r##1);
+#define GEMM_AVX2_OUT(r)                                                                     \
+  _mm256_storeu_ps(o->c + r * o->ldc, gemm_ep_avx2(c##r##0, o, r, 0));                       \
+  _mm256_storeu_ps(o->c + r * o->ldc + 8, gemm_ep_avx2(c##r##1, o, r, 8));
 
-EFFC_TARGET_AVX2 static void gemm_mk_avx2(int64_t kc, const float *a, const float *b, float *t) {
+/* A 6x16 tile; a full tile with a vector epilogue goes straight to C (returns 1), any
+ * other into t for gemm_store (returns 0). */
+EFFC_TARGET_AVX2 static int gemm_mk_avx2(int64_t kc, const float *a, const float *b, float *t,
+                                         const GemmOut *o, int full) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  if (full)
+    for (int r = 0; r < 6; r++) {
+      _mm_prefetch((const char *)(o->c + r * o->ldc), _MM_HINT_T0);
+      _mm_prefetch((const char *)(o->c + r * o->ldc + 15), _MM_HINT_T0);
+    }
+#pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++, a += 6, b += 16) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), x;
     GEMM_AVX2_ROW(0) GEMM_AVX2_ROW(1) GEMM_AVX2_ROW(2)
     GEMM_AVX2_ROW(3) GEMM_AVX2_ROW(4) GEMM_AVX2_ROW(5)
   }
+  if (full) {
+    GEMM_AVX2_OUT(0) GEMM_AVX2_OUT(1) GEMM_AVX2_OUT(2) GEMM_AVX2_OUT(3) GEMM_AVX2_OUT(4)
+    GEMM_AVX2_OUT(5)
+    return 1;
+  }
   GEMM_AVX2_ST(0) GEMM_AVX2_ST(1) GEMM_AVX2_ST(2) GEMM_AVX2_ST(3) GEMM_AVX2_ST(4)
   GEMM_AVX2_ST(5)
+  return 0;
 }
 #undef GEMM_AVX2_ROW
 #undef GEMM_AVX2_ST
+#undef GEMM_AVX2_OUT
 #endif
 
 #if defined(EFFC_HAVE_AVX512)
@@ -137,47 +198,30 @@ static void gemm_mk_neon(int64_t kc, const float *a, const float *b, float *t) {
 #undef GEMM_NEON_ST
 #endif
 
-static void gemm_mk(int isa, const GemmBlk *bk, int64_t kc, const float *a, const float *b,
-                    float *t) {
+/* One tile: into t (returns 0), or straight through the epilogue into C (returns 1). */
+static int gemm_mk(int isa, const GemmBlk *bk, int64_t kc, const float *a, const float *b,
+                   float *t, const GemmOut *o, int full) {
+#if defined(EFFC_HAVE_AVX2)
+  if (isa == EFFC_ISA_AVX2) return gemm_mk_avx2(kc, a, b, t, o, full);
+#endif
+  (void)isa, (void)o, (void)full;
 #if defined(EFFC_HAVE_AVX512)
   if (isa == EFFC_ISA_AVX512) {
     gemm_mk_avx512(kc, a, b, t);
-    return;
-  }
-#endif
-#if defined(EFFC_HAVE_AVX2)
-  if (isa == EFFC_ISA_AVX2) {
-    gemm_mk_avx2(kc, a, b, t);
-    return;
+    return 0;
   }
 #endif
 #if defined(EFFC_HAVE_NEON)
   if (isa == EFFC_ISA_NEON) {
     gemm_mk_neon(kc, a, b, t);
-    return;
+    return 0;
   }
 #endif
   if (bk->mr == 4 && bk->nr == 8)
     gemm_mk_scalar(kc, a, b, t);
   else /* an isa this build has no kernel for: its layout, in portable C */
     gemm_mk_c(bk->mr, bk->nr, kc, a, b, t);
-}
-
-/* ------------------------------------------------------------------ epilogue */
-
-/* Where one tile goes: the first K block starts from the residual (or zero), later blocks
- * add to C, the last applies bias and activation. bias is offset to the tile. */
-typedef struct GemmOut {
-  float *c;
-  int64_t ldc;
-  const float *res, *bias;
-  int bias_rows, first, last;
-  const EffcEpilogue *ep;
-} GemmOut;
-
-static int gemm_simple_act(const EffcEpilogue *e) {
-  return e->act == EFFC_ACT_NONE || e->act == EFFC_ACT_RELU || e->act == EFFC_ACT_LEAKY_RELU ||
-         e->act == EFFC_ACT_CLIP;
+  return 0;
 }
 
 /* Columns [j, n) of row r, in scalar C: the reference of the vector rows below. */
@@ -200,27 +244,9 @@ static void gemm_row_c(const float *t, const GemmOut *o, int r, int j, int n) {
 
 #if defined(EFFC_HAVE_AVX2)
 EFFC_TARGET_AVX2 static int gemm_row_avx2(const float *t, const GemmOut *o, int r, int n) {
-  float *c = o->c + r * o->ldc;
-  const float *res = o->res ? o->res + r * o->ldc : NULL;
-  const EffcEpilogue *e = o->last ? o->ep : NULL;
-  const float *bias = e ? o->bias : NULL;
-  __m256 zero = _mm256_setzero_ps(), lo = _mm256_set1_ps(e ? e->alpha : 0.0f);
-  __m256 hi = _mm256_set1_ps(e ? e->beta : 0.0f);
-  __m256 brow = _mm256_set1_ps(bias && o->bias_rows ? bias[r] : 0.0f);
   int j = 0;
-  for (; j + 8 <= n; j += 8) {
-    __m256 v = _mm256_loadu_ps(t + j);
-    if (!o->first)
-      v = _mm256_add_ps(v, _mm256_loadu_ps(c + j));
-    else if (res)
-      v = _mm256_add_ps(v, _mm256_loadu_ps(res + j));
-    if (bias) v = _mm256_add_ps(v, o->bias_rows ? brow : _mm256_loadu_ps(bias + j));
-    if (e && e->act == EFFC_ACT_RELU) v = _mm256_max_ps(zero, v);
-    if (e && e->act == EFFC_ACT_CLIP) v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-    if (e && e->act == EFFC_ACT_LEAKY_RELU)
-      v = _mm256_blendv_ps(v, _mm256_mul_ps(lo, v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-    _mm256_storeu_ps(c + j, v);
-  }
+  for (; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(o->c + r * o->ldc + j, gemm_ep_avx2(_mm256_loadu_ps(t + j), o, r, j));
   return j;
 }
 #endif
@@ -283,6 +309,13 @@ static void gemm_pack_a(const float *A, int64_t lda, int ta, float alpha, int64_
   for (int64_t s = 0; s < mc; s += mr) {
     int rows = (int)gemm_min(mr, mc - s);
     float *d = Ap + s * kc;
+    if (!ta && rows == mr) { /* k outer: mr read streams, one contiguous write stream */
+      const float *src[GEMM_MR_MAX];
+      for (int r = 0; r < mr; r++) src[r] = A + (i0 + s + r) * lda + k0;
+      for (int64_t k = 0; k < kc; k++, d += mr)
+        for (int r = 0; r < mr; r++) d[r] = alpha * src[r][k];
+      continue;
+    }
     if (!ta) {
       for (int r = 0; r < rows; r++) {
         const float *src = A + (i0 + s + r) * lda + k0;
@@ -306,9 +339,12 @@ static void gemm_pack_b(const float *B, int64_t ldb, int tb, int64_t k0, int64_t
   for (int64_t s = 0; s < nc; s += nr) {
     int cols = (int)gemm_min(nr, nc - s);
     float *d = Bp + s * kc;
-    if (!tb) {
+    const float *src = B + k0 * ldb + j0 + s;
+    if (!tb && cols == 16 && nr == 16) { /* the AVX2 layout: a copy of constant size */
+      for (int64_t k = 0; k < kc; k++) memcpy(d + k * 16, src + k * ldb, 16 * sizeof(float));
+    } else if (!tb) {
       for (int64_t k = 0; k < kc; k++) {
-        memcpy(d + k * nr, B + (k0 + k) * ldb + j0 + s, (size_t)cols * sizeof(float));
+        for (int c = 0; c < cols; c++) d[k * nr + c] = src[k * ldb + c];
         for (int c = cols; c < nr; c++) d[k * nr + c] = 0.0f;
       }
     } else {
@@ -394,6 +430,7 @@ static void gemm_run(int isa, int64_t M, int64_t N, int64_t K, float alpha, cons
   int64_t mcap = gemm_min(bk.mc, gemm_up(M, bk.mr)), kcap = gemm_min(bk.kc, K);
   float *Bw = Ap + gemm_up(mcap * kcap, 16);
   int64_t np = gemm_up(N, bk.nr);
+  int vec_ep = !ep || gemm_simple_act(ep);
   float t[GEMM_TILE_MAX] __attribute__((aligned(64)));
   for (int64_t jc = n0; jc < n1; jc += bk.nc) {
     int64_t nc = gemm_min(bk.nc, n1 - jc);
@@ -409,10 +446,11 @@ static void gemm_run(int isa, int64_t M, int64_t N, int64_t K, float alpha, cons
           for (int64_t ir = 0; ir < mc; ir += bk.mr) {
             int rows = (int)gemm_min(bk.mr, mc - ir);
             int64_t i = ic + ir, j = jc + jr;
-            gemm_mk(isa, &bk, kc, Ap + ir * kc, bpan + jr * kc, t);
             GemmOut o = {C + i * ldc + j, ldc, res ? res + i * ldc + j : NULL,
                          bias ? bias + (brow ? i : j) : NULL, brow, pc == 0, pc + kc >= K, ep};
-            gemm_store(isa, t, bk.nr, rows, cols, &o);
+            int full = rows == bk.mr && cols == bk.nr && (!o.last || !ep || vec_ep);
+            if (!gemm_mk(isa, &bk, kc, Ap + ir * kc, bpan + jr * kc, t, &o, full))
+              gemm_store(isa, t, bk.nr, rows, cols, &o);
           }
         }
       }

@@ -32,8 +32,14 @@
 #include <string.h>
 
 /* The instruction sets, numbered as ir.h's TargetIsa. */
-enum { EFFC_ISA_SCALAR = 0, EFFC_ISA_AVX2 = 1, EFFC_ISA_AVX512 = 2, EFFC_ISA_NEON = 3,
-       EFFC_ISA_DSP = 4, EFFC_ISA_MVE = 5 };
+/* Macros, not an enum: `#if EFFC_ISA == EFFC_ISA_AVX2` below must compare numbers (an enum
+ * constant is 0 to the preprocessor, which made every target compile the AVX2 paths). */
+#define EFFC_ISA_SCALAR 0
+#define EFFC_ISA_AVX2 1
+#define EFFC_ISA_AVX512 2
+#define EFFC_ISA_NEON 3
+#define EFFC_ISA_DSP 4
+#define EFFC_ISA_MVE 5
 
 #ifndef EFFC_KERN
 #define EFFC_KERN /* extern in the runtime library */
@@ -154,13 +160,13 @@ typedef enum { EFFC_CONV_GEMM = 0, EFFC_CONV_IM2COL, EFFC_CONV_DEPTHWISE } EffcC
 EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p);
 EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p);
 EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, const float *w, float *packed);
-EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int nt);
+EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int isa, int nt);
 EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
                            float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
 /* ConvTranspose: w is [C, M/G, KH, KW]. */
 EFFC_KERN size_t effc_convt2d_packed_size(const EffcConv2d *p);
 EFFC_KERN void effc_convt2d_pack(const EffcConv2d *p, const float *w, float *packed);
-EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int nt);
+EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int isa, int nt);
 EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
                             float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
 

@@ -97,12 +97,14 @@ static int check(const char *what, int si, int isa, const float *got, const doub
 typedef void (*ConvFn)(const EffcConv2d *, int, const float *, const float *, float *,
                        const EffcEpilogue *, void *, int, int);
 
-static int run_threads(ConvFn f, const EffcConv2d *p, int isa, const float *x, const float *pk,
-                       float *y, size_t ny, const EffcEpilogue *e, size_t scratch1) {
+typedef size_t (*ScratchFn)(const EffcConv2d *, int, int);
+
+static int run_threads(ConvFn f, ScratchFn sf, const EffcConv2d *p, int isa, const float *x,
+                       const float *pk, float *y, size_t ny, const EffcEpilogue *e) {
   float *ref = NULL;
   int fails = 0;
   for (int nt = 1; nt <= 3; nt++) {
-    void *scr = malloc(scratch1 * (size_t)nt + 16);
+    void *scr = malloc(sf(p, isa, nt) + 16);
     for (size_t i = 0; i < ny; i++) y[i] = NAN;
     for (int t = 0; t < nt; t++) f(p, isa, x, pk, y, e, scr, t, nt);
     free(scr);
@@ -177,7 +179,6 @@ static int check_conv(int transposed) {
     float *pk = malloc(npk * 4 + 4);
     if (transposed) effc_convt2d_pack(&p, w, pk);
     else effc_conv2d_pack(&p, w, pk);
-    size_t scr1 = transposed ? effc_convt2d_scratch(&p, 1) : effc_conv2d_scratch(&p, 1);
     for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++) {
       int with_bias = ai % 2 == 0, with_res = ai % 3 == 1;
       EffcEpilogue e = {acts[ai], 0.1f, 0.5f, with_bias ? b : NULL, with_res ? r : NULL, 0};
@@ -188,8 +189,9 @@ static int check_conv(int transposed) {
         want[i] = act_ref(v, &e);
       }
       for (int k = 0; k < nisa; k++) {
-        fails += run_threads(transposed ? effc_convt2d : effc_conv2d, &p, is[k], x, pk, y, ny,
-                             &e, scr1);
+        fails += run_threads(transposed ? effc_convt2d : effc_conv2d,
+                             transposed ? effc_convt2d_scratch : effc_conv2d_scratch, &p, is[k],
+                             x, pk, y, ny, &e);
         fails += check(transposed ? "convT" : "conv", (int)si, is[k], y, want, mag, ny);
       }
     }

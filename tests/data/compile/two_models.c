@@ -1,4 +1,4 @@
-/* Two compiled models in one program (compile_prefix.onnxtxt): every exported symbol carries
+/* Two compiled models in one program (tests/lit/compile_prefix.onnxtxt): every exported symbol carries
  * its --prefix, and the kernels, thread pools and weights do not clash. Both are
  * compile_api.onnxtxt (outputs: x, the constant {1.5, -2, 3.25}, k/2 and b, copied). */
 #include <stdio.h>
