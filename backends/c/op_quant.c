@@ -122,52 +122,54 @@ static void put_range(CEmit *e, int64_t n) {
             (long long)n, (long long)n);
 }
 
-static int emit_quantize(CEmit *e, const Node *n) {
-  const Value *x = in_at(n, 0), *y = n->outputs[0];
+/* The scale and zero point of Quantize/DequantizeLinear as weights (per tensor or per axis)
+ * and this thread's element range; the arguments "x, ..., lo, hi, inner, C, scale, zp" are
+ * then written by the caller. Returns -1 after ce_unsupported. */
+typedef struct QdqArgs {
+  const char *scale, *zp;
+  int64_t inner, C;
+} QdqArgs;
+
+static int qdq_args(CEmit *e, const Node *n, const Value *x, QdqArgs *a) {
   if (check_plain(e, n)) return -1;
-  if (ce_elem(x) != ELEM_FLOAT) return ce_unsupported(e, n, "x must be float32, not %s", ir_elem(ce_elem(x))->name);
-  if (!is_q8(ce_elem(y)))
-    return ce_unsupported(e, n, "%s outputs are not supported (uint8 and int8 only)", ir_elem(ce_elem(y))->name);
   const Tensor *st = in_at(n, 1) ? ce_const(in_at(n, 1)) : NULL;
   uint64_t cnt = st ? tnumel(st) : 0;
   int bad = 0;
-  int64_t inner, C, zs;
+  int64_t zs;
   if (!cnt) return ce_unsupported(e, n, "the scale must be a constant");
   const float *s = const_scale(e, n, 1, (int64_t)cnt, &bad);
   int32_t *z = const_zp(e, n, 2, (int64_t)cnt, &zs, &bad);
-  if (bad || axis_view(e, n, x, cnt, &inner, &C)) return free(z), -1;
+  if (bad || axis_view(e, n, x, cnt, &a->inner, &a->C)) return free(z), -1;
   ce_need_kern(e, "quant");
-  const char *sw = ce_weight(e, "q_scale", ELEM_FLOAT, s, cnt * sizeof(float));
-  const char *zw = ce_weight(e, "q_zp", ELEM_INT32, z, (zs ? cnt : 1) * sizeof(int32_t));
+  a->scale = ce_weight(e, "q_scale", ELEM_FLOAT, s, cnt * sizeof(float));
+  a->zp = ce_weight(e, "q_zp", ELEM_INT32, z, (zs ? cnt : 1) * sizeof(int32_t));
   free(z);
   put_range(e, ce_numel(x));
+  return 0;
+}
+
+static int emit_quantize(CEmit *e, const Node *n) {
+  const Value *x = in_at(n, 0), *y = n->outputs[0];
+  if (ce_elem(x) != ELEM_FLOAT) return ce_unsupported(e, n, "x must be float32, not %s", ir_elem(ce_elem(x))->name);
+  if (!is_q8(ce_elem(y)))
+    return ce_unsupported(e, n, "%s outputs are not supported (uint8 and int8 only)", ir_elem(ce_elem(y))->name);
+  QdqArgs a;
+  if (qdq_args(e, n, x, &a)) return -1;
   ce_printf(e, "effc_quantize_f32(%s, lo, hi, %lld, %lld, %s, %s, %d, %s);\n", ce_ptr(e, x),
-            (long long)inner, (long long)C, sw, zw, qtype(ce_elem(y)), ce_ptr(e, y));
+            (long long)a.inner, (long long)a.C, a.scale, a.zp, qtype(ce_elem(y)), ce_ptr(e, y));
   return 0;
 }
 
 static int emit_dequantize(CEmit *e, const Node *n) {
   const Value *x = in_at(n, 0), *y = n->outputs[0];
-  if (check_plain(e, n)) return -1;
   ElemType xt = ce_elem(x);
   if (!is_q8(xt) && xt != ELEM_INT32)
     return ce_unsupported(e, n, "%s inputs are not supported (uint8, int8, int32)", ir_elem(xt)->name);
   if (ce_elem(y) != ELEM_FLOAT) return ce_unsupported(e, n, "the output must be float32");
-  const Tensor *st = in_at(n, 1) ? ce_const(in_at(n, 1)) : NULL;
-  uint64_t cnt = st ? tnumel(st) : 0;
-  int bad = 0;
-  int64_t inner, C, zs;
-  if (!cnt) return ce_unsupported(e, n, "the scale must be a constant");
-  const float *s = const_scale(e, n, 1, (int64_t)cnt, &bad);
-  int32_t *z = const_zp(e, n, 2, (int64_t)cnt, &zs, &bad);
-  if (bad || axis_view(e, n, x, cnt, &inner, &C)) return free(z), -1;
-  ce_need_kern(e, "quant");
-  const char *sw = ce_weight(e, "dq_scale", ELEM_FLOAT, s, cnt * sizeof(float));
-  const char *zw = ce_weight(e, "dq_zp", ELEM_INT32, z, (zs ? cnt : 1) * sizeof(int32_t));
-  free(z);
-  put_range(e, ce_numel(x));
+  QdqArgs a;
+  if (qdq_args(e, n, x, &a)) return -1;
   ce_printf(e, "effc_dequantize_f32(%s, %d, lo, hi, %lld, %lld, %s, %s, %s);\n", ce_ptr(e, x),
-            qtype(xt), (long long)inner, (long long)C, sw, zw, ce_ptr(e, y));
+            qtype(xt), (long long)a.inner, (long long)a.C, a.scale, a.zp, ce_ptr(e, y));
   return 0;
 }
 
@@ -185,7 +187,6 @@ static int emit_dynquant(CEmit *e, const Node *n) {
   if (ys) ce_printf(e, "  *%s = s;\n", ce_ptr(e, ys));
   if (yz) ce_printf(e, "  *%s = z8;\n", ce_ptr(e, yz));
   ce_printf(e, "}\n");
-  (void)e;
   return 0;
 }
 
