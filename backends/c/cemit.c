@@ -20,12 +20,7 @@ struct CeKernSrc {
 };
 extern const struct CeKernSrc ce_kern_sources[];
 
-/* The operator tables are defined by the op_*.c files; these weak empty tables keep the
- * core linkable while a group is not built in. */
-__attribute__((weak)) const CEmitOp ce_ops_gemm[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_conv[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_quant[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_basic[] = {{NULL, NULL}};
+/* The operator tables, one per op_*.c file, searched in this order. */
 static const CEmitOp *const ce_op_tables[] = {ce_ops_gemm, ce_ops_conv, ce_ops_quant,
                                               ce_ops_basic};
 
