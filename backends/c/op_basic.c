@@ -61,6 +61,7 @@ const CEmitOp ce_ops_basic[] = {
     {"Hardmax", ops_emit_softmax}, {"CumSum", ops_emit_cumsum},
     {"LayerNormalization", ops_emit_layernorm}, {"BatchNormalization", ops_emit_batchnorm},
     {"InstanceNormalization", ops_emit_instnorm}, {"GroupNormalization", ops_emit_instnorm},
+    {"LpNormalization", ops_emit_lpnorm}, {"MeanVarianceNormalization", ops_emit_lpnorm},
     {NULL, NULL},
 };
 

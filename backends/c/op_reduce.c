@@ -473,3 +473,51 @@ int ops_emit_batchnorm(CEmit *e, const Node *n) {
   ce_printf(e, "    o[i] = (%s)((x[i] - mu) / sd * s + b);\n}\n}\n", ct);
   return 0;
 }
+
+/* LpNormalization (p 1 or 2 along one axis; all-zero lines stay 0) and
+ * MeanVarianceNormalization ((x - mean) / (std + 1e-9) over an axis set). */
+int ops_emit_lpnorm(CEmit *e, const Node *n) {
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  ElemType t = ce_elem(x);
+  int r = ce_rank(x);
+  if (!ops_is_real(t) || r < 1 || r > OPS_MAX_RANK) return ce_unsupported(e, n, "element type or rank");
+  bool mvn = !strcmp(n->op->family, "MeanVarianceNormalization");
+  bool sel[OPS_MAX_RANK] = {false};
+  int64_t p = 2;
+  if (mvn) {
+    static const int64_t dflt[] = {0, 2, 3};
+    size_t na;
+    const int64_t *axes = ir_attr_ints(n, "axes", &na);
+    if (!axes) axes = dflt, na = 3;
+    for (size_t i = 0; i < na; i++) {
+      int a;
+      if (!ops_axis(axes[i], r, &a)) return ce_unsupported(e, n, "axis");
+      sel[a] = true;
+    }
+  } else {
+    int a;
+    p = ir_attr_int(n, "p", 2);
+    if (!ops_axis(ir_attr_int(n, "axis", -1), r, &a) || (p != 1 && p != 2))
+      return ce_unsupported(e, n, "axis or p");
+    sel[a] = true;
+  }
+  Walk outer, inner;
+  walk_of(x, sel, false, &outer);
+  walk_of(x, sel, true, &inner);
+  if (outer.count == 0 || inner.count == 0) return 0;
+  const char *ct = be_ctype(t);
+  group_open(e, x, y, ct, &outer, &inner);
+  if (mvn) {
+    emit_moments(e, inner.count, 0);
+    ce_printf(e, "  const double sd = sqrt(q / (double)cnt) + 1e-9;\n  (void)inv;\n");
+    ce_printf(e, "  for (int64_t i = 0; i < cnt; i++) o[AT(i)] = (%s)((x[AT(i)] - m) / sd);\n", ct);
+  } else {
+    ce_printf(e, "  double nrm = 0;\n");
+    ce_printf(e, "  for (int64_t i = 0; i < cnt; i++) {\n    const double v = x[AT(i)];\n");
+    ce_printf(e, "    nrm += %s;\n  }\n", p == 1 ? "fabs(v)" : "v * v");
+    if (p == 2) ce_printf(e, "  nrm = sqrt(nrm);\n");
+    ce_printf(e, "  for (int64_t i = 0; i < cnt; i++) o[AT(i)] = (%s)(nrm == 0 ? 0 : x[AT(i)] / nrm);\n", ct);
+  }
+  group_close(e);
+  return 0;
+}

@@ -395,8 +395,12 @@ int ops_emit_d2s(CEmit *e, const Node *n) {
   } else {
     if (H % b || W % b) return ce_unsupported(e, n, "spatial dims not divisible");
     int64_t h = H / b, w = W / b;
-    /* output view [N, b1, b2, C, h, w]; source [N, C, h, b1, w, b2] */
+    /* source [N, C, h, b1, w, b2]; output view (DCR) [N, b1, b2, C, h, w] or (CRD, from
+     * opset 28) [N, C, b1, b2, h, w] */
+    bool crd = n->op->since >= 28 && !strcmp(ir_attr_string(n, "mode", "DCR"), "CRD");
     int64_t d6[6] = {N, b, b, C, h, w}, s6[6] = {C * H * W, W, 1, H * W, b * W, b};
+    int64_t c6[6] = {N, C, b, b, h, w}, t6[6] = {C * H * W, H * W, W, 1, b * W, b};
+    if (crd) memcpy(d6, c6, sizeof d6), memcpy(s6, t6, sizeof s6);
     memcpy(od, d6, sizeof od);
     memcpy(vs, s6, sizeof vs);
   }

@@ -67,5 +67,6 @@ int ops_emit_cumsum(CEmit *e, const Node *n);
 int ops_emit_layernorm(CEmit *e, const Node *n);
 int ops_emit_instnorm(CEmit *e, const Node *n);  /* InstanceNormalization, GroupNormalization */
 int ops_emit_batchnorm(CEmit *e, const Node *n); /* inference */
+int ops_emit_lpnorm(CEmit *e, const Node *n);    /* LpNormalization, MeanVarianceNormalization */
 
 #endif
