@@ -3,6 +3,7 @@
  * (ONNX's layout) against its expected outputs. Also holds the data reader that `compare`
  * shares. */
 #include "driver.h"
+#include "qsim.h"
 #include "runtime.h"
 
 #include <dirent.h>
@@ -35,6 +36,10 @@ const Command cmd_run = {
     "                         atol + rtol*|want|) and each mismatch reported; exit 1 if any\n"
     "  --atol X, --rtol Y     tolerances for --test-data (default 1e-7 and 1e-3)\n"
     "  --seed N               seed for random operators (default 1)\n"
+    "  --noise SPEC           effc.qc models: simulate noise, e.g.\n"
+    "                         depol1=0.001,depol2=0.01,readout=0.02 (docs/quantum.md)\n"
+    "  --mitigate-readout     effc.qc models: invert the readout error with a calibration\n"
+    "                         measured under the same noise (tensored, per qubit)\n"
     "  -h, --help             show this help\n"
     "\n"
     "examples:\n"
@@ -291,13 +296,17 @@ static int run(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},        {"input", required_argument, NULL, 'i'},
       {"output-dir", required_argument, NULL, 'O'}, {"test-data", required_argument, NULL, 'T'},
       {"atol", required_argument, NULL, 'a'},  {"rtol", required_argument, NULL, 'r'},
-      {"seed", required_argument, NULL, 's'},  {NULL, 0, NULL, 0},
+      {"seed", required_argument, NULL, 's'},  {"noise", required_argument, NULL, 'N'},
+      {"mitigate-readout", no_argument, NULL, 'M'}, {NULL, 0, NULL, 0},
   };
   const char *out_dir = NULL, *test_dir = NULL;
   char **binds = calloc((size_t)argc + 1, sizeof *binds);
   int nb = 0;
   RtTolerance tol = RT_TOL_DEFAULT;
   RtOptions opt = {.check_types = true, .seed = 1};
+  QcRunOptions qopt = {0};
+  bool mitigate = false;
+  char nerr[200];
   optind = 1;
   opterr = 0;
   int ch, rc = -1;
@@ -320,6 +329,10 @@ static int run(int argc, char **argv) {
       if (errno || *end || end == optarg) rc = drv_usage_error("run", "--seed needs an integer");
       break;
     }
+    case 'N':
+      if (!qc_noise_parse(optarg, &qopt.noise, nerr, sizeof nerr)) rc = drv_usage_error("run", "%s", nerr);
+      break;
+    case 'M': mitigate = true; break;
     case ':': rc = drv_usage_error("run", "option '%s' needs a value", argv[optind - 1]); break;
     default: rc = drv_usage_error("run", "unknown option '%s'", argv[optind - 1]); break;
     }
@@ -339,11 +352,20 @@ static int run(int argc, char **argv) {
   }
   Diag d;
   ir_diag_init(&d, stderr, argv[optind], NULL, 0);
-  RtInterp *in = rt_interp_new(m, &opt, &d);
+  bool quantum = qc_model_is_quantum(m);
+  QcReadoutCal cal = {0, NULL};
+  if (quantum && mitigate) {
+    qc_calibrate((int)m->next_value_id, &qopt.noise, &cal);
+    qopt.mitigate = &cal;
+  }
+  RtInterp *in = quantum ? NULL : rt_interp_new(m, &opt, &d);
   const Graph *g = m->graph;
   RtValue **ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
   RtValue **outs = calloc((size_t)g->n_outputs + 1, sizeof *outs);
-  rc = in ? EXIT_OK : EXIT_USER;
+  rc = in || quantum ? EXIT_OK : EXIT_USER;
+  if (rc == EXIT_OK && quantum && test_dir) rc = drv_usage_error("run", "--test-data does not apply to effc.qc models");
+  if (rc == EXIT_OK && !quantum && (mitigate || !qc_noise_is_zero(&qopt.noise)))
+    rc = drv_usage_error("run", "--noise and --mitigate-readout apply to effc.qc models only");
   if (rc == EXIT_OK && test_dir) {
     rc = run_test_data(in, g, test_dir, tol);
     goto done;
@@ -375,7 +397,8 @@ static int run(int argc, char **argv) {
               g->inputs[i]->name, g->inputs[i]->name);
       rc = EXIT_USER;
     }
-  if (rc == EXIT_OK && rt_interp_run(in, ins, outs) != 0) rc = EXIT_USER;
+  if (rc == EXIT_OK && (quantum ? qc_run_model(m, ins, outs, &qopt, &d) : rt_interp_run(in, ins, outs)) != 0)
+    rc = EXIT_USER;
   if (rc == EXIT_OK) {
     if (out_dir) rc = write_outputs(g, outs, out_dir);
     else
@@ -387,6 +410,7 @@ done:
   free(ins);
   free(outs);
   free(binds);
+  free(cal.a);
   rt_interp_free(in);
   drv_model_done(m);
   return rc;
