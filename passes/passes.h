@@ -202,6 +202,9 @@ typedef enum { QC_FOLD_GLOBAL, QC_FOLD_LEFT, QC_FOLD_RIGHT, QC_FOLD_RANDOM } QcF
 /* Fold c to noise scale `scale` (>= 1): global (C (C^-1 C)^n then the last gates folded),
  * or gate by gate (G G^-1 G) from the left, right or at random. */
 void qc_fold(const QcCircuit *c, double scale, QcFoldMethod m, uint64_t seed, QcCircuit *out);
+bool qc_fold_method_parse(const char *s, QcFoldMethod *m);
+/* "1,3,5" or "[1,3,5]": the count (<= max), or -1 if malformed or a factor is below 1. */
+int qc_scales_parse(const char *s, double *out, int max);
 
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
