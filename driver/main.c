@@ -16,7 +16,8 @@ bool drv_type_check = true;
 static const char *loaded_path;
 
 static const Command *const commands[] = {&cmd_opt,    &cmd_run,    &cmd_import, &cmd_export,
-                                              &cmd_dot,    &cmd_compare, &cmd_stats};
+                                              &cmd_dot,    &cmd_compare, &cmd_stats,
+                                              &cmd_zne};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_usage(FILE *o) {
