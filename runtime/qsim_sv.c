@@ -2,6 +2,15 @@
  * permutation, controlled 2x2, general 2x2, two-qubit diagonal, XX rotation), each looping
  * over only the amplitudes the gate changes, in blocks the compiler vectorizes. No matrix is
  * built per amplitude. The density matrix (qsim_dm.c) reuses these kernels on 2n qubits. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3") /* the loops below vectorize at -O3 (debugoptimized is -O2) */
+#endif
+/* The arithmetic kernels get an AVX2+FMA clone picked at load time (GCC's ifunc dispatch). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define QSIM_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define QSIM_CLONES
+#endif
 #include "qsim.h"
 
 #include <math.h>
@@ -30,12 +39,23 @@ static inline uint64_t ins0(uint64_t k, int b) {
 }
 
 /* General 2x2 on qubit t: [a; b] -> m [a; b]. */
-static void k_mat1(QsimState *s, int t, const double *m) {
+QSIM_CLONES static void k_mat1(QsimState *s, int t, const double *m) {
   double *a = s->amp;
   uint64_t N = UINT64_C(1) << s->n, st = UINT64_C(1) << t;
   double m0r = m[0], m0i = m[1], m1r = m[2], m1i = m[3], m2r = m[4], m2i = m[5], m3r = m[6], m3i = m[7];
+  if (t == 0) { /* pairs of neighbours: one contiguous sweep */
+    for (uint64_t b = 0; b < 2 * N; b += 4) {
+      double xr = a[b], xi = a[b + 1], yr = a[b + 2], yi = a[b + 3];
+      a[b] = m0r * xr - m0i * xi + m1r * yr - m1i * yi;
+      a[b + 1] = m0r * xi + m0i * xr + m1r * yi + m1i * yr;
+      a[b + 2] = m2r * xr - m2i * xi + m3r * yr - m3i * yi;
+      a[b + 3] = m2r * xi + m2i * xr + m3r * yi + m3i * yr;
+    }
+    s->updates += N;
+    return;
+  }
   for (uint64_t b = 0; b < N; b += 2 * st) {
-    double *x = a + 2 * b, *y = a + 2 * (b + st);
+    double *restrict x = a + 2 * b, *restrict y = a + 2 * (b + st);
     for (uint64_t j = 0; j < st; j++) {
       double xr = x[2 * j], xi = x[2 * j + 1], yr = y[2 * j], yi = y[2 * j + 1];
       x[2 * j] = m0r * xr - m0i * xi + m1r * yr - m1i * yi;
@@ -48,7 +68,7 @@ static void k_mat1(QsimState *s, int t, const double *m) {
 }
 
 /* diag(d0, d1) on qubit t; d0 == 1 touches only the |1> half. */
-static void k_diag1(QsimState *s, int t, double d0r, double d0i, double d1r, double d1i) {
+QSIM_CLONES static void k_diag1(QsimState *s, int t, double d0r, double d0i, double d1r, double d1i) {
   double *a = s->amp;
   uint64_t N = UINT64_C(1) << s->n, st = UINT64_C(1) << t;
   bool skip0 = d0r == 1 && d0i == 0;
@@ -85,7 +105,7 @@ static void k_x(QsimState *s, int t) {
 }
 
 /* 2x2 m on target t where control c is 1 (X when m is NULL). */
-static void k_cmat(QsimState *s, int c, int t, const double *m) {
+QSIM_CLONES static void k_cmat(QsimState *s, int c, int t, const double *m) {
   double *a = s->amp;
   int lo = c < t ? c : t, hi = c < t ? t : c;
   uint64_t n4 = UINT64_C(1) << (s->n - 2), cb = UINT64_C(1) << c, tb = UINT64_C(1) << t;
@@ -114,11 +134,24 @@ static void k_cmat(QsimState *s, int c, int t, const double *m) {
 
 /* Two-qubit diagonal d[k] (k = bit_a + 2 bit_b, re/im pairs); entries equal to 1 are
  * skipped. */
-static void k_diag2(QsimState *s, int qa, int qb, const double *d) {
+QSIM_CLONES static void k_diag2(QsimState *s, int qa, int qb, const double *d) {
   double *a = s->amp;
   int lo = qa < qb ? qa : qb, hi = qa < qb ? qb : qa;
   uint64_t n4 = UINT64_C(1) << (s->n - 2), inner = UINT64_C(1) << lo;
   uint64_t off[4] = {0, UINT64_C(1) << qa, UINT64_C(1) << qb, (UINT64_C(1) << qa) | (UINT64_C(1) << qb)};
+  int ones = 0;
+  for (int k = 0; k < 4; k++) ones += d[2 * k] == 1 && d[2 * k + 1] == 0;
+  if (ones < 2) { /* most entries change (RZZ, CRZ's conjugate...): one sweep over the state */
+    uint64_t N = UINT64_C(1) << s->n;
+    for (uint64_t i = 0; i < N; i++) {
+      const double *e = d + 2 * (((i >> qa) & 1) | (((i >> qb) & 1) << 1));
+      double xr = a[2 * i], xi = a[2 * i + 1];
+      a[2 * i] = e[0] * xr - e[1] * xi;
+      a[2 * i + 1] = e[0] * xi + e[1] * xr;
+    }
+    s->updates += N;
+    return;
+  }
   for (int k = 0; k < 4; k++) {
     double dr = d[2 * k], di = d[2 * k + 1];
     if (dr == 1 && di == 0) continue;
@@ -137,7 +170,7 @@ static void k_diag2(QsimState *s, int qa, int qb, const double *d) {
 /* Mix the pairs (|00>,|11>) and (|01>,|10>) of qubits qa, qb by [c, -i s'; -i s', c]:
  * RXX(theta) with c = cos(theta/2), s' = sin(theta/2) (conj flips the sign of s'). SWAP
  * is the permutation of |01> and |10> only (c = NAN selects it). */
-static void k_pair2(QsimState *s, int qa, int qb, double c, double sn, bool swap) {
+QSIM_CLONES static void k_pair2(QsimState *s, int qa, int qb, double c, double sn, bool swap) {
   double *a = s->amp;
   int lo = qa < qb ? qa : qb, hi = qa < qb ? qb : qa;
   uint64_t n4 = UINT64_C(1) << (s->n - 2), inner = UINT64_C(1) << lo;
