@@ -353,11 +353,7 @@ static int run(int argc, char **argv) {
   Diag d;
   ir_diag_init(&d, stderr, argv[optind], NULL, 0);
   bool quantum = qc_model_is_quantum(m);
-  QcReadoutCal cal = {0, NULL};
-  if (quantum && mitigate) {
-    qc_calibrate((int)m->next_value_id, &qopt.noise, &cal);
-    qopt.mitigate = &cal;
-  }
+  qopt.calibrate = mitigate;
   RtInterp *in = quantum ? NULL : rt_interp_new(m, &opt, &d);
   const Graph *g = m->graph;
   RtValue **ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
@@ -410,7 +406,6 @@ done:
   free(ins);
   free(outs);
   free(binds);
-  free(cal.a);
   rt_interp_free(in);
   drv_model_done(m);
   return rc;

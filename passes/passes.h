@@ -165,6 +165,7 @@ bool qc_ops_inverse(const QcOp *a, const QcOp *b); /* b == a^-1 (same wires) */
 /* How o acts on wire w: 'Z' diagonal, 'X' X-type, '?' other, 0 not at all. */
 char qc_op_action(const QcOp *o, int w);
 bool qc_ops_commute(const QcOp *a, const QcOp *b); /* by the actions on shared wires */
+bool qc_ops_share(const QcOp *a, const QcOp *b);   /* act on a common wire */
 void qc_mat_mul(const double a[8], const double b[8], double out[8]);
 /* m = e^{i beta} U(theta, phi, lambda) = e^{i alpha} RZ(phi) RY(theta) RZ(lambda). */
 void qc_zyz(const double m[8], double *theta, double *phi, double *lam);

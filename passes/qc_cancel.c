@@ -7,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool share(const QcOp *a, const QcOp *b) {
-  const int *x = qc_op_wires(a), *y = qc_op_wires(b);
-  for (int i = 0; i < a->nq; i++)
-    for (int j = 0; j < b->nq; j++)
-      if (x[i] == y[j]) return true;
-  return false;
-}
-
 static int cancel(const QcCircuit *in, QcCircuit *out, const void *arg, PassCtx *pc) {
   (void)arg;
   QcCircuit cur;
@@ -31,7 +23,7 @@ static int cancel(const QcCircuit *in, QcCircuit *out, const void *arg, PassCtx 
       if (dead[i] || !qc_op_inverse(a, &inv)) continue;
       for (int j = i + 1; j < n; j++) {
         const QcOp *b = &cur.ops[j];
-        if (dead[j] || !share(a, b)) continue;
+        if (dead[j] || !qc_ops_share(a, b)) continue;
         if (qc_ops_inverse(a, b)) {
           dead[i] = dead[j] = 1;
           found++;

@@ -285,14 +285,17 @@ char qc_op_action(const QcOp *o, int w) {
   }
 }
 
+bool qc_ops_share(const QcOp *a, const QcOp *b) {
+  const int *x = qc_op_wires(a), *y = qc_op_wires(b);
+  for (int i = 0; i < a->nq; i++)
+    for (int j = 0; j < b->nq; j++)
+      if (x[i] == y[j]) return true;
+  return false;
+}
+
 bool qc_ops_commute(const QcOp *a, const QcOp *b) {
-  if (a->g == QG_BARRIER || b->g == QG_BARRIER || a->g >= QG_MEASURE || b->g >= QG_MEASURE) {
-    const int *qa = qc_op_wires(a), *qb = qc_op_wires(b);
-    for (int i = 0; i < a->nq; i++)
-      for (int j = 0; j < b->nq; j++)
-        if (qa[i] == qb[j]) return false;
-    return true;
-  }
+  if (a->g == QG_BARRIER || b->g == QG_BARRIER || a->g >= QG_MEASURE || b->g >= QG_MEASURE)
+    return !qc_ops_share(a, b);
   for (int i = 0; i < a->nq; i++) {
     char x = qc_op_action(a, a->q[i]), y = qc_op_action(b, a->q[i]);
     if (!y) continue;

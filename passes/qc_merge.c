@@ -19,14 +19,6 @@ static bool same_wires(const QcOp *a, const QcOp *b) {
   return (a->q[0] == b->q[0] && a->q[1] == b->q[1]) || (sym && a->q[0] == b->q[1] && a->q[1] == b->q[0]);
 }
 
-static bool shares(const QcOp *a, const QcOp *b) {
-  const int *x = qc_op_wires(a), *y = qc_op_wires(b);
-  for (int i = 0; i < a->nq; i++)
-    for (int j = 0; j < b->nq; j++)
-      if (x[i] == y[j]) return true;
-  return false;
-}
-
 static bool is_identity(const QcOp *o) {
   if (!qc_angle_is_const(&o->a[0])) return false;
   double period = o->g == QG_CRX || o->g == QG_CRY || o->g == QG_CRZ ? 4 * M_PI : 2 * M_PI;
@@ -44,7 +36,7 @@ static int merge(const QcCircuit *in, QcCircuit *out, const void *arg, PassCtx *
   for (int i = 0; i < n; i++) {
     if (dead[i] || !mergeable(ops[i].g)) continue;
     for (int j = i + 1; j < n; j++) {
-      if (dead[j] || !shares(&ops[i], &ops[j])) continue;
+      if (dead[j] || !qc_ops_share(&ops[i], &ops[j])) continue;
       QcAngle sum;
       if (ops[j].g == ops[i].g && same_wires(&ops[i], &ops[j]) && qc_angle_lin(&ops[i].a[0], 1, &ops[j].a[0], 1, &sum)) {
         ops[i].a[0] = sum;

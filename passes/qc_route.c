@@ -152,11 +152,6 @@ typedef struct Router {
   uint64_t rng;
 } Router;
 
-static uint64_t rnd(uint64_t *s) {
-  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
-  return *s;
-}
-
 static int D(const Router *r, int a, int b) {
   return r->cm->dist[r->l2p[a] * r->cm->n + r->l2p[b]];
 }
@@ -311,7 +306,7 @@ static void route_sabre(Router *r) {
           double dk = decay[p] > decay[v] ? decay[p] : decay[v];
           double sc = dk * ((cf ? sf / cf : 0) + (ce ? 0.5 * se / ce : 0));
           if (sc < best - 1e-12) best = sc, bp = p, bq = v, ties = 1;
-          else if (sc < best + 1e-12 && rnd(&r->rng) % (uint64_t)(++ties) == 0) bp = p, bq = v;
+          else if (sc < best + 1e-12 && qc_rand(&r->rng) % (uint64_t)(++ties) == 0) bp = p, bq = v;
         }
       }
     }
@@ -373,7 +368,7 @@ int qc_route(const QcCircuit *in, const QcCoupling *cm, bool sabre, int trials, 
     for (int i = 0; i < n; i++) init[i] = i;
     if (t > 0)
       for (int i = n - 1; i > 0; i--) { /* a random initial layout */
-        int j = (int)(rnd(&r.rng) % (uint64_t)(i + 1)), v = init[i];
+        int j = (int)(qc_rand(&r.rng) % (uint64_t)(i + 1)), v = init[i];
         init[i] = init[j], init[j] = v;
       }
     if (sabre)

@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t rnd(uint64_t *s) {
-  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
-  return *s;
-}
-
 static void add_inverse(QcCircuit *out, const QcOp *o) {
   QcOp inv;
   if (qc_op_inverse(o, &inv)) qc_append(out, &inv);
@@ -56,7 +51,7 @@ void qc_fold(const QcCircuit *c, double scale, QcFoldMethod m, uint64_t seed, Qc
   else {
     uint64_t s = seed * 2654435761u + 88172645463325252ull;
     for (int j = 0; j < extra;) { /* extra distinct gates at random */
-      int t = (int)(rnd(&s) % (uint64_t)d);
+      int t = (int)(qc_rand(&s) % (uint64_t)d);
       if (!more[t]) more[t] = 1, j++;
     }
   }

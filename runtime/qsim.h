@@ -56,6 +56,11 @@ typedef struct QcGateInfo {
 } QcGateInfo;
 extern const QcGateInfo qc_gates[QG_COUNT];
 int qc_gate_find(const char *name); /* -1 if not a gate */
+/* xorshift64: the seeded generator of layouts, tie breaks and random folding (s != 0). */
+static inline uint64_t qc_rand(uint64_t *s) {
+  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+  return *s;
+}
 
 /* An angle: c + sum k[i] * params[p[i]] (an affine form of the circuit's parameters). */
 #define QC_MAX_TERMS 6
@@ -189,6 +194,7 @@ typedef struct QcReadoutCal {
 typedef struct QcRunOptions {
   QcNoise noise;
   const QcReadoutCal *mitigate; /* invert readout with this calibration (NULL = none) */
+  bool calibrate;               /* qc_run_model: calibrate under `noise` and mitigate */
 } QcRunOptions;
 /* Simulate c: results[i] receives observable i's values (1 for Expval and Measure, 2^nq
  * for Probs), malloc'd. Wires that never interact are simulated apart; a part uses the

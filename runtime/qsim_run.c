@@ -298,7 +298,14 @@ int qc_run_model(Model *m, RtValue **inputs, RtValue **outputs, const QcRunOptio
     }
     rt_unref(tmp);
   }
-  if (!rc) rc = qc_simulate(&c, params, o, res, d);
+  QcRunOptions ro = *o;
+  QcReadoutCal cal = {0, NULL};
+  if (o->calibrate) {
+    qc_calibrate(c.nq, &o->noise, &cal);
+    ro.mitigate = &cal;
+  }
+  if (!rc) rc = qc_simulate(&c, params, &ro, res, d);
+  free(cal.a);
   for (int i = 0; i < g->n_outputs && !rc; i++) {
     int k = 0;
     while (k < c.nobs && c.obs[k].out != g->outputs[i]) k++;

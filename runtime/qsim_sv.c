@@ -89,17 +89,21 @@ QSIM_CLONES static void k_diag1(QsimState *s, int t, double d0r, double d0i, dou
   s->updates += skip0 ? N / 2 : N;
 }
 
+/* Exchange n doubles of x and y (runs of amplitudes). */
+static void swap_runs(double *restrict x, double *restrict y, uint64_t n) {
+  for (uint64_t j = 0; j < n; j++) {
+    double v = x[j];
+    x[j] = y[j];
+    y[j] = v;
+  }
+}
+
 /* X on qubit t: swap halves. */
 static void k_x(QsimState *s, int t) {
   double *a = s->amp;
   uint64_t N = UINT64_C(1) << s->n, st = UINT64_C(1) << t;
   for (uint64_t b = 0; b < N; b += 2 * st) {
-    double *x = a + 2 * b, *y = a + 2 * (b + st);
-    for (uint64_t j = 0; j < 2 * st; j++) {
-      double v = x[j];
-      x[j] = y[j];
-      y[j] = v;
-    }
+    swap_runs(a + 2 * b, a + 2 * (b + st), 2 * st);
   }
   s->updates += N;
 }
@@ -114,11 +118,7 @@ QSIM_CLONES static void k_cmat(QsimState *s, int c, int t, const double *m) {
     uint64_t base = ins0(ins0(k0, lo), hi) | cb;
     double *x = a + 2 * base, *y = a + 2 * (base | tb);
     if (!m) {
-      for (uint64_t j = 0; j < 2 * inner; j++) {
-        double v = x[j];
-        x[j] = y[j];
-        y[j] = v;
-      }
+      swap_runs(x, y, 2 * inner);
       continue;
     }
     for (uint64_t j = 0; j < inner; j++) {
@@ -180,11 +180,7 @@ QSIM_CLONES static void k_pair2(QsimState *s, int qa, int qb, double c, double s
     double *p00 = a + 2 * base, *p01 = a + 2 * (base | ba), *p10 = a + 2 * (base | bb),
            *p11 = a + 2 * (base | ba | bb);
     if (swap) {
-      for (uint64_t j = 0; j < 2 * inner; j++) {
-        double v = p01[j];
-        p01[j] = p10[j];
-        p10[j] = v;
-      }
+      swap_runs(p01, p10, 2 * inner);
       continue;
     }
     for (uint64_t j = 0; j < inner; j++) {
