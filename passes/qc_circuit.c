@@ -18,6 +18,7 @@ typedef struct Writer {
   Value **flat;    /* per parameter: the flattened tensor (Reshape), or NULL */
   unsigned counter;
   IR_VEC(Node *) out; /* the new nodes, in order */
+  IR_VEC(Value *) consts; /* scalar constants written so far, reused by value */
 } Writer;
 
 static Value *fresh(Writer *w, const char *base) {
@@ -38,10 +39,16 @@ static Node *node(Writer *w, const char *dom, const char *op, int ni, int no) {
 }
 
 static Value *scalar_const(Writer *w, ElemType e, double x) {
+  for (size_t i = 0; i < w->consts.n; i++) {
+    const Tensor *c = w->consts.v[i]->init;
+    if (c->elem == e && ir_elem(e)->to_f64(c->data, 0) == x) return w->consts.v[i];
+  }
   Tensor *t = ir_tensor_new(&w->m->arena, e, 0, NULL);
   ir_tensor_alloc_data(&w->m->arena, t);
   ir_elem(e)->from_f64(t->data, 0, x);
-  return pass_add_initializer(w->g, "qc_c", t);
+  Value *v = pass_add_initializer(w->g, "qc_c", t);
+  ir_vec_push(w->consts, v);
+  return v;
 }
 
 static ElemType param_elem(const Value *v) {
@@ -172,7 +179,7 @@ int qc_graph_write(Model *m, const QcCircuit *c, Diag *d) {
     }
   /* keep the observables' values: unlinking a producer leaves them for the new nodes */
   pass_remove_nodes(g, dead);
-  Writer w = {m, g, c, calloc((size_t)c->nq + 1, sizeof(Value *)), calloc((size_t)c->nparams + 1, sizeof(Value *)), 0, {0}};
+  Writer w = {m, g, c, calloc((size_t)c->nq + 1, sizeof(Value *)), calloc((size_t)c->nparams + 1, sizeof(Value *)), 0, {0}, {0}};
   if (!w.wire || !w.flat) abort();
   if (c->nq) {
     Node *al = node(&w, "effc.qc", "Alloc", 0, c->nq);
@@ -188,6 +195,7 @@ int qc_graph_write(Model *m, const QcCircuit *c, Diag *d) {
   }
   ir_vec_free(after);
   ir_vec_free(w.out);
+  ir_vec_free(w.consts);
   free(w.wire);
   free(w.flat);
   free(dead);

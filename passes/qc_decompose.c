@@ -53,6 +53,7 @@ static void u_form(QcCircuit *o, int q, const QcAngle *t, const QcAngle *p, cons
 void qc_synth1(QcCircuit *out, int q, const double m[8], char form) {
   double t, p, l;
   qc_zyz(m, &t, &p, &l);
+  t = fabs(t) < 1e-12 ? 0 : t, p = fabs(p) < 1e-12 ? 0 : p, l = fabs(l) < 1e-12 ? 0 : l;
   QcAngle a = qc_const(t), b = qc_const(p), c = qc_const(l);
   if (form != 'u' && fabs(t) < 1e-12) { /* diagonal: one RZ */
     QcAngle s = qc_const(p + l);

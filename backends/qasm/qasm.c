@@ -42,11 +42,14 @@ static void angle(Emit *e, const QcAngle *a) {
       c += a->k[i] * e->val[a->p[i]];
       continue;
     }
-    fprintf(e->f, "%s%.17g*%s", any ? " + " : "", a->k[i], e->name[a->p[i]]);
+    double k = a->k[i];
+    fputs(any ? (k < 0 ? " - " : " + ") : (k < 0 ? "-" : ""), e->f);
+    if (fabs(k) != 1) fprintf(e->f, "%.17g*", fabs(k));
+    fputs(e->name[a->p[i]], e->f);
     any = true;
   }
   if (!any) fprintf(e->f, "%.17g", c);
-  else if (c != 0) fprintf(e->f, " + %.17g", c);
+  else if (c != 0) fprintf(e->f, " %c %.17g", c < 0 ? '-' : '+', fabs(c));
 }
 
 static const char *gate_name(const Emit *e, int g) {
