@@ -38,6 +38,8 @@ const Command cmd_zne = {
     "  --no-readout-mitigation  fold and extrapolate only\n"
     "  -i, --input NAME=FILE  bind a parameter input (.npy or .pb); repeatable\n"
     "  --seed N               seed of random folding (default 1)\n"
+    "  -p, --pipeline P       run pass pipeline P on MODEL first (e.g. decompose and route\n"
+    "                         it, so the noise model sees the hardware's gates)\n"
     "  -h, --help             show this help\n"
     "\n"
     "examples:\n"
@@ -70,6 +72,7 @@ typedef struct ZneSetup {
   uint64_t seed;
   bool readout;
   QcNoise noise;
+  const char *pipeline;
 } ZneSetup;
 
 /* Simulate c and return observable i's first value per observable (scalars). */
@@ -90,6 +93,19 @@ static int run_model(const char *path, char **binds, int nb, const ZneSetup *z) 
   ir_diag_init(&d, stderr, path, NULL, 0);
   QcCircuit c;
   int rc = EXIT_OK;
+  if (z->pipeline) {
+    Diag pd;
+    ir_diag_init(&pd, stderr, "<pipeline>", z->pipeline, strlen(z->pipeline));
+    PassPipeline *pp = pass_pipeline_parse(z->pipeline, &pd);
+    PassRunOptions ro = {0};
+    if (!pp) rc = EXIT_USAGE;
+    else if (pass_pipeline_run(m, pp, &ro, &d)) rc = EXIT_USER;
+    pass_pipeline_free(pp);
+    if (rc != EXIT_OK) {
+      drv_model_done(m);
+      return rc;
+    }
+  }
   if (!qc_model_is_quantum(m) || qc_circuit_from_graph(m, &c, &d)) {
     if (!qc_model_is_quantum(m)) fprintf(stderr, "%s: error: not an effc.qc model\n", path);
     drv_model_done(m);
@@ -184,9 +200,9 @@ static int run(int argc, char **argv) {
       {"order", required_argument, NULL, 'r'},    {"noise", required_argument, NULL, 'N'},
       {"fold", required_argument, NULL, 'f'},     {"no-readout-mitigation", no_argument, NULL, 'R'},
       {"input", required_argument, NULL, 'i'},    {"seed", required_argument, NULL, 's'},
-      {NULL, 0, NULL, 0},
+      {"pipeline", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
   };
-  ZneSetup z = {{1, 3, 5}, 3, QC_ZNE_RICHARDSON, 2, QC_FOLD_GLOBAL, 1, true, {0, 0, 0, 0, 0, 0}};
+  ZneSetup z = {{1, 3, 5}, 3, QC_ZNE_RICHARDSON, 2, QC_FOLD_GLOBAL, 1, true, {0, 0, 0, 0, 0, 0}, NULL};
   double values[32];
   int nv = -1, nb = 0, rc = -1, ch;
   bool have_noise = false;
@@ -194,7 +210,7 @@ static int run(int argc, char **argv) {
   if (!binds) abort();
   optind = 1;
   opterr = 0;
-  while (rc < 0 && (ch = getopt_long(argc, argv, ":hi:", longopts, NULL)) != -1) {
+  while (rc < 0 && (ch = getopt_long(argc, argv, ":hi:p:", longopts, NULL)) != -1) {
     switch (ch) {
     case 'h': drv_print_help(&cmd_zne); rc = EXIT_OK; break;
     case 'S':
@@ -223,6 +239,7 @@ static int run(int argc, char **argv) {
       break;
     case 'R': z.readout = false; break;
     case 'i': binds[nb++] = optarg; break;
+    case 'p': z.pipeline = optarg; break;
     case 's': z.seed = strtoull(optarg, NULL, 10); break;
     case ':': rc = drv_usage_error("zne", "option '%s' needs a value", argv[optind - 1]); break;
     default: rc = drv_usage_error("zne", "unknown option '%s'", argv[optind - 1]); break;

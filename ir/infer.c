@@ -2509,7 +2509,7 @@ int ir_infer_qc_expval(InferCtx *c) {
 /* Probs: the 2^k basis-state probabilities of its k qubits (input 0 is bit 0). */
 int ir_infer_qc_probs(InferCtx *c) {
   if (qc_check_qubits(c, 0, nin(c)) < 0) return -1;
-  if (nin(c) > 30) return qc_fail(c, "%d qubits: at most 30", nin(c));
+  if (nin(c) > 26) return qc_fail(c, "%d qubits: at most 26", nin(c));
   Dim d = dim_of((int64_t)1 << nin(c));
   set_out(c, 0, mk(c, ELEM_FLOAT, 1, &d));
   return 0;

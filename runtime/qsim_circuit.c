@@ -460,6 +460,14 @@ int qc_circuit_from_graph(Model *m, QcCircuit *c, Diag *d) {
   if (!r.wire || !r.state) abort();
   for (uint32_t i = 0; i <= m->next_value_id; i++) r.wire[i] = -1;
   int rc = 0;
+  for (size_t gi = 0; gi < m->all_graphs.n && !rc; gi++) { /* circuits live in the main graph */
+    const Graph *sg = m->all_graphs.v[gi];
+    for (size_t k = 0; sg != g && k < sg->nodes.n && !rc; k++)
+      if (sg->nodes.v[k] && !strcmp(sg->nodes.v[k]->domain, "effc.qc")) {
+        r.node = sg->nodes.v[k];
+        rc = rd_error(&r, "effc.qc operators inside subgraphs or functions are not supported");
+      }
+  }
   Node **readers = NULL; /* observable nodes, checked at the end */
   size_t nreaders = 0;
   for (size_t k = 0; k < g->nodes.n && !rc; k++) {
@@ -481,7 +489,7 @@ int qc_circuit_from_graph(Model *m, QcCircuit *c, Diag *d) {
       for (int i = 0; i < n->n_inputs && !rc; i++)
         for (int j = 0; j < i; j++)
           if (q[i] == q[j]) rc = rd_error(&r, "the same qubit is listed twice");
-      if (!rc && !strcmp(op, "Probs") && n->n_inputs > 30) rc = rd_error(&r, "more than 30 qubits");
+      if (!rc && !strcmp(op, "Probs") && n->n_inputs > 26) rc = rd_error(&r, "more than 26 qubits");
       if (!rc) {
         QcObs *o = qc_add_obs(c, op[0] == 'E' ? QC_OBS_EXPVAL : QC_OBS_PROBS, q, n->n_inputs);
         o->out = n->outputs[0];
