@@ -143,12 +143,54 @@ void pass_set_attr_float(Node *n, const char *name, float f);
 void pass_set_attr_int(Node *n, const char *name, int64_t i);
 void pass_set_attr_string(Node *n, const char *name, const char *s);
 void pass_set_attr_floats(Node *n, const char *name, const float *f, size_t count);
+void pass_set_attr_ints(Node *n, const char *name, const int64_t *v, size_t count);
 
 /* ------------------------------------------------------------------ specialize.c */
 /* `--shape NAME=1,3,224,224`: give graph input NAME that shape (its element type kept). */
 int pass_set_input_shape(Model *m, const char *spec, Diag *d);
 /* `--dim N=1`: replace the symbolic dim N by 1 in every type of the model. */
 int pass_bind_dim(Model *m, const char *spec, Diag *d);
+
+/* ------------------------------------------------------------------ plan.c */
+/* The memory planner: pass `plan`, also called directly by `effc stats` and the MCU backend. */
+typedef enum { PLAN_BEST, PLAN_GREEDY, PLAN_NAIVE } PlanStrategy;
+/* One buffer: live from step `first` through step `last` (inclusive); `alias` is the index
+ * of a buffer whose storage this one takes over (in-place), or -1. */
+typedef struct PlanBuf {
+  uint64_t size; /* bytes */
+  int first, last;
+  int alias;
+  int64_t offset; /* result: a multiple of align */
+} PlanBuf;
+/* Give every buffer an offset so that buffers with intersecting lifetimes never share a byte
+ * (an alias set shares one slot: the union of the lifetimes, the largest size). PLAN_BEST:
+ * best-fit with conflict search, never above PLAN_GREEDY (TFLM greedy by size, first fit);
+ * PLAN_NAIVE: no reuse (aliases ignored). Returns the arena size. */
+uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align);
+/* The most bytes live at one step (alias sets merged, sizes aligned): no placement of these
+ * buffers needs less. */
+uint64_t pass_plan_lower_bound(const PlanBuf *b, int n, uint64_t align);
+typedef struct PlanOptions {
+  PlanStrategy strategy;
+  uint64_t align;
+  bool inplace; /* elementwise outputs take an input's buffer when legal */
+  bool io;      /* graph inputs and outputs get arena buffers too (else not in the arena) */
+} PlanOptions;
+/* The plan of the main graph (types inferred), without changing the model. Arrays by value
+ * id: offset (-1: not in the arena), bytes (unaligned), inplace (1: the value took an input's
+ * buffer). -1 after naming a non-static intermediate. */
+typedef struct ModelPlan {
+  int64_t *offset;
+  uint64_t *bytes;
+  uint8_t *inplace;
+  uint64_t arena_bytes, naive_bytes, lower_bytes; /* lower_bytes: pass_plan_lower_bound */
+  int n_inplace;
+} ModelPlan;
+int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d);
+void pass_plan_free(ModelPlan *p);
+/* How many leading inputs of n its output 0 may share a buffer with (0: not in place).
+ * Emitted kernels of these operators must accept out == in. */
+int pass_plan_inplace_inputs(const Node *n);
 
 /* ------------------------------------------------------------------ qc_circuit.c */
 /* The effc.qc passes work on circuits (runtime/qsim.h): read the graph's circuit, transform
@@ -209,7 +251,7 @@ int qc_scales_parse(const char *s, double *out, int max);
 
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
-    pass_fuse, pass_inline, pass_qc_expand, pass_qc_decompose, pass_qc_resynth, pass_qc_cancel,
-    pass_qc_merge, pass_qc_route, pass_qc_zne;
+    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_qc_expand, pass_qc_decompose,
+    pass_qc_resynth, pass_qc_cancel, pass_qc_merge, pass_qc_route, pass_qc_zne;
 
 #endif

@@ -220,6 +220,11 @@ void pass_set_attr_floats(Node *n, const char *name, const float *f, size_t coun
   a->n = count;
   a->floats = count ? ir_arena_dup(&n->graph->model->arena, f, count * sizeof *f) : NULL;
 }
+void pass_set_attr_ints(Node *n, const char *name, const int64_t *v, size_t count) {
+  Attr *a = attr_slot(n, name, ATTR_INTS);
+  a->n = count;
+  a->ints = count ? ir_arena_dup(&n->graph->model->arena, v, count * sizeof *v) : NULL;
+}
 
 int pass_load_weights(Model *m, Diag *d) {
   int ng, missing = 0;

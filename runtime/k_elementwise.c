@@ -2,6 +2,7 @@
  * unary math and activations, variadic Max/Min/Sum/Mean, Clip and Where. One broadcasting
  * engine runs a table of per-op scalar functions, with a float32 fast path. */
 #include "runtime.h"
+#include "kern.h"
 
 #include <math.h>
 #include <string.h>
@@ -198,14 +199,7 @@ static int64_t i_mod(int64_t x, int64_t y, const Prm *p) {
   return r;
 }
 static int64_t i_pow(int64_t x, int64_t y, const Prm *p) {
-  if (!p->uns && y < 0) return x == 1 ? 1 : x == -1 ? ((y & 1) ? -1 : 1) : 0;
-  uint64_t r = 1, b = U(x), e = U(y);
-  while (e) {
-    if (e & 1) r *= b;
-    b *= b;
-    e >>= 1;
-  }
-  return S(r);
+  return effc_ipow(x, y, p->uns);
 }
 FI(i_max, (p->uns ? U(x) > U(y) : x > y) ? x : y)
 FI(i_min, (p->uns ? U(x) < U(y) : x < y) ? x : y)

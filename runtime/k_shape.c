@@ -2,6 +2,7 @@
  * Reshape, Flatten, Squeeze, Unsqueeze, Concat, Split, Transpose, Expand, Tile, Slice, Pad,
  * CenterCropPad, DepthToSpace, SpaceToDepth, ConstantOfShape, Range, EyeLike, Trilu. */
 #include "k_shape.h"
+#include "kern.h"
 
 #include <math.h>
 
@@ -614,21 +615,9 @@ int rt_k_Slice(RtCtx *c) {
     if (!rt_axis(c, g3 ? axes[k] : (int64_t)k, x->rank, &a)) return -1;
     if (done[a]) return rt_error(c, "axis %d repeated", a);
     done[a] = true;
-    int64_t D = x->dims[a], s = starts[k], e = ends[k], p = g4 ? steps[k] : 1, cnt;
+    int64_t s, p = g4 ? steps[k] : 1;
     if (p == 0) return rt_error(c, "step 0");
-    if (s < 0) s += D;
-    if (e < 0) e += D;
-    if (p > 0) {
-      s = s < 0 ? 0 : s > D ? D : s;
-      e = e < 0 ? 0 : e > D ? D : e;
-      cnt = e > s ? 1 + (e - s - 1) / p : 0;
-    } else {
-      s = s < 0 ? -1 : s > D - 1 ? D - 1 : s;
-      e = e < -1 ? -1 : e > D - 1 ? D - 1 : e;
-      int64_t q = p < -INT64_MAX ? INT64_MAX : -p;
-      cnt = s > e ? 1 + (s - e - 1) / q : 0;
-    }
-    d[a] = cnt;
+    d[a] = effc_slice_range(x->dims[a], starts[k], ends[k], p, &s);
     first[a] = s;
     step[a] = p;
   }
@@ -645,7 +634,8 @@ int rt_k_Slice(RtCtx *c) {
 
 /* ------------------------------------------------------------------ Pad, CenterCropPad */
 
-enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
+enum { PAD_CONSTANT = EFFC_PAD_CONSTANT, PAD_REFLECT = EFFC_PAD_REFLECT, PAD_EDGE = EFFC_PAD_EDGE,
+       PAD_WRAP = EFFC_PAD_WRAP };
 
 int rt_k_Pad(RtCtx *c) {
   RtValue *x = rt_in_tensor(c, 0);
@@ -717,25 +707,8 @@ int rt_k_Pad(RtCtx *c) {
   for (int i = 0; i < r; i++) {
     int64_t b = pb[i] > 0 ? pb[i] : 0, mm = m[i];
     for (int64_t j = 0; j < d[i]; j++) {
-      int64_t s = j - b;
-      if (s < 0 || s >= mm) {
-        if (mode == PAD_CONSTANT) {
-          t.row[i][j] = KS_FILL;
-          continue;
-        }
-        if (mode == PAD_EDGE) {
-          s = s < 0 ? 0 : mm - 1;
-        } else if (mode == PAD_WRAP) {
-          s = ((s % mm) + mm) % mm;
-        } else if (mm == 1) {
-          s = 0;
-        } else {
-          int64_t per = 2 * (mm - 1);
-          s = ((s % per) + per) % per;
-          if (s >= mm) s = per - s;
-        }
-      }
-      t.row[i][j] = (lo[i] + s) * xs[i];
+      int64_t s = effc_pad_src(j - b, mm, mode);
+      t.row[i][j] = s < 0 ? KS_FILL : (lo[i] + s) * xs[i];
     }
   }
   ks_remap(o, r, d, x, t.row, fill);

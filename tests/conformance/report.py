@@ -1,29 +1,45 @@
 #!/usr/bin/env python3
 """Writes docs/conformance.md from the conformance runners' results.
 
-    report.py FRONTEND_RESULTS INTERP_RESULTS OPS_LIST OUT.md
+    report.py FRONTEND_RESULTS INTERP_RESULTS OPS_LIST OUT.md [BACKEND_RESULTS...]
 
 FRONTEND_RESULTS and INTERP_RESULTS hold one line per case ("<case> PASS" or
 "<case> FAIL <why>"), OPS_LIST one line per case ("<case> op op ..."), as written by
 conformance_frontend, conformance_interp and conformance_interp --list-ops.
+BACKEND_RESULTS (results-conformance_backend-<target>.txt, from conformance_backend) also
+have "<case> UNSUPPORTED <why>" lines; each file adds a column named by its target.
 Standard library only (CI runs it without extra packages)."""
 import collections
+import os
 import sys
 
 
-def read_results(path):
+def read_results(path, with_status=False):
     res = {}
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             parts = line.rstrip("\n").split(" ", 2)
             if len(parts) >= 2:
-                res[parts[0]] = (parts[1] == "PASS", parts[2] if len(parts) > 2 else "")
+                why = parts[2] if len(parts) > 2 else ""
+                res[parts[0]] = (parts[1], why) if with_status else (parts[1] == "PASS", why)
     return res
+
+
+BACKEND_NAMES = {"generic": "C, target generic", "native": "C, target native",
+                 "aarch64": "C, target aarch64 (qemu)", "jit": "LLVM JIT"}
+
+
+def backend_name(path):
+    base = os.path.basename(path)
+    tag = base[len("results-conformance_backend-"):-len(".txt")] if base.startswith(
+        "results-conformance_backend-") else base
+    return BACKEND_NAMES.get(tag, tag)
 
 
 def main():
     fe, it, ops_path, out = sys.argv[1:5]
     front, interp = read_results(fe), read_results(it)
+    backends = [(backend_name(p), read_results(p, True)) for p in sys.argv[5:]]
     ops = {}
     with open(ops_path, encoding="utf-8") as f:
         for line in f:
@@ -51,7 +67,41 @@ def main():
     w.append("| stage | passing | of | rate |")
     w.append("| --- | --- | --- | --- |")
     w.append("| front end (parse, import, verify, print) | %d | %d | %.1f%% |" % (fe_pass, total, 100.0 * fe_pass / total))
-    w.append("| reference interpreter (outputs match) | %d | %d | %.1f%% |\n" % (it_pass, total, 100.0 * it_pass / total))
+    w.append("| reference interpreter (outputs match) | %d | %d | %.1f%% |" % (it_pass, total, 100.0 * it_pass / total))
+    w.append("")
+    if backends:
+        w.append("## Backends\n")
+        w.append("Each backend compiles every case whose operators it supports and runs it on the")
+        w.append("case's inputs; its outputs must match the interpreter's (floats within 1e-5 +")
+        w.append("1e-4·|want|, integers and booleans exactly). `tests/conformance/conformance_backend`")
+        w.append("(see README); *unsupported* cases (an operator or attribute the backend refuses with")
+        w.append("an error naming the node) are not failures.\n")
+        w.append("| backend | passing | failing | unsupported | of | pass rate of all cases |")
+        w.append("| --- | --- | --- | --- | --- | --- |")
+        for name, res in backends:
+            cnt = collections.Counter(st for st, _ in res.values())
+            w.append("| %s | %d | %d | %d | %d | %.1f%% |" % (
+                name, cnt["PASS"], cnt["FAIL"], cnt["UNSUPPORTED"], total,
+                100.0 * cnt["PASS"] / total))
+        w.append("")
+        for name, res in backends:
+            fails = sorted(c for c, (st, _) in res.items() if st == "FAIL")
+            reasons = collections.Counter()
+            for c, (st, why) in res.items():
+                if st == "UNSUPPORTED":
+                    key = why.split(":")[0] if "):" not in why else why.split("):", 1)[1]
+                    op = why.split("(", 1)[1].split(",")[0] if "(" in why else ""
+                    reasons["%s %s" % (op, key.strip()[:80])] += 1
+            w.append("### %s\n" % name)
+            w.append("Failing cases (%d):\n" % len(fails))
+            for c in fails:
+                w.append("- %s: %s" % (c, res[c][1].replace("|", "\\|")[:160]))
+            w.append("\nMost common reasons for unsupported cases:\n")
+            w.append("| operator and reason | cases |")
+            w.append("| --- | --- |")
+            for r, k in reasons.most_common(25):
+                w.append("| %s | %d |" % (r.replace("|", "\\|"), k))
+            w.append("")
     w.append("Front end, per case: `model.onnxtxt` parses, `model.onnx` imports, both verify,")
     w.append("print(parse(txt)) == print(import(onnx)) byte for byte, and printing is a fixed point.")
     w.append("Interpreter, per case: every `test_data_set_*` runs and each output has the expected")

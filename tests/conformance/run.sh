@@ -2,19 +2,33 @@
 # Runs ONNX's node tests through a conformance runner and checks them against the committed floor.
 #   run.sh RUNNER FLOOR             check: every case in FLOOR must still pass (exit 1 if not)
 #   run.sh RUNNER FLOOR --update    rewrite FLOOR from this run, and docs/conformance.md
-#                                   when both runners' results are there
+#                                   when the front end's and interpreter's results are there
+#   ... -- ARGS                     pass ARGS to the runner before the case directory
+#                                   (conformance_backend --target T); the results file is
+#                                   named after the runner and its target
 # The archive is unpacked by unpack.sh ($EFFC_CONFORMANCE, default
 # <repo>/../shared/conformance/onnx-node-tests.tar.xz; a missing archive is a failure).
 set -euo pipefail
-runner=$1 floor=$2 mode=${3:-check}
+runner=$1 floor=$2 mode=check
+shift 2
+if [ "${1:-}" = "--update" ]; then mode=--update; shift; fi
+if [ "${1:-}" = "--" ]; then shift; fi
+args=("$@")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$("$repo/tests/conformance/unpack.sh")
 name=$(basename "$runner")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --target) name="$name-${args[i+1]}";;
+    --jit) name="$name-jit";;
+  esac
+done
 results="$work/results-$name.txt"
-"$runner" "$work/node" > "$results"
+"$runner" "${args[@]+"${args[@]}"}" "$work/node" > "$results"
 total=$(wc -l < "$results")
 passed=$(grep -c ' PASS$' "$results" || true)
-echo "$name: $passed of $total cases pass"
+unsupported=$(grep -c ' UNSUPPORTED ' "$results" || true)
+echo "$name: $passed of $total cases pass ($unsupported unsupported by the backend)"
 grep ' FAIL ' "$results" | head -20 || true
 
 if [ "$mode" = "--update" ]; then
@@ -25,7 +39,9 @@ if [ "$mode" = "--update" ]; then
   if [ -f "$fe" ] && [ -f "$it" ]; then
     interp_runner=$(dirname "$runner")/conformance_interp
     "$interp_runner" --list-ops "$work/node" > "$work/ops.txt"
-    python3 "$repo/tests/conformance/report.py" "$fe" "$it" "$work/ops.txt" "$repo/docs/conformance.md"
+    backends=()
+    for b in "$work"/results-conformance_backend-*.txt; do [ -f "$b" ] && backends+=("$b"); done
+    python3 "$repo/tests/conformance/report.py" "$fe" "$it" "$work/ops.txt" "$repo/docs/conformance.md" "${backends[@]}"
     echo "updated $repo/docs/conformance.md"
   fi
   exit 0
