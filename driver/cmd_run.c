@@ -5,6 +5,7 @@
 #include "backends.h"
 #include "driver.h"
 #include "passes.h"
+#include "qsim.h"
 #include "runtime.h"
 
 #include <dirent.h>
@@ -41,6 +42,10 @@ const Command cmd_run = {
     "                         llvm-x86-64 / llvm-aarch64 target's pipeline) and run the\n"
     "                         native code instead of the interpreter; inputs that have an\n"
     "                         initializer are constants there and cannot be given\n"
+    "  --noise SPEC           effc.qc models: simulate noise, e.g.\n"
+    "                         depol1=0.001,depol2=0.01,readout=0.02 (docs/quantum.md)\n"
+    "  --mitigate-readout     effc.qc models: invert the readout error with a calibration\n"
+    "                         measured under the same noise (tensored, per qubit)\n"
     "  -h, --help             show this help\n"
     "\n"
     "examples:\n"
@@ -360,6 +365,7 @@ static int run(int argc, char **argv) {
       {"output-dir", required_argument, NULL, 'O'}, {"test-data", required_argument, NULL, 'T'},
       {"atol", required_argument, NULL, 'a'},  {"rtol", required_argument, NULL, 'r'},
       {"seed", required_argument, NULL, 's'},  {"jit", no_argument, NULL, 'J'},
+      {"noise", required_argument, NULL, 'N'}, {"mitigate-readout", no_argument, NULL, 'M'},
       {NULL, 0, NULL, 0},
   };
   const char *out_dir = NULL, *test_dir = NULL;
@@ -368,6 +374,9 @@ static int run(int argc, char **argv) {
   int nb = 0;
   RtTolerance tol = RT_TOL_DEFAULT;
   RtOptions opt = {.check_types = true, .seed = 1};
+  QcRunOptions qopt = {0};
+  bool mitigate = false;
+  char nerr[200];
   optind = 1;
   opterr = 0;
   int ch, rc = -1;
@@ -391,6 +400,10 @@ static int run(int argc, char **argv) {
       if (errno || *end || end == optarg) rc = drv_usage_error("run", "--seed needs an integer");
       break;
     }
+    case 'N':
+      if (!qc_noise_parse(optarg, &qopt.noise, nerr, sizeof nerr)) rc = drv_usage_error("run", "%s", nerr);
+      break;
+    case 'M': mitigate = true; break;
     case ':': rc = drv_usage_error("run", "option '%s' needs a value", argv[optind - 1]); break;
     default: rc = drv_usage_error("run", "unknown option '%s'", argv[optind - 1]); break;
     }
@@ -410,13 +423,20 @@ static int run(int argc, char **argv) {
   }
   Diag d;
   ir_diag_init(&d, stderr, argv[optind], NULL, 0);
+  bool quantum = qc_model_is_quantum(m);
+  qopt.calibrate = mitigate;
   Exec ex = {NULL, NULL, m->graph}, *in = &ex;
-  if (jit) ex.jit = jit_prepare(m, &d);
+  if (quantum) (void)0; /* the circuit simulators run it (qc_run_model) */
+  else if (jit) ex.jit = jit_prepare(m, &d);
   else ex.interp = rt_interp_new(m, &opt, &d);
   const Graph *g = m->graph;
   RtValue **ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
   RtValue **outs = calloc((size_t)g->n_outputs + 1, sizeof *outs);
-  rc = ex.interp || ex.jit ? EXIT_OK : EXIT_USER;
+  rc = ex.interp || ex.jit || quantum ? EXIT_OK : EXIT_USER;
+  if (rc == EXIT_OK && quantum && (test_dir || jit))
+    rc = drv_usage_error("run", "--test-data and --jit do not apply to effc.qc models");
+  if (rc == EXIT_OK && !quantum && (mitigate || !qc_noise_is_zero(&qopt.noise)))
+    rc = drv_usage_error("run", "--noise and --mitigate-readout apply to effc.qc models only");
   if (rc == EXIT_OK && test_dir) {
     rc = run_test_data(in, g, test_dir, tol);
     goto done;
@@ -452,7 +472,8 @@ static int run(int argc, char **argv) {
               g->inputs[i]->name, g->inputs[i]->name);
       rc = EXIT_USER;
     }
-  if (rc == EXIT_OK && exec_run(in, ins, outs) != 0) rc = EXIT_USER;
+  if (rc == EXIT_OK && (quantum ? qc_run_model(m, ins, outs, &qopt, &d) : exec_run(in, ins, outs)) != 0)
+    rc = EXIT_USER;
   if (rc == EXIT_OK) {
     if (out_dir) rc = write_outputs(g, outs, out_dir);
     else

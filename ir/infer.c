@@ -5,6 +5,7 @@
 #include "ir.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2413,4 +2414,113 @@ int ir_infer_check(Model *m, Diag *d) {
   for (size_t i = saved.n; i-- > 0;) saved.v[i].v->type = saved.v[i].t;
   ir_vec_free(saved);
   return rc;
+}
+
+/* ------------------------------------------------------------------ effc.qc (quantum) */
+/* Qubits are opaque(effc.qc, qubit); angles are float scalars (rank 0 or [1]). These rules
+ * check the kinds of the inputs and give every qubit output the qubit type. */
+
+static int qc_fail(InferCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int qc_fail(InferCtx *c, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  ir_error(c->d, c->node->loc, "%s: %s", opname(c), msg);
+  return -1;
+}
+
+static Type *qc_qubit_type(InferCtx *c) {
+  Type *t = ir_type_new(c->a, TYPE_OPAQUE);
+  t->opaque_domain = "effc.qc";
+  t->opaque_name = "qubit";
+  return t;
+}
+
+static bool qc_is_qubit(const Type *t) {
+  return t && t->kind == TYPE_OPAQUE && t->opaque_domain && !strcmp(t->opaque_domain, "effc.qc") &&
+         t->opaque_name && !strcmp(t->opaque_name, "qubit");
+}
+
+/* Inputs [first, last) must be qubits where their type is known. */
+static int qc_check_qubits(InferCtx *c, int first, int last) {
+  for (int i = first; i < last && i < nin(c); i++)
+    if (c->in[i] && !qc_is_qubit(c->in[i]))
+      return qc_fail(c, "input %d must be a qubit (opaque(effc.qc, qubit))", i);
+  return 0;
+}
+
+/* Input i, when known, must be a float scalar (an angle) or, for templates, a float tensor. */
+static int qc_check_angle(InferCtx *c, int i, bool scalar) {
+  const Type *t = i < nin(c) ? c->in[i] : NULL;
+  if (!t) return 0;
+  if (t->kind != TYPE_TENSOR || (t->elem && !ir_elem(t->elem)->is_float) ||
+      (scalar && t->rank > 1) || (scalar && t->rank == 1 && known(&t->dims[0]) && t->dims[0].value != 1))
+    return qc_fail(c, "input %d must be a float %s", i, scalar ? "scalar (an angle)" : "tensor");
+  return 0;
+}
+
+int ir_infer_qc_alloc(InferCtx *c) {
+  for (int i = 0; i < c->node->n_outputs; i++) set_out(c, i, qc_qubit_type(c));
+  return 0;
+}
+
+/* Gates: the first n_outputs inputs are qubits, the rest angles. */
+int ir_infer_qc_gate(InferCtx *c) {
+  int nq = c->node->n_outputs;
+  if (nin(c) < nq) return qc_fail(c, "%d qubit inputs for %d qubit outputs", nin(c), nq);
+  if (qc_check_qubits(c, 0, nq) < 0) return -1;
+  for (int i = nq; i < nin(c); i++)
+    if (qc_check_angle(c, i, true) < 0) return -1;
+  for (int i = 0; i < nq; i++) set_out(c, i, qc_qubit_type(c));
+  return 0;
+}
+
+/* Measure: (qubit) -> (qubit, float scalar: the probability of reading 1). */
+int ir_infer_qc_measure(InferCtx *c) {
+  if (qc_check_qubits(c, 0, 1) < 0) return -1;
+  set_out(c, 0, qc_qubit_type(c));
+  set_out(c, 1, mk(c, ELEM_FLOAT, 0, NULL));
+  return 0;
+}
+
+/* Expval: one Pauli string per term, one letter (I, X, Y, Z) per qubit input. */
+int ir_infer_qc_expval(InferCtx *c) {
+  if (qc_check_qubits(c, 0, nin(c)) < 0) return -1;
+  const Attr *p = ir_node_attr(c->node, "paulis");
+  if (p && p->type == ATTR_STRINGS) {
+    size_t nc = 0;
+    ir_attr_floats(c->node, "coeffs", &nc);
+    if (nc && nc != p->n) return qc_fail(c, "%zu coefficients for %zu Pauli strings", nc, p->n);
+    for (size_t k = 0; k < p->n; k++) {
+      if ((int)p->strings[k].len != nin(c))
+        return qc_fail(c, "Pauli string %zu has %zu letters, not one per qubit input (%d)", k,
+                       p->strings[k].len, nin(c));
+      for (size_t j = 0; j < p->strings[k].len; j++)
+        if (!strchr("IXYZ", p->strings[k].s[j]) || !p->strings[k].s[j])
+          return qc_fail(c, "Pauli string %zu: letters must be I, X, Y or Z", k);
+    }
+  }
+  set_out(c, 0, mk(c, ELEM_FLOAT, 0, NULL));
+  return 0;
+}
+
+/* Probs: the 2^k basis-state probabilities of its k qubits (input 0 is bit 0). */
+int ir_infer_qc_probs(InferCtx *c) {
+  if (qc_check_qubits(c, 0, nin(c)) < 0) return -1;
+  if (nin(c) > 26) return qc_fail(c, "%d qubits: at most 26", nin(c));
+  Dim d = dim_of((int64_t)1 << nin(c));
+  set_out(c, 0, mk(c, ELEM_FLOAT, 1, &d));
+  return 0;
+}
+
+/* Templates: qubits..., then one float tensor of parameters; qubits out in the same order. */
+int ir_infer_qc_template(InferCtx *c) {
+  int nq = nin(c) - 1;
+  if (c->node->n_outputs != nq)
+    return qc_fail(c, "%d qubit outputs for %d qubit inputs", c->node->n_outputs, nq);
+  if (qc_check_qubits(c, 0, nq) < 0 || qc_check_angle(c, nq, false) < 0) return -1;
+  for (int i = 0; i < nq; i++) set_out(c, i, qc_qubit_type(c));
+  return 0;
 }

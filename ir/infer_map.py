@@ -90,6 +90,14 @@ RULES = {
     'tfidf': 'TfIdfVectorizer',
     'label_encoder': 'ml_LabelEncoder ml_CategoryMapper',
     'regressor': 'ml_TreeEnsemble ml_TreeEnsembleRegressor ml_LinearRegressor',
+    'qc_alloc': 'qc_Alloc',
+    'qc_gate': '''qc_H qc_X qc_Y qc_Z qc_S qc_Sdg qc_T qc_Tdg qc_SX qc_SXdg qc_RX qc_RY qc_RZ qc_P
+        qc_U qc_CX qc_CY qc_CZ qc_SWAP qc_CRX qc_CRY qc_CRZ qc_CP qc_RXX qc_RZZ qc_CCX qc_Reset
+        qc_Barrier''',
+    'qc_measure': 'qc_Measure',
+    'qc_expval': 'qc_Expval',
+    'qc_probs': 'qc_Probs',
+    'qc_template': '''qc_AngleEmbedding qc_StronglyEntanglingLayers qc_QAOACost qc_QAOAMixer''',
 }
 FAMILY = {f: r for r, fams in RULES.items() for f in fams.split()}
 ROW = re.compile(r'^(OP\(\s*(\w+)\s*,(?:\s*"[^"]*"\s*,)(?:\s*"[^"]*"\s*,)(?:\s*-?\d+\s*,){5}\s*)(\w+)(\s*,)')

@@ -192,8 +192,66 @@ void pass_plan_free(ModelPlan *p);
  * Emitted kernels of these operators must accept out == in. */
 int pass_plan_inplace_inputs(const Node *n);
 
+/* ------------------------------------------------------------------ qc_circuit.c */
+/* The effc.qc passes work on circuits (runtime/qsim.h): read the graph's circuit, transform
+ * it, write it back in place of the effc.qc nodes. */
+#include "qsim.h"
+typedef int (*QcTransform)(const QcCircuit *in, QcCircuit *out, const void *arg, PassCtx *pc);
+/* Read, transform, write; counts gates before and after. 0, or -1 after reporting. */
+int qc_pass_run(Model *m, PassCtx *pc, QcTransform fn, const void *arg);
+/* Replace the graph's effc.qc nodes by c (classical nodes that read the circuit's results
+ * move after it). Observables keep their output values. */
+int qc_graph_write(Model *m, const QcCircuit *c, Diag *d);
+bool qc_op_inverse(const QcOp *o, QcOp *inv);      /* false for Measure, Reset, Barrier */
+bool qc_ops_inverse(const QcOp *a, const QcOp *b); /* b == a^-1 (same wires) */
+/* How o acts on wire w: 'Z' diagonal, 'X' X-type, '?' other, 0 not at all. */
+char qc_op_action(const QcOp *o, int w);
+bool qc_ops_commute(const QcOp *a, const QcOp *b); /* by the actions on shared wires */
+bool qc_ops_share(const QcOp *a, const QcOp *b);   /* act on a common wire */
+void qc_mat_mul(const double a[8], const double b[8], double out[8]);
+/* m = e^{i beta} U(theta, phi, lambda) = e^{i alpha} RZ(phi) RY(theta) RZ(lambda). */
+void qc_zyz(const double m[8], double *theta, double *phi, double *lam);
+
+/* ------------------------------------------------------------------ qc_decompose.c */
+/* Append gates equal (up to global phase) to the one-qubit unitary m on wire q, in the
+ * form `form`: 'u' (one U), 'z' (RZ RY RZ) or 's' (RZ SX RZ SX RZ), dropping rotations by
+ * multiples of 2 pi. */
+void qc_synth1(QcCircuit *out, int q, const double m[8], char form);
+
+/* ------------------------------------------------------------------ qc_route.c */
+/* A coupling map: n physical qubits, undirected edges, all-pairs distances. */
+typedef struct QcCoupling {
+  int n;
+  int *adj;   /* n*n 0/1 */
+  int *dist;  /* n*n hops (n*n*2 when unreachable) */
+} QcCoupling;
+/* "line:N", "ring:N", "grid:RxC", "heavy-hex:RxC" (R chains of C qubits joined by bridge
+ * qubits every 4 columns, alternating offset) or "file:PATH" (one "a b" edge per line). */
+bool qc_coupling_parse(const char *spec, QcCoupling *cm, char *err, size_t errlen);
+void qc_coupling_free(QcCoupling *cm);
+typedef struct QcRouteStats {
+  int swaps, cx, depth;
+} QcRouteStats;
+/* Route onto cm: sabre (lookahead, decay, bidirectional layout, `trials` seeds) or the
+ * baseline (for each two-qubit gate in order, move its first qubit along a shortest path
+ * next to the second). Output wires are physical qubits; observables follow their qubits.
+ * -1 with a reason in err (too many qubits, gates on three qubits, disconnected map). */
+int qc_route(const QcCircuit *in, const QcCoupling *cm, bool sabre, int trials, uint64_t seed,
+             QcCircuit *out, QcRouteStats *st, char *err, size_t errlen);
+int qc_depth(const QcCircuit *c);
+
+/* ------------------------------------------------------------------ qc_zne.c */
+typedef enum { QC_FOLD_GLOBAL, QC_FOLD_LEFT, QC_FOLD_RIGHT, QC_FOLD_RANDOM } QcFoldMethod;
+/* Fold c to noise scale `scale` (>= 1): global (C (C^-1 C)^n then the last gates folded),
+ * or gate by gate (G G^-1 G) from the left, right or at random. */
+void qc_fold(const QcCircuit *c, double scale, QcFoldMethod m, uint64_t seed, QcCircuit *out);
+bool qc_fold_method_parse(const char *s, QcFoldMethod *m);
+/* "1,3,5" or "[1,3,5]": the count (<= max), or -1 if malformed or a factor is below 1. */
+int qc_scales_parse(const char *s, double *out, int max);
+
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
-    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse;
+    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_qc_expand, pass_qc_decompose,
+    pass_qc_resynth, pass_qc_cancel, pass_qc_merge, pass_qc_route, pass_qc_zne;
 
 #endif
