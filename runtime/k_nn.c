@@ -102,6 +102,10 @@ int rt_k_MatMul(RtCtx *c) {
   if (Y->numel == 0) return 0;
   int64_t nb = 1;
   for (int i = 0; i < br; i++) nb *= bdims[i];
+  if (A->elem == ELEM_FLOAT && rb <= 2) { /* one B: A's batches are the rows of one product */
+    gemm_f32(nb * M, N, K, A->data, K, 1, B->data, N, 1, Y->data, N);
+    return 0;
+  }
   int64_t idx[RT_MAX_RANK] = {0};
   double *da = NULL, *db = NULL, *dy = NULL;
   float *fa = NULL, *fb = NULL, *fy = NULL;
