@@ -196,13 +196,13 @@ int ops_emit_reduce(CEmit *e, const Node *n) {
 static void emit_better(CEmit *e, bool real, bool is_max, bool last) {
   const char *cmp = is_max ? ">" : "<";
   if (real)
-    ce_printf(e, "    const bool better = !isnan(b) && (isnan(v) || v %s b);\n", cmp);
+    ce_printf(e, "    const int better = !isnan(b) && (isnan(v) || v %s b);\n", cmp);
   else
-    ce_printf(e, "    const bool better = v %s b;\n", cmp);
+    ce_printf(e, "    const int better = v %s b;\n", cmp);
   if (last)
-    ce_printf(e, "    const bool same = v == b%s;\n", real ? " || (isnan(v) && isnan(b))" : "");
+    ce_printf(e, "    const int same = v == b%s;\n", real ? " || (isnan(v) && isnan(b))" : "");
   else
-    ce_printf(e, "    const bool same = false;\n");
+    ce_printf(e, "    const int same = 0;\n");
 }
 
 int ops_emit_argminmax(CEmit *e, const Node *n) {
