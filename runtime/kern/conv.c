@@ -1,7 +1,8 @@
 /* conv.c - 2-D float32 convolution (NCHW) by the best method per shape: 1x1 stride 1 as one
- * GEMM straight on the input, KxK through im2col tiles + GEMM, depthwise direct (AVX2 / NEON
- * / scalar), grouped as GEMMs per group; ConvTranspose as GEMM + col2im. 1-D convolutions
- * are 2-D with H = 1. The GEMM is kern/gemm.c's: y[M, P] = w[M, K] * b[K, P] with the
+ * GEMM straight on the input, KxK through im2col tiles + GEMM, 3x3 stride 1 with many
+ * channels by Winograd F(2x2, 3x3), depthwise direct (AVX2 / NEON / scalar), grouped as
+ * GEMMs per group; ConvTranspose as GEMM + col2im. 1-D convolutions are 2-D with H = 1.
+ * Weights are packed once by effc_conv2d_pack (at compile time in emitted code). The GEMM is kern/gemm.c's: y[M, P] = w[M, K] * b[K, P] with the
  * channel bias per row; bias, residual and activation are applied by its epilogue while the
  * tile is in registers (depthwise and ConvTranspose: per output row, right after it).
  * Tiles and GEMM row blocks are fixed (row blocks on multiples of 24, every micro-kernel's
