@@ -1,7 +1,8 @@
 /* conv.c - 2-D float32 convolution (NCHW) by the best method per shape: 1x1 stride 1 as one
- * GEMM straight on the input, KxK through im2col tiles + GEMM, depthwise direct (AVX2 / NEON
- * / scalar), grouped as GEMMs per group; ConvTranspose as GEMM + col2im. 1-D convolutions
- * are 2-D with H = 1. The GEMM is kern/gemm.c's: y[M, P] = w[M, K] * b[K, P] with the
+ * GEMM straight on the input, KxK through im2col tiles + GEMM, 3x3 stride 1 with many
+ * channels by Winograd F(2x2, 3x3), depthwise direct (AVX2 / NEON / scalar), grouped as
+ * GEMMs per group; ConvTranspose as GEMM + col2im. 1-D convolutions are 2-D with H = 1.
+ * Weights are packed once by effc_conv2d_pack (at compile time in emitted code). The GEMM is kern/gemm.c's: y[M, P] = w[M, K] * b[K, P] with the
  * channel bias per row; bias, residual and activation are applied by its epilogue while the
  * tile is in registers (depthwise and ConvTranspose: per output row, right after it).
  * Tiles and GEMM row blocks are fixed (row blocks on multiples of 24, every micro-kernel's
@@ -304,11 +305,15 @@ static void cv_conv_wino(const EffcConv2d *p, int isa, const float *x, const flo
       for (int64_t c = 0; c < Cg; c++) {
         const float *xc = xg + c * p->H * p->W;
         float d[4][4], s[4][4];
-        for (int i = 0; i < 4; i++)
-          for (int j = 0; j < 4; j++) {
-            int64_t r = r0 + i, q = c0 + j;
-            d[i][j] = inside || (r >= 0 && r < p->H && q >= 0 && q < p->W) ? xc[r * p->W + q] : 0.0f;
-          }
+        if (inside)
+          for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) d[i][j] = xc[(r0 + i) * p->W + c0 + j];
+        else
+          for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+              int64_t r = r0 + i, q = c0 + j;
+              d[i][j] = r >= 0 && r < p->H && q >= 0 && q < p->W ? xc[r * p->W + q] : 0.0f;
+            }
         for (int j = 0; j < 4; j++) {
           s[0][j] = d[0][j] - d[2][j], s[1][j] = d[1][j] + d[2][j];
           s[2][j] = d[2][j] - d[1][j], s[3][j] = d[1][j] - d[3][j];
@@ -339,16 +344,20 @@ static void cv_conv_wino(const EffcConv2d *p, int isa, const float *x, const flo
         }
         for (int i = 0; i < 2; i++)
           out[i][0] = s[i][0] + s[i][1] + s[i][2], out[i][1] = s[i][1] - s[i][2] - s[i][3];
-        int64_t ch = g * Mg + m, yo = (n * p->M + ch) * P;
-        float bias = e->bias ? e->bias[ch] : 0.0f;
+        float *yo = y + (n * p->M + g * Mg + m) * P + oh * p->OW + ow;
         for (int i = 0; i < 2 && oh + i < p->OH; i++)
-          for (int j = 0; j < 2 && ow + j < p->OW; j++) {
-            int64_t o = yo + (oh + i) * p->OW + ow + j;
-            float val = out[i][j] + bias;
-            if (e->residual) val += e->residual[o];
-            y[o] = effc_act1(val, e);
-          }
+          for (int j = 0; j < 2 && ow + j < p->OW; j++) yo[i * p->OW + j] = out[i][j];
       }
+    }
+    /* the epilogue on what this block wrote: per tile row, two output row segments */
+    for (int64_t t = 0; t < tn;) {
+      int64_t ty = (t0 + t) / TW, tx = (t0 + t) % TW, cnt = TW - tx < tn - t ? TW - tx : tn - t;
+      int64_t ow = 2 * tx, w = 2 * (tx + cnt) < p->OW ? 2 * cnt : p->OW - ow;
+      for (int64_t oh = 2 * ty; oh < 2 * ty + 2 && oh < p->OH; oh++) {
+        int64_t off = (n * p->M + g * Mg) * P + oh * p->OW + ow;
+        cv_epilogue(isa, e, g * Mg, (int)Mg, y + off, P, e->residual ? e->residual + off : NULL, w);
+      }
+      t += cnt;
     }
   }
 }
