@@ -29,6 +29,20 @@ BACKEND_NAMES = {"generic": "C, target generic", "native": "C, target native",
                  "aarch64": "C, target aarch64 (qemu)", "jit": "LLVM JIT"}
 
 
+def unsupported_reason(why):
+    """A short reason without case-specific names: "<domain> <Op-version>: <reason>"."""
+    if why.startswith("pipeline:"):
+        if "no static size" in why or "no static shape" in why:
+            return "pipeline: a value has no static shape (data-dependent shapes)"
+        return "pipeline: " + why.split("error: ", 1)[-1][:80]
+    if "):" in why and "(" in why:
+        op = why.split("(", 1)[1].split(",")[0]
+        return "%s: %s" % (op, why.split("):", 1)[1].strip()[:80])
+    if "no static shape" in why:
+        return "a value has no static shape (data-dependent shapes)"
+    return why[:80]
+
+
 def backend_name(path):
     base = os.path.basename(path)
     tag = base[len("results-conformance_backend-"):-len(".txt")] if base.startswith(
@@ -89,9 +103,7 @@ def main():
             reasons = collections.Counter()
             for c, (st, why) in res.items():
                 if st == "UNSUPPORTED":
-                    key = why.split(":")[0] if "):" not in why else why.split("):", 1)[1]
-                    op = why.split("(", 1)[1].split(",")[0] if "(" in why else ""
-                    reasons["%s %s" % (op, key.strip()[:80])] += 1
+                    reasons[unsupported_reason(why)] += 1
             w.append("### %s\n" % name)
             w.append("Failing cases (%d):\n" % len(fails))
             for c in fails:
