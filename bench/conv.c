@@ -1,11 +1,12 @@
 /* conv.c - times the convolution kernels (runtime/kern/conv.c) on ResNet-50 and MobileNetV2
  * layer shapes, one thread: GFLOP/s of effc_conv2d (its chosen method) and, for the GEMM
  * methods, of a full im2col followed by the packed SGEMM (kern/gemm.c) on the same problem.
- * Run by hand: build/bench/conv [reps]. */
+ * Run by hand: build/bench/conv [reps [layer-name-substring]]. */
 #include "kern.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 typedef struct Layer {
@@ -40,7 +41,7 @@ static const Layer layers[] = {
 
 static double now(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: robust on a shared machine */
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -59,11 +60,12 @@ static void im2col(const EffcConv2d *p, const float *x, float *col) {
 
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 5, isa = effc_host_isa();
-  static const char *const algos[] = {"1x1-gemm", "im2col", "depthwise"};
+  static const char *const algos[] = {"1x1-gemm", "im2col", "depthwise", "winograd"};
   printf("isa %d, 1 thread, best of %d runs\n%-22s %-10s %10s %10s\n", isa, reps, "layer",
          "method", "GFLOP/s", "sgemm");
   for (size_t li = 0; li < sizeof layers / sizeof *layers; li++) {
     const Layer *l = &layers[li];
+    if (argc > 2 && !strstr(l->name, argv[2])) continue;
     int64_t O = (l->H + 2 * l->P - l->K) / l->S + 1;
     EffcConv2d p = {1, l->C, l->H, l->H, l->M, O, O, l->K, l->K, l->S, l->S, 1, 1, l->P, l->P, l->G};
     int64_t Kd = l->C / l->G * l->K * l->K, P = O * O;
@@ -71,8 +73,10 @@ int main(int argc, char **argv) {
     float *x = malloc(nx * 4), *w = malloc(nw * 4), *y = malloc(ny * 4), *b = calloc((size_t)l->M, 4);
     for (size_t i = 0; i < nx; i++) x[i] = (float)(i % 13) * 0.1f - 0.6f;
     for (size_t i = 0; i < nw; i++) w[i] = (float)(i % 7) * 0.05f - 0.15f;
-    float *pk = malloc(effc_conv2d_packed_size(&p) * 4);
-    effc_conv2d_pack(&p, w, pk);
+    float *pk = malloc(effc_conv2d_packed_size(&p, isa) * 4);
+    void *tmp = malloc(effc_conv2d_pack_tmp(&p) + 1);
+    effc_conv2d_pack(&p, isa, w, pk, tmp);
+    free(tmp);
     void *scr = malloc(effc_conv2d_scratch(&p, isa, 1) + 1);
     EffcEpilogue ep = {EFFC_ACT_RELU, 0, 0, b, NULL, 1};
     double flops = 2.0 * (double)l->M * (double)Kd * (double)P, best = 1e30, best2 = 1e30;

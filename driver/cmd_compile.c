@@ -204,13 +204,9 @@ static int run(int argc, char **argv) {
   }
   Diag d;
   ir_diag_init(&d, stderr, strcmp(argv[optind], "-") ? argv[optind] : "<stdin>", NULL, 0);
-  for (int i = 0; i < nshapes && rc == EXIT_OK; i++)
-    if (pass_set_input_shape(m, shapes[i], &d)) rc = EXIT_USER;
-  for (int i = 0; i < ndims && rc == EXIT_OK; i++)
-    if (pass_bind_dim(m, dims[i], &d)) rc = EXIT_USER;
   /* unknown operators first: the pipeline's shape inference cannot type their outputs */
   if (be_check_ops(m, &d)) rc = EXIT_USER;
-  if (rc == EXIT_OK && (nshapes || ndims) && ir_infer_model(m, &d)) rc = EXIT_USER;
+  if (rc == EXIT_OK) rc = drv_specialize(m, shapes, nshapes, dims, ndims, &d);
   /* every weight in memory: the emitters copy them into their output */
   if (rc == EXIT_OK && !ir_external_load_all(m, &d)) rc = EXIT_USER;
   PassRunOptions ro = {0};

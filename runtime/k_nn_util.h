@@ -183,8 +183,8 @@ static inline bool nn_conv_fast(const NnGeo *g, int64_t N, int64_t C, int64_t M,
   EffcConv2d p = {N, C, o ? img[0] : 1, img[o], M, o ? oimg[0] : 1, oimg[o],
                   o ? g->k[0] : 1, g->k[o], o ? g->st[0] : 1, g->st[o],
                   o ? g->dil[0] : 1, g->dil[o], o ? g->pb[0] : 0, g->pb[o], G};
-  size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p);
   int isa = effc_host_isa();
+  size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p, isa);
   size_t ns = transposed ? effc_convt2d_scratch(&p, isa, 1) : effc_conv2d_scratch(&p, isa, 1);
   float *pk = nn_alloc(np, sizeof *pk);
   void *scratch = nn_alloc(ns, 1);
@@ -192,7 +192,9 @@ static inline bool nn_conv_fast(const NnGeo *g, int64_t N, int64_t C, int64_t M,
     effc_convt2d_pack(&p, w, pk);
     effc_convt2d(&p, isa, x, pk, y, e, scratch, 0, 1);
   } else {
-    effc_conv2d_pack(&p, w, pk);
+    void *tmp = nn_alloc(effc_conv2d_pack_tmp(&p), 1);
+    effc_conv2d_pack(&p, isa, w, pk, tmp);
+    free(tmp);
     effc_conv2d(&p, isa, x, pk, y, e, scratch, 0, 1);
   }
   free(pk), free(scratch);

@@ -20,12 +20,7 @@ struct CeKernSrc {
 };
 extern const struct CeKernSrc ce_kern_sources[];
 
-/* The operator tables are defined by the op_*.c files; these weak empty tables keep the
- * core linkable while a group is not built in. */
-__attribute__((weak)) const CEmitOp ce_ops_gemm[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_conv[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_quant[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_basic[] = {{NULL, NULL}};
+/* The operator tables, one per op_*.c file, searched in this order. */
 static const CEmitOp *const ce_op_tables[] = {ce_ops_gemm, ce_ops_conv, ce_ops_quant,
                                               ce_ops_basic};
 
@@ -550,8 +545,9 @@ static bool write_model_c(CEmit *e, FILE *f) {
   fprintf(f, "#ifndef _POSIX_C_SOURCE\n#define _POSIX_C_SOURCE 200809L\n#endif\n");
   fprintf(f, "/* kern.h declares every kernel; this file defines only those the model uses */\n"
              "#pragma GCC diagnostic ignored \"-Wunused-function\"\n");
-  fprintf(f, "#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
-             "#include <string.h>\n");
+  /* the headers every node's code may rely on */
+  fprintf(f, "#include <float.h>\n#include <limits.h>\n#include <math.h>\n#include <stdbool.h>\n"
+             "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n");
   if (nt > 1) fprintf(f, "#include <pthread.h>\n#include <sched.h>\n#include <stdatomic.h>\n");
   if (e->target->isa == TISA_NEON)
     fprintf(f, "#if defined(__aarch64__) && defined(__linux__)\n#include <sys/auxv.h>\n#endif\n");

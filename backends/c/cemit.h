@@ -9,6 +9,8 @@
  *     { node 1's code }  EFFC_BARRIER();
  *     ...
  *   }
+ * model.c includes <float.h>, <limits.h>, <math.h>, <stdbool.h>, <stdint.h>, <stdio.h>,
+ * <stdlib.h> and <string.h> before everything else.
  * An operator's emit function writes the statements of one node's block. In scope there:
  * `tid`, `nt` (this thread and the thread count; 0 and 1 without --threads), `ctx`.
  * Work is split statically by tid over independent outputs, so results do not depend on

@@ -47,6 +47,9 @@ const CEmitOp ce_ops_basic[] = {
     {"Concat", ops_emit_concat}, {"Split", ops_emit_split}, {"Gather", ops_emit_gather},
     {"GatherElements", ops_emit_gather_elements}, {"Shape", ops_emit_const_out},
     {"Size", ops_emit_const_out}, {"ConstantOfShape", ops_emit_const_out},
+    {"Trilu", ops_emit_trilu}, {"Range", ops_emit_range}, {"GatherND", ops_emit_gather_nd},
+    {"ScatterElements", ops_emit_scatter}, {"Scatter", ops_emit_scatter},
+    {"ScatterND", ops_emit_scatter}, {"EyeLike", ops_emit_eyelike},
     /* reductions and normalizations */
     {"ReduceSum", ops_emit_reduce}, {"ReduceMean", ops_emit_reduce},
     {"ReduceMax", ops_emit_reduce}, {"ReduceMin", ops_emit_reduce},

@@ -30,6 +30,13 @@ static int check_io(CEmit *e, const Node *n, int *s) {
   return 0;
 }
 
+/* `static const TYPE p = {v0, v1, ...};`: a kernel's parameter struct, every field in order. */
+static void print_params(CEmit *e, const char *type, const int64_t *v, size_t n) {
+  ce_printf(e, "static const %s p = {", type);
+  for (size_t i = 0; i < n; i++) ce_printf(e, "%s%lld", i ? ", " : "", (long long)v[i]);
+  ce_printf(e, "};\n");
+}
+
 /* Begin pads of a sliding window (Conv, pools) from auto_pad / pads and the known output. */
 static bool window_pads(const Node *n, int s, const int64_t *in, const int64_t *out,
                         const int64_t *k, const int64_t *st, const int64_t *dil, int64_t *pb,
@@ -122,29 +129,33 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   if (G < 1 || p.C % G || p.M % G) return ce_unsupported(e, n, "bad group %lld", (long long)G);
   EffcEpilogue ep = {EFFC_ACT_NONE, 0, 0, NULL, NULL, 0};
   if (!strcmp(n->op->family, "ms_FusedConv") && fused_act(e, n, &ep)) return -1;
-  size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p);
+  int isa = (int)e->target->isa;
+  size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p, isa);
   float *packed = malloc((np ? np : 1) * sizeof *packed);
   if (!packed) return ce_unsupported(e, n, "out of memory packing W");
   if (transposed)
     effc_convt2d_pack(&p, w->data, packed);
   else
-    effc_conv2d_pack(&p, w->data, packed);
+    {
+    void *tmp = malloc(effc_conv2d_pack_tmp(&p) + 1);
+    if (!tmp) {
+      free(packed);
+      return ce_unsupported(e, n, "out of memory packing W");
+    }
+    effc_conv2d_pack(&p, isa, w->data, packed, tmp);
+    free(tmp);
+  }
   const char *wexpr = ce_weight(e, "conv_w", ELEM_FLOAT, packed, np * sizeof *packed);
   free(packed);
   int nt = e->o->threads;
-  int isa = (int)e->target->isa;
   size_t scr = transposed ? effc_convt2d_scratch(&p, isa, nt) : effc_conv2d_scratch(&p, isa, nt);
   const char *sexpr = scr ? ce_scratch(e, scr) : "NULL";
   ce_need_kern(e, "act");
   ce_need_kern(e, "gemm");
   ce_need_kern(e, "conv");
-  ce_printf(e,
-            "static const EffcConv2d p = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
-            "%lld, %lld, %lld, %lld, %lld, %lld, %lld};\n",
-            (long long)p.N, (long long)p.C, (long long)p.H, (long long)p.W, (long long)p.M,
-            (long long)p.OH, (long long)p.OW, (long long)p.KH, (long long)p.KW, (long long)p.SH,
-            (long long)p.SW, (long long)p.DH, (long long)p.DW, (long long)p.PT, (long long)p.PL,
-            (long long)p.G);
+  const int64_t cv[] = {p.N,  p.C,  p.H,  p.W,  p.M,  p.OH, p.OW, p.KH,
+                        p.KW, p.SH, p.SW, p.DH, p.DW, p.PT, p.PL, p.G};
+  print_params(e, "EffcConv2d", cv, sizeof cv / sizeof cv[0]);
   ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, (float)%a, (float)%a, %s, %s, 0};\n", (int)ep.act,
             (double)ep.alpha, (double)ep.beta, ce_ptr(e, B), ce_ptr(e, Z));
   ce_printf(e, "%s(&p, EFFC_ISA, %s, %s, %s, &ep, %s, tid, nt);\n",
@@ -175,13 +186,9 @@ static int emit_pool(CEmit *e, const Node *n) {
                   k[o], o ? st[0] : 1, st[o], o ? dil[0] : 1, dil[o], o ? pb[0] : 0, pb[o],
                   o ? pe[0] : 0, pe[o], ir_attr_int(n, "count_include_pad", 0) != 0};
   ce_need_kern(e, "pool");
-  ce_printf(e,
-            "static const EffcPool2d p = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
-            "%lld, %lld, %lld, %lld, %lld, %lld, %d};\n",
-            (long long)p.NC, (long long)p.H, (long long)p.W, (long long)p.OH, (long long)p.OW,
-            (long long)p.KH, (long long)p.KW, (long long)p.SH, (long long)p.SW, (long long)p.DH,
-            (long long)p.DW, (long long)p.PT, (long long)p.PL, (long long)p.PB, (long long)p.PR,
-            p.count_include_pad);
+  const int64_t pv[] = {p.NC, p.H,  p.W,  p.OH, p.OW, p.KH, p.KW, p.SH,
+                        p.SW, p.DH, p.DW, p.PT, p.PL, p.PB, p.PR, p.count_include_pad};
+  print_params(e, "EffcPool2d", pv, sizeof pv / sizeof pv[0]);
   ce_printf(e, "%s(&p, EFFC_ISA, %s, %s, tid, nt);\n", max ? "effc_maxpool2d" : "effc_avgpool2d",
             ce_ptr(e, n->inputs[0]), ce_ptr(e, n->outputs[0]));
   return 0;

@@ -336,7 +336,7 @@ int ops_emit_eltwise(CEmit *e, const Node *n) {
     ew_in(&in[1], e, n->inputs[1], "y");
     if (!legacy_view(n, &in[0], &in[1])) return ce_unsupported(e, n, "legacy broadcast");
   }
-  ce_printf(e, "{\n");
+  ce_printf(e, "{\ntypedef %s T;\n(void)sizeof(T);\n", ew_ctype(t));
   if (!strcmp(fam, "IsInf")) {
     param(e, 0, t, (double)ir_attr_int(n, "detect_positive", 1));
     param(e, 1, t, (double)ir_attr_int(n, "detect_negative", 1));
@@ -357,8 +357,9 @@ int ops_emit_eltwise(CEmit *e, const Node *n) {
   } else if (!strcmp(fam, "BitShift")) {
     param(e, 0, t, ir_elem(t)->bits);
   }
+  ce_printf(e, "{\n");
   ew_loop(e, nin, in, out, ew_ctype(t), NULL, expr);
-  ce_printf(e, "}\n");
+  ce_printf(e, "}\n}\n");
   return 0;
 }
 
@@ -437,6 +438,7 @@ int ops_emit_clip(CEmit *e, const Node *n) {
   if (!ew_expr(d, t, expr, sizeof expr))
     return ce_unsupported(e, n, "element type %s", ir_elem(t)->name);
   bool real = ops_is_real(t);
+  const Value *rt_bound[3] = {NULL, NULL, NULL};
   if (t == ELEM_FLOAT16) ce_need_kern(e, "ew");
   double lo = -INFINITY, hi = INFINITY;
   int64_t ilo = INT64_MIN, ihi = INT64_MAX;
@@ -454,7 +456,11 @@ int ops_emit_clip(CEmit *e, const Node *n) {
       if (!v) continue;
       if (ce_elem(v) != t) return ce_unsupported(e, n, "bound %d of another type", k);
       const Tensor *c = ce_const(v);
-      if (!c) return ce_unsupported(e, n, "bound %d is not a compile-time constant", k);
+      if (!c && ce_numel(v) > 1) return ce_unsupported(e, n, "bound %d is not a scalar", k);
+      if (!c) { /* read at run time */
+        if (ce_numel(v) == 1) rt_bound[k] = v;
+        continue;
+      }
       uint64_t cnt;
       if (!ir_tensor_numel(c, &cnt) || cnt > 1)
         return ce_unsupported(e, n, "bound %d is not a scalar", k);
@@ -473,7 +479,7 @@ int ops_emit_clip(CEmit *e, const Node *n) {
   char l0[64], l1[64];
   if (real || t == ELEM_FLOAT16) {
     ElemType lt = real ? t : ELEM_DOUBLE;
-    ce_printf(e, "const T p0 = %s, p1 = %s;\n", ops_lit(l0, sizeof l0, lt, lo), ops_lit(l1, sizeof l1, lt, hi));
+    ce_printf(e, "T p0 = %s, p1 = %s;\n", ops_lit(l0, sizeof l0, lt, lo), ops_lit(l1, sizeof l1, lt, hi));
   } else {
     /* integer bounds clamp to the type's range (the interpreter compares sign-extended) */
     int bits = ir_elem(t)->bits;
@@ -486,9 +492,13 @@ int ops_emit_clip(CEmit *e, const Node *n) {
       if (ilo > tmax) ilo = tmax;
       if (ihi < tmin) ihi = tmin;
     }
-    ce_printf(e, "const T p0 = %s, p1 = %s;\n", ops_lit_i(l0, sizeof l0, t, ilo),
+    ce_printf(e, "T p0 = %s, p1 = %s;\n", ops_lit_i(l0, sizeof l0, t, ilo),
               ops_lit_i(l1, sizeof l1, t, ihi));
   }
+  for (int k = 1; k <= 2; k++)
+    if (rt_bound[k])
+      ce_printf(e, t == ELEM_FLOAT16 ? "p%d = (T)effc_f16_to_f32((%s)[0]);\n" : "p%d = (%s)[0];\n",
+                k - 1, ce_ptr(e, rt_bound[k]));
   ce_printf(e, "(void)p0;\n(void)p1;\n");
   ce_printf(e, "{\n");
   ew_loop(e, 1, &in, n->outputs[0], ew_ctype(t), NULL, expr);

@@ -10,7 +10,7 @@
 #include "kern.h"
 
 static const Value *in_at(const Node *n, int i) {
-  return i < n->n_inputs ? n->inputs[i] : NULL;
+  return i >= 0 && i < n->n_inputs ? n->inputs[i] : NULL;
 }
 
 static bool is_q8(ElemType t) {
@@ -83,6 +83,14 @@ static int32_t *const_zp(CEmit *e, const Node *n, int i, int64_t cnt, int64_t *s
   return z;
 }
 
+/* An activation zero point that is computed at run time (DynamicQuantizeLinear's): a C
+ * expression of its single value, or NULL when input i is absent or constant. */
+static const char *runtime_zp(CEmit *e, const Node *n, int i) {
+  const Value *v = in_at(n, i);
+  if (!v || ce_const(v) || ce_numel(v) != 1 || !is_q8(ce_elem(v))) return NULL;
+  return ce_ptr(e, v);
+}
+
 /* Blocked (block_size) and float8/int4/int16 variants are the interpreter's alone. */
 static int check_plain(CEmit *e, const Node *n) {
   if (n->op->since >= 21 && ir_attr_int(n, "block_size", 0) != 0)
@@ -114,52 +122,54 @@ static void put_range(CEmit *e, int64_t n) {
             (long long)n, (long long)n);
 }
 
-static int emit_quantize(CEmit *e, const Node *n) {
-  const Value *x = in_at(n, 0), *y = n->outputs[0];
+/* The scale and zero point of Quantize/DequantizeLinear as weights (per tensor or per axis)
+ * and this thread's element range; the arguments "x, ..., lo, hi, inner, C, scale, zp" are
+ * then written by the caller. Returns -1 after ce_unsupported. */
+typedef struct QdqArgs {
+  const char *scale, *zp;
+  int64_t inner, C;
+} QdqArgs;
+
+static int qdq_args(CEmit *e, const Node *n, const Value *x, QdqArgs *a) {
   if (check_plain(e, n)) return -1;
-  if (ce_elem(x) != ELEM_FLOAT) return ce_unsupported(e, n, "x must be float32, not %s", ir_elem(ce_elem(x))->name);
-  if (!is_q8(ce_elem(y)))
-    return ce_unsupported(e, n, "%s outputs are not supported (uint8 and int8 only)", ir_elem(ce_elem(y))->name);
   const Tensor *st = in_at(n, 1) ? ce_const(in_at(n, 1)) : NULL;
   uint64_t cnt = st ? tnumel(st) : 0;
   int bad = 0;
-  int64_t inner, C, zs;
+  int64_t zs;
   if (!cnt) return ce_unsupported(e, n, "the scale must be a constant");
   const float *s = const_scale(e, n, 1, (int64_t)cnt, &bad);
   int32_t *z = const_zp(e, n, 2, (int64_t)cnt, &zs, &bad);
-  if (bad || axis_view(e, n, x, cnt, &inner, &C)) return free(z), -1;
+  if (bad || axis_view(e, n, x, cnt, &a->inner, &a->C)) return free(z), -1;
   ce_need_kern(e, "quant");
-  const char *sw = ce_weight(e, "q_scale", ELEM_FLOAT, s, cnt * sizeof(float));
-  const char *zw = ce_weight(e, "q_zp", ELEM_INT32, z, (zs ? cnt : 1) * sizeof(int32_t));
+  a->scale = ce_weight(e, "q_scale", ELEM_FLOAT, s, cnt * sizeof(float));
+  a->zp = ce_weight(e, "q_zp", ELEM_INT32, z, (zs ? cnt : 1) * sizeof(int32_t));
   free(z);
   put_range(e, ce_numel(x));
+  return 0;
+}
+
+static int emit_quantize(CEmit *e, const Node *n) {
+  const Value *x = in_at(n, 0), *y = n->outputs[0];
+  if (ce_elem(x) != ELEM_FLOAT) return ce_unsupported(e, n, "x must be float32, not %s", ir_elem(ce_elem(x))->name);
+  if (!is_q8(ce_elem(y)))
+    return ce_unsupported(e, n, "%s outputs are not supported (uint8 and int8 only)", ir_elem(ce_elem(y))->name);
+  QdqArgs a;
+  if (qdq_args(e, n, x, &a)) return -1;
   ce_printf(e, "effc_quantize_f32(%s, lo, hi, %lld, %lld, %s, %s, %d, %s);\n", ce_ptr(e, x),
-            (long long)inner, (long long)C, sw, zw, qtype(ce_elem(y)), ce_ptr(e, y));
+            (long long)a.inner, (long long)a.C, a.scale, a.zp, qtype(ce_elem(y)), ce_ptr(e, y));
   return 0;
 }
 
 static int emit_dequantize(CEmit *e, const Node *n) {
   const Value *x = in_at(n, 0), *y = n->outputs[0];
-  if (check_plain(e, n)) return -1;
   ElemType xt = ce_elem(x);
   if (!is_q8(xt) && xt != ELEM_INT32)
     return ce_unsupported(e, n, "%s inputs are not supported (uint8, int8, int32)", ir_elem(xt)->name);
   if (ce_elem(y) != ELEM_FLOAT) return ce_unsupported(e, n, "the output must be float32");
-  const Tensor *st = in_at(n, 1) ? ce_const(in_at(n, 1)) : NULL;
-  uint64_t cnt = st ? tnumel(st) : 0;
-  int bad = 0;
-  int64_t inner, C, zs;
-  if (!cnt) return ce_unsupported(e, n, "the scale must be a constant");
-  const float *s = const_scale(e, n, 1, (int64_t)cnt, &bad);
-  int32_t *z = const_zp(e, n, 2, (int64_t)cnt, &zs, &bad);
-  if (bad || axis_view(e, n, x, cnt, &inner, &C)) return free(z), -1;
-  ce_need_kern(e, "quant");
-  const char *sw = ce_weight(e, "dq_scale", ELEM_FLOAT, s, cnt * sizeof(float));
-  const char *zw = ce_weight(e, "dq_zp", ELEM_INT32, z, (zs ? cnt : 1) * sizeof(int32_t));
-  free(z);
-  put_range(e, ce_numel(x));
+  QdqArgs a;
+  if (qdq_args(e, n, x, &a)) return -1;
   ce_printf(e, "effc_dequantize_f32(%s, %d, lo, hi, %lld, %lld, %s, %s, %s);\n", ce_ptr(e, x),
-            qtype(xt), (long long)inner, (long long)C, sw, zw, ce_ptr(e, y));
+            qtype(xt), (long long)a.inner, (long long)a.C, a.scale, a.zp, ce_ptr(e, y));
   return 0;
 }
 
@@ -177,7 +187,6 @@ static int emit_dynquant(CEmit *e, const Node *n) {
   if (ys) ce_printf(e, "  *%s = s;\n", ce_ptr(e, ys));
   if (yz) ce_printf(e, "  *%s = z8;\n", ce_ptr(e, yz));
   ce_printf(e, "}\n");
-  (void)e;
   return 0;
 }
 
@@ -198,7 +207,8 @@ static int emit_qmatmul(CEmit *e, const Node *n) {
   if (ra < 1 || ce_dims(a)[ra - 1] != K) return ce_unsupported(e, n, "A's last dimension is not K");
   int64_t rows = K ? ce_numel(a) / K : 0, zas = 0, zbs = 0;
   int bad = 0;
-  int32_t *za = const_zp(e, n, 2, Mrows, &zas, &bad);
+  const char *za_rt = runtime_zp(e, n, 2);
+  int32_t *za = const_zp(e, n, za_rt ? -1 : 2, Mrows, &zas, &bad);
   int32_t *zb = const_zp(e, n, ql ? 5 : 3, N, &zbs, &bad);
   double *mult = NULL, *yzp = NULL;
   int64_t mrs = 0, yzs = 0;
@@ -246,8 +256,13 @@ static int emit_qmatmul(CEmit *e, const Node *n) {
   ce_printf(e, "EffcQgemm q;\nmemset(&q, 0, sizeof q);\n");
   ce_printf(e, "q.M = %lld, q.N = %lld, q.K = %lld, q.a = %s, q.a_signed = %d, q.a_rs = %lld, q.a_cs = 1;\n",
             (long long)rows, (long long)N, (long long)K, ce_ptr(e, a), ce_elem(a) == ELEM_INT8, (long long)K);
-  ce_printf(e, "q.za = %s, q.za_stride = %lld;\n",
-            ce_weight(e, "qmm_za", ELEM_INT32, za, sizeof(int32_t) * (size_t)(zas ? Mrows : 1)), (long long)zas);
+  if (za_rt) {
+    ce_printf(e, "const int32_t za = %s[0];\nq.za = &za;\n", za_rt);
+  } else {
+    ce_printf(e, "q.za = %s, q.za_stride = %lld;\n",
+              ce_weight(e, "qmm_za", ELEM_INT32, za, sizeof(int32_t) * (size_t)(zas ? Mrows : 1)),
+              (long long)zas);
+  }
   ce_printf(e, "q.bp = %s;\n", ce_weight(e, "qmm_b", ELEM_INT8, bp, effc_qgemm_packb_size(K, N)));
   ce_printf(e, "q.y = %s, q.y_rs = %lld, q.y_cs = 1, q.y_type = %d;\n", ce_ptr(e, y), (long long)N, q.y_type);
   if (ql) {
@@ -301,7 +316,8 @@ static int emit_qconv(CEmit *e, const Node *n) {
   }
   int bad = 0;
   int64_t xzs, wzs, yzs = 0;
-  int32_t *xz = const_zp(e, n, 2, 1, &xzs, &bad), *wz = const_zp(e, n, ql ? 5 : 3, p.M, &wzs, &bad);
+  const char *xz_rt = runtime_zp(e, n, 2);
+  int32_t *xz = const_zp(e, n, xz_rt ? -1 : 2, 1, &xzs, &bad), *wz = const_zp(e, n, ql ? 5 : 3, p.M, &wzs, &bad);
   int32_t *bias = NULL, *yz = NULL;
   double *mult = NULL;
   if (!bad && ql) {
@@ -341,7 +357,10 @@ static int emit_qconv(CEmit *e, const Node *n) {
     ce_printf(e, "p.in[%d] = %lld, p.out[%d] = %lld, p.k[%d] = %lld, p.s[%d] = %lld, p.d[%d] = %lld, p.pb[%d] = %lld;\n",
               i, (long long)p.in[i], i, (long long)p.out[i], i, (long long)p.k[i], i,
               (long long)p.s[i], i, (long long)p.d[i], i, (long long)p.pb[i]);
-  ce_printf(e, "p.x = %s, p.x_signed = %d, p.xz = %d;\n", ce_ptr(e, x), ce_elem(x) == ELEM_INT8, (int)xz[0]);
+  if (xz_rt)
+    ce_printf(e, "p.x = %s, p.x_signed = %d, p.xz = %s[0];\n", ce_ptr(e, x), ce_elem(x) == ELEM_INT8, xz_rt);
+  else
+    ce_printf(e, "p.x = %s, p.x_signed = %d, p.xz = %d;\n", ce_ptr(e, x), ce_elem(x) == ELEM_INT8, (int)xz[0]);
   ce_printf(e, "p.wp = %s;\n", ce_weight(e, "qconv_w", ELEM_INT8, wp, psz));
   if (bias) ce_printf(e, "p.bias = %s;\n", ce_weight(e, "qconv_bias", ELEM_INT32, bias, sizeof(int32_t) * (size_t)p.M));
   ce_printf(e, "p.y = %s, p.y_type = %d;\n", ce_ptr(e, y), p.y_type);

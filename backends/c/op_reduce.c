@@ -68,6 +68,34 @@ static void group_open(CEmit *e, const Value *x, const Value *y, const char *yty
   ce_printf(e, "for (int64_t g = lo; g < hi; g++) {\n");
   ce_printf(e, "  const int64_t base = %s;\n", walk_expr(outer, "g", buf, sizeof buf));
   ce_printf(e, "#define AT(i) (base + %s)\n", walk_expr(inner, "(i)", buf, sizeof buf));
+  ce_printf(e, "  const int64_t cnt = %" PRId64 ";\n  (void)cnt;\n", inner->count);
+}
+
+/* The same for reduction axes read at run time (input `axes`): the walks are computed by
+ * effc_reduce_split when the node runs; a split that disagrees with the static output
+ * size (an invalid axes input) leaves the output unwritten. */
+static void group_open_rt(CEmit *e, const Value *x, const Value *y, const char *ytype,
+                          const Value *axes, bool noop) {
+  int r = ce_rank(x);
+  ce_need_kern(e, "remap");
+  ce_printf(e, "{\n");
+  ce_printf(e, "const %s *x = %s;\n%s *o = %s;\n", be_ctype(ce_elem(x)), ce_ptr(e, x), ytype,
+            ce_ptr(e, y));
+  ce_printf(e, "const int64_t xd[%d] = {", r ? r : 1);
+  for (int d = 0; d < r; d++) ce_printf(e, "%s%" PRId64, d ? ", " : "", ce_dims(x)[d]);
+  ce_printf(e, "%s};\n", r ? "" : "0");
+  int64_t na = ce_numel(axes);
+  ce_printf(e, "int64_t ax[%" PRId64 "];\n", na ? na : 1);
+  ce_printf(e, "for (int k = 0; k < %" PRId64 "; k++) ax[k] = (int64_t)(%s)[k];\n", na,
+            ce_ptr(e, axes));
+  ce_printf(e, "EffcWalk gw, mw;\n");
+  ce_printf(e, "const int ok = effc_reduce_split(%d, xd, ax, %" PRId64 ", %d, &gw, &mw) == 0 && "
+               "gw.count == %" PRId64 ";\n", r, na, noop, ce_numel(y));
+  ops_split(e, ce_numel(y));
+  ce_printf(e, "for (int64_t g = lo; ok && g < hi; g++) {\n");
+  ce_printf(e, "  const int64_t base = effc_walk_offset(g, gw.n, gw.dims, gw.st);\n");
+  ce_printf(e, "#define AT(i) (base + effc_walk_offset((i), mw.n, mw.dims, mw.st))\n");
+  ce_printf(e, "  const int64_t cnt = mw.count;\n");
 }
 
 static void group_close(CEmit *e) {
@@ -103,10 +131,15 @@ int ops_emit_reduce(CEmit *e, const Node *n) {
   int64_t axes[OPS_MAX_RANK];
   int na = 0;
   bool noop = false;
+  const Value *rt_axes = NULL;
   if (n->op->since >= rd_ops[k].axes_input_since) {
-    if (ops_in(n, 1) && !ops_const_ints(n, 1, axes, OPS_MAX_RANK, &na))
-      return ce_unsupported(e, n, "axes must be a compile-time constant");
     noop = ir_attr_int(n, "noop_with_empty_axes", 0) != 0;
+    if (ops_in(n, 1) && !ops_const_ints(n, 1, axes, OPS_MAX_RANK, &na)) {
+      rt_axes = n->inputs[1];
+      if ((ce_elem(rt_axes) != ELEM_INT64 && ce_elem(rt_axes) != ELEM_INT32) ||
+          ce_numel(rt_axes) > r)
+        return ce_unsupported(e, n, "axes");
+    }
   } else {
     size_t cnt = 0;
     const int64_t *a = ir_attr_ints(n, "axes", &cnt);
@@ -125,22 +158,24 @@ int ops_emit_reduce(CEmit *e, const Node *n) {
   Walk outer, inner;
   walk_of(x, sel, false, &outer);
   walk_of(x, sel, true, &inner);
-  if (outer.count != ce_numel(y)) return ce_unsupported(e, n, "output shape");
-  if (outer.count == 0) return 0;
+  if (!rt_axes && outer.count != ce_numel(y)) return ce_unsupported(e, n, "output shape");
+  if (ce_numel(y) == 0) return 0;
   const char *yt = be_ctype(ce_elem(y));
-  group_open(e, x, y, yt, &outer, &inner);
-  int64_t m = inner.count;
+  if (rt_axes)
+    group_open_rt(e, x, y, yt, rt_axes, noop);
+  else
+    group_open(e, x, y, yt, &outer, &inner);
   if (real) {
     const char *init = op == R_PROD ? "1" : op == R_MAX ? "-INFINITY" : op == R_MIN ? "INFINITY" : "0";
     ce_printf(e, "  double acc = %s;\n", init);
     if (op == R_LSE) {
       ce_printf(e, "  double mx = -INFINITY;\n");
-      ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++) {\n", m);
+      ce_printf(e, "  for (int64_t i = 0; i < cnt; i++) {\n");
       ce_printf(e, "    const double v = x[AT(i)];\n    if (v > mx || isnan(v)) mx = v;\n");
       ce_printf(e, "    if (isnan(mx)) break;\n  }\n");
       ce_printf(e, "  if (isnan(mx) || isinf(mx)) {\n    o[g] = (%s)mx;\n    continue;\n  }\n", yt);
     }
-    ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++) {\n", m);
+    ce_printf(e, "  for (int64_t i = 0; i < cnt; i++) {\n");
     ce_printf(e, "    const double v = x[AT(i)];\n");
     switch (op) {
     case R_SUM: case R_MEAN: case R_LOGSUM: ce_printf(e, "    acc += v;\n"); break;
@@ -152,11 +187,9 @@ int ops_emit_reduce(CEmit *e, const Node *n) {
     case R_LSE: ce_printf(e, "    acc += exp(v - mx);\n"); break;
     }
     ce_printf(e, "  }\n");
-    const char *fin = op == R_MEAN ? "acc / (double)%" PRId64 : op == R_L2 ? "sqrt(acc)"
+    const char *fin = op == R_MEAN ? "acc / (double)cnt" : op == R_L2 ? "sqrt(acc)"
                       : op == R_LOGSUM ? "log(acc)" : op == R_LSE ? "mx + log(acc)" : "acc";
-    char f[128];
-    snprintf(f, sizeof f, fin, m);
-    ce_printf(e, "  o[g] = (%s)(%s);\n", yt, f);
+    ce_printf(e, "  o[g] = (%s)(%s);\n", yt, fin);
   } else {
     bool sgn = ir_elem(t)->is_signed;
     int bits = t == ELEM_BOOL ? 1 : ir_elem(t)->bits;
@@ -169,12 +202,12 @@ int ops_emit_reduce(CEmit *e, const Node *n) {
                    : (bits == 64 ? -1 : (int64_t)(((uint64_t)1 << bits) - 1));
       char lit[64];
       ce_printf(e, "  %s acc = %s;\n", yt, ops_lit_i(lit, sizeof lit, t, best));
-      ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++)\n", m);
+      ce_printf(e, "  for (int64_t i = 0; i < cnt; i++)\n");
       ce_printf(e, "    if (x[AT(i)] %s acc) acc = x[AT(i)];\n", op == R_MAX ? ">" : "<");
       ce_printf(e, "  o[g] = acc;\n");
     } else {
       ce_printf(e, "  uint64_t acc = %d;\n", op == R_PROD ? 1 : 0);
-      ce_printf(e, "  for (int64_t i = 0; i < %" PRId64 "; i++) {\n", m);
+      ce_printf(e, "  for (int64_t i = 0; i < cnt; i++) {\n");
       ce_printf(e, "    const uint64_t v = (uint64_t)x[AT(i)];\n");
       switch (op) {
       case R_SUM: ce_printf(e, "    acc += v;\n"); break;
@@ -196,13 +229,13 @@ int ops_emit_reduce(CEmit *e, const Node *n) {
 static void emit_better(CEmit *e, bool real, bool is_max, bool last) {
   const char *cmp = is_max ? ">" : "<";
   if (real)
-    ce_printf(e, "    const bool better = !isnan(b) && (isnan(v) || v %s b);\n", cmp);
+    ce_printf(e, "    const int better = !isnan(b) && (isnan(v) || v %s b);\n", cmp);
   else
-    ce_printf(e, "    const bool better = v %s b;\n", cmp);
+    ce_printf(e, "    const int better = v %s b;\n", cmp);
   if (last)
-    ce_printf(e, "    const bool same = v == b%s;\n", real ? " || (isnan(v) && isnan(b))" : "");
+    ce_printf(e, "    const int same = v == b%s;\n", real ? " || (isnan(v) && isnan(b))" : "");
   else
-    ce_printf(e, "    const bool same = false;\n");
+    ce_printf(e, "    const int same = 0;\n");
 }
 
 int ops_emit_argminmax(CEmit *e, const Node *n) {

@@ -558,3 +558,197 @@ int ops_emit_const_out(CEmit *e, const Node *n) {
   ce_printf(e, "if (tid == 0) memcpy(%s, %s, %d * sizeof(int64_t));\n", ce_ptr(e, y), w, k);
   return 0;
 }
+
+/* ------------------------------------------------------------------ Trilu, Range */
+
+int ops_emit_trilu(CEmit *e, const Node *n) {
+  if (!plain_io(e, n) || ce_rank(n->inputs[0]) < 2) return ce_unsupported(e, n, "rank below 2");
+  const Value *x = n->inputs[0], *y = n->outputs[0], *kv = ops_in(n, 1);
+  int r = ce_rank(x);
+  int64_t R = ce_dims(x)[r - 2], C = ce_dims(x)[r - 1], kc[1] = {0};
+  int nk = 0;
+  bool rt_k = kv && !ops_const_ints(n, 1, kc, 1, &nk);
+  if (rt_k && (ce_numel(kv) != 1 || (ce_elem(kv) != ELEM_INT64 && ce_elem(kv) != ELEM_INT32)))
+    return ce_unsupported(e, n, "k must be an integer scalar");
+  if (ce_numel(y) == 0) return 0;
+  const char *ct = be_ctype(ce_elem(x));
+  ce_printf(e, "{\n");
+  ce_printf(e, "const %s *s = %s;\n%s *o = %s;\n", ct, ce_ptr(e, x), ct, ce_ptr(e, y));
+  if (rt_k)
+    ce_printf(e, "const int64_t k = (int64_t)(%s)[0];\n", ce_ptr(e, kv));
+  else
+    ce_printf(e, "const int64_t k = %" PRId64 ";\n", nk ? kc[0] : 0);
+  ops_split(e, ce_numel(y));
+  ce_printf(e, "for (int64_t i = lo; i < hi; i++) {\n");
+  ce_printf(e, "  const int64_t d = i %% %" PRId64 " - i / %" PRId64 " %% %" PRId64 ";\n", C, C, R);
+  ce_printf(e, "  o[i] = d %s k ? s[i] : 0;\n}\n}\n", ir_attr_int(n, "upper", 1) ? ">=" : "<=");
+  return 0;
+}
+
+int ops_emit_range(CEmit *e, const Node *n) {
+  const Value *y = n->outputs[0];
+  ElemType t = ce_elem(y);
+  for (int i = 0; i < 3; i++)
+    if (!ops_in(n, i) || ce_elem(n->inputs[i]) != t || ce_numel(n->inputs[i]) != 1)
+      return ce_unsupported(e, n, "inputs must be scalars of the output's type");
+  bool fl = ops_is_real(t) || t == ELEM_FLOAT16;
+  if (!fl && !ops_is_int(t)) return ce_unsupported(e, n, "element type %s", ir_elem(t)->name);
+  if (ce_numel(y) == 0) return 0;
+  const char *ct = be_ctype(t);
+  ce_printf(e, "{\n%s *o = %s;\n", ct, ce_ptr(e, y));
+  if (t == ELEM_FLOAT16) {
+    ce_need_kern(e, "ew");
+    ce_printf(e, "const double a = effc_f16_to_f32((%s)[0]), d = effc_f16_to_f32((%s)[0]);\n",
+              ce_ptr(e, n->inputs[0]), ce_ptr(e, n->inputs[2]));
+  } else if (fl) {
+    ce_printf(e, "const double a = (%s)[0], d = (%s)[0];\n", ce_ptr(e, n->inputs[0]),
+              ce_ptr(e, n->inputs[2]));
+  } else {
+    ce_printf(e, "const uint64_t a = (uint64_t)(%s)[0], d = (uint64_t)(%s)[0];\n",
+              ce_ptr(e, n->inputs[0]), ce_ptr(e, n->inputs[2]));
+  }
+  ops_split(e, ce_numel(y));
+  if (t == ELEM_FLOAT16)
+    ce_printf(e, "for (int64_t i = lo; i < hi; i++) o[i] = effc_f64_to_f16(a + (double)i * d);\n}\n");
+  else if (fl)
+    ce_printf(e, "for (int64_t i = lo; i < hi; i++) o[i] = (%s)(a + (double)i * d);\n}\n", ct);
+  else
+    ce_printf(e, "for (int64_t i = lo; i < hi; i++) o[i] = (%s)(a + (uint64_t)i * d);\n}\n", ct);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ GatherND, Scatter* */
+
+static int64_t prod_dims(const int64_t *d, int from, int to) {
+  int64_t p = 1;
+  for (int i = from; i < to; i++) p *= d[i];
+  return p;
+}
+
+/* Statements: `off` += the offset the k index components at ind[row * k ...] select in
+ * dims [from, from + k) of x (negative indices count from the end; out-of-range ones read
+ * index 0 rather than outside the buffer). */
+static void emit_nd_offset(CEmit *e, const Value *x, int from, int64_t k, const char *row) {
+  int64_t xs[OPS_MAX_RANK];
+  ops_strides(ce_rank(x), ce_dims(x), xs);
+  for (int64_t j = 0; j < k; j++) {
+    int64_t D = ce_dims(x)[from + j];
+    ce_printf(e, "  {\n    int64_t v = (int64_t)ix[(%s) * %" PRId64 " + %" PRId64 "];\n", row, k, j);
+    ce_printf(e, "    if (v < 0) v += %" PRId64 ";\n    if (v < 0 || v >= %" PRId64 ") v = 0;\n", D, D);
+    ce_printf(e, "    off += v * %" PRId64 ";\n  }\n", xs[from + j]);
+  }
+}
+
+int ops_emit_gather_nd(CEmit *e, const Node *n) {
+  if (!plain_io(e, n) || !ops_in(n, 1)) return ce_unsupported(e, n, "element type or rank");
+  const Value *x = n->inputs[0], *ind = n->inputs[1], *y = n->outputs[0];
+  ElemType it = ce_elem(ind);
+  int q = ce_rank(ind), r = ce_rank(x);
+  int64_t b = n->op->since >= 12 ? ir_attr_int(n, "batch_dims", 0) : 0;
+  if ((it != ELEM_INT64 && it != ELEM_INT32) || q < 1 || b < 0 || b >= q || b >= r)
+    return ce_unsupported(e, n, "indices");
+  int64_t k = ce_dims(ind)[q - 1];
+  if (k < 1 || k > r - b) return ce_unsupported(e, n, "indices' last dimension");
+  int64_t nb = prod_dims(ce_dims(x), 0, (int)b), per = prod_dims(ce_dims(ind), (int)b, q - 1);
+  int64_t slice = prod_dims(ce_dims(x), (int)(b + k), r), bstride = prod_dims(ce_dims(x), (int)b, r);
+  if (nb * per * slice != ce_numel(y)) return ce_unsupported(e, n, "output shape");
+  if (ce_numel(y) == 0) return 0;
+  const char *ct = be_ctype(ce_elem(x));
+  ce_printf(e, "{\n");
+  ce_printf(e, "const %s *s = %s;\n%s *o = %s;\nconst %s *ix = %s;\n", ct, ce_ptr(e, x), ct,
+            ce_ptr(e, y), be_ctype(it), ce_ptr(e, ind));
+  ops_split(e, nb * per);
+  ce_printf(e, "for (int64_t t = lo; t < hi; t++) {\n");
+  ce_printf(e, "  int64_t off = t / %" PRId64 " * %" PRId64 ";\n", per, bstride);
+  emit_nd_offset(e, x, (int)b, k, "t");
+  ce_printf(e, "  memcpy(o + t * %" PRId64 ", s + off, %" PRId64 " * sizeof *s);\n}\n}\n", slice,
+            slice);
+  return 0;
+}
+
+/* The update expression of a reduction, as runtime/k_shape_index.c applies it (float32
+ * add/mul in float32; other floats in double; integers wrap); NULL if unknown. */
+static const char *scatter_expr(const char *red, ElemType t, char *buf, size_t len) {
+  bool fl = ops_is_real(t);
+  if (!strcmp(red, "none"))
+    snprintf(buf, len, "u");
+  else if (!strcmp(red, "add"))
+    snprintf(buf, len, fl ? "a + u" : "(T)((uint64_t)a + (uint64_t)u)");
+  else if (!strcmp(red, "mul"))
+    snprintf(buf, len, fl ? "a * u" : "(T)((uint64_t)a * (uint64_t)u)");
+  else if (!strcmp(red, "max"))
+    snprintf(buf, len, fl ? "(a != a || u != u ? (T)NAN : a > u ? a : u)" : "(a > u ? a : u)");
+  else if (!strcmp(red, "min"))
+    snprintf(buf, len, fl ? "(a != a || u != u ? (T)NAN : a < u ? a : u)" : "(a < u ? a : u)");
+  else
+    return NULL;
+  return buf;
+}
+
+/* ScatterElements (and Scatter) and ScatterND: the data copied, then the updates applied
+ * in index order by one thread (indices may repeat, so the order is the result). */
+int ops_emit_scatter(CEmit *e, const Node *n) {
+  if (!plain_io(e, n) || !ops_in(n, 1) || !ops_in(n, 2)) return ce_unsupported(e, n, "inputs");
+  const Value *x = n->inputs[0], *ind = n->inputs[1], *upd = n->inputs[2], *y = n->outputs[0];
+  ElemType t = ce_elem(x), it = ce_elem(ind);
+  const char *red = n->op->since >= 16 ? ir_attr_string(n, "reduction", "none") : "none";
+  char expr[160];
+  if ((it != ELEM_INT64 && it != ELEM_INT32) || ce_elem(upd) != t ||
+      !scatter_expr(red, t, expr, sizeof expr) ||
+      (strcmp(red, "none") && !ops_is_real(t) && !ops_is_int(t)))
+    return ce_unsupported(e, n, "types or reduction '%s'", red);
+  int r = ce_rank(x);
+  bool nd = !strcmp(n->op->family, "ScatterND");
+  const char *ct = be_ctype(t);
+  ce_printf(e, "if (tid == 0) {\n");
+  ce_printf(e, "typedef %s T;\n(void)sizeof(T);\n", ct);
+  ce_printf(e, "const %s *s = %s;\n%s *o = %s;\nconst %s *ix = %s;\nconst %s *up = %s;\n", ct,
+            ce_ptr(e, x), ct, ce_ptr(e, y), be_ctype(it), ce_ptr(e, ind), ct, ce_ptr(e, upd));
+  if (strcmp(ce_ptr(e, x), ce_ptr(e, y)) && ce_numel(x))
+    ce_printf(e, "memcpy(o, s, %" PRId64 " * sizeof *s);\n", ce_numel(x));
+  if (nd) {
+    int q = ce_rank(ind);
+    int64_t k = q ? ce_dims(ind)[q - 1] : 0;
+    if (q < 1 || k < 0 || k > r) return ce_unsupported(e, n, "indices");
+    int64_t cnt = prod_dims(ce_dims(ind), 0, q - 1), slice = prod_dims(ce_dims(x), (int)k, r);
+    if (cnt * slice != ce_numel(upd)) return ce_unsupported(e, n, "updates shape");
+    ce_printf(e, "for (int64_t t = 0; t < %" PRId64 "; t++) {\n  int64_t off = 0;\n", cnt);
+    emit_nd_offset(e, x, 0, k, "t");
+    ce_printf(e, "  for (int64_t j = 0; j < %" PRId64 "; j++) {\n", slice);
+    ce_printf(e, "    const T a = o[off + j], u = up[t * %" PRId64 " + j];\n    (void)a;\n", slice);
+    ce_printf(e, "    o[off + j] = %s;\n  }\n}\n}\n", expr);
+    return 0;
+  }
+  int ax;
+  if (ce_rank(ind) != r || !ops_axis(ir_attr_int(n, "axis", 0), r, &ax) ||
+      ce_numel(ind) != ce_numel(upd))
+    return ce_unsupported(e, n, "indices, updates and data shapes");
+  int64_t xs[OPS_MAX_RANK], is[OPS_MAX_RANK];
+  ops_strides(r, ce_dims(x), xs);
+  ops_strides(r, ce_dims(ind), is);
+  int64_t D = ce_dims(x)[ax];
+  ce_printf(e, "for (int64_t i = 0; i < %" PRId64 "; i++) {\n", ce_numel(ind));
+  ce_printf(e, "  int64_t v = (int64_t)ix[i];\n  if (v < 0) v += %" PRId64 ";\n", D);
+  ce_printf(e, "  if (v < 0 || v >= %" PRId64 ") v = 0;\n", D);
+  ce_printf(e, "  const int64_t off = v * %" PRId64, xs[ax]);
+  for (int d = 0; d < r; d++)
+    if (d != ax)
+      ce_printf(e, " + i / %" PRId64 " %% %" PRId64 " * %" PRId64, is[d], ce_dims(ind)[d], xs[d]);
+  ce_printf(e, ";\n  const T a = o[off], u = up[i];\n  (void)a;\n  o[off] = %s;\n}\n}\n", expr);
+  return 0;
+}
+
+/* EyeLike: ones on diagonal k of a 2-D output of the input's shape. */
+int ops_emit_eyelike(CEmit *e, const Node *n) {
+  const Value *y = n->outputs[0];
+  ElemType t = ce_elem(y);
+  if (ce_rank(y) != 2 || (!ops_is_real(t) && !ops_is_int(t) && t != ELEM_BOOL))
+    return ce_unsupported(e, n, "element type %s or rank %d", ir_elem(t)->name, ce_rank(y));
+  int64_t C = ce_dims(y)[1], k = ir_attr_int(n, "k", 0);
+  if (ce_numel(y) == 0) return 0;
+  ce_printf(e, "{\n%s *o = %s;\n", be_ctype(t), ce_ptr(e, y));
+  ops_split(e, ce_numel(y));
+  ce_printf(e, "for (int64_t i = lo; i < hi; i++) o[i] = i %% %" PRId64 " - i / %" PRId64
+               " == %" PRId64 ";\n}\n", C, C, k);
+  return 0;
+}

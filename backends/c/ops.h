@@ -52,7 +52,12 @@ int ops_emit_concat(CEmit *e, const Node *n);
 int ops_emit_split(CEmit *e, const Node *n);
 int ops_emit_gather(CEmit *e, const Node *n);
 int ops_emit_gather_elements(CEmit *e, const Node *n);
-int ops_emit_const_out(CEmit *e, const Node *n); /* Shape, Size, ConstantOfShape, Range... */
+int ops_emit_const_out(CEmit *e, const Node *n); /* Shape, Size, ConstantOfShape */
+int ops_emit_trilu(CEmit *e, const Node *n);
+int ops_emit_range(CEmit *e, const Node *n);
+int ops_emit_gather_nd(CEmit *e, const Node *n);
+int ops_emit_scatter(CEmit *e, const Node *n); /* ScatterElements, Scatter, ScatterND */
+int ops_emit_eyelike(CEmit *e, const Node *n);
 
 /* ------------------------------------------------------------------ op_reduce.c */
 int ops_emit_reduce(CEmit *e, const Node *n);

@@ -144,6 +144,20 @@ EFFC_KERN int64_t effc_pad_src(int64_t s, int64_t m, int mode);
  * must not be 0. */
 EFFC_KERN int64_t effc_slice_range(int64_t dim, int64_t start, int64_t end, int64_t step,
                                    int64_t *first);
+/* Index sets of a reduction whose axes arrive at run time: dims (row-major) and element
+ * strides of n dims, and their element count. */
+#define EFFC_MAX_RANK 16
+typedef struct EffcWalk {
+  int n;
+  int64_t dims[EFFC_MAX_RANK], st[EFFC_MAX_RANK], count;
+} EffcWalk;
+/* Offset of element k of a walk of n dims. */
+EFFC_KERN int64_t effc_walk_offset(int64_t k, int n, const int64_t *dims, const int64_t *st);
+/* ONNX reduction axes (negative from the end; none = all unless noop) split a tensor's dims
+ * into the groups (kept dims, the output's order) and members (reduced dims); -1 when an
+ * axis is out of range or the rank above EFFC_MAX_RANK. */
+EFFC_KERN int effc_reduce_split(int rank, const int64_t *dims, const int64_t *axes, int n_axes,
+                                int noop, EffcWalk *groups, EffcWalk *members);
 
 /* conv.c: 2-D float32 convolution, NCHW: weights packed once (at compile time in emitted
  * code), scratch of effc_conv2d_scratch bytes, epilogue fused. */
@@ -158,11 +172,18 @@ typedef struct EffcConv2d {
 } EffcConv2d;
 
 /* The methods (effc_conv2d_algo picks one per shape). */
-typedef enum { EFFC_CONV_GEMM = 0, EFFC_CONV_IM2COL, EFFC_CONV_DEPTHWISE } EffcConvAlgo;
+typedef enum {
+  EFFC_CONV_GEMM = 0,
+  EFFC_CONV_IM2COL,
+  EFFC_CONV_DEPTHWISE,
+  EFFC_CONV_WINOGRAD /* 3x3 stride 1: F(2x2, 3x3) */
+} EffcConvAlgo;
 
 EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p);
-EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p);
-EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, const float *w, float *packed);
+EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p, int isa);
+EFFC_KERN size_t effc_conv2d_pack_tmp(const EffcConv2d *p);
+EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, int isa, const float *w, float *packed,
+                                void *tmp);
 EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int isa, int nt);
 EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
                            float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);

@@ -202,25 +202,27 @@ static void qk_scalar(int64_t kq, const void *pa_, const int8_t *pb, int32_t *ti
 EFFC_TARGET_AVX2 static void qk_avx2(int64_t kq, const void *pa_, const int8_t *pb, int32_t *tile) {
   const int16_t *pa = pa_;
   __m256i c0[4], c1[4];
+#pragma GCC unroll 4
   for (int j = 0; j < 4; j++) c0[j] = c1[j] = _mm256_setzero_si256();
   for (int64_t k = 0; k < kq; k++, pa += 8, pb += 64) {
     long long t0, t1;
     memcpy(&t0, pa, 8);
     memcpy(&t1, pa + 4, 8);
     __m256i a0 = _mm256_set1_epi64x(t0), a1 = _mm256_set1_epi64x(t1);
+#pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
       __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pb + 16 * j)));
       c0[j] = _mm256_add_epi32(c0[j], _mm256_madd_epi16(a0, b));
       c1[j] = _mm256_add_epi32(c1[j], _mm256_madd_epi16(a1, b));
     }
   }
-  __m256i *rows[2] = {c0, c1};
-  for (int r = 0; r < 2; r++)
-    for (int h = 0; h < 2; h++) {
-      __m256i s = _mm256_hadd_epi32(rows[r][2 * h], rows[r][2 * h + 1]);
-      s = _mm256_permute4x64_epi64(s, 0xD8);
-      _mm256_storeu_si256((__m256i *)(tile + r * QNR + 8 * h), s);
-    }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; h++) {
+    __m256i s0 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(c0[2 * h], c0[2 * h + 1]), 0xD8);
+    __m256i s1 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(c1[2 * h], c1[2 * h + 1]), 0xD8);
+    _mm256_storeu_si256((__m256i *)(tile + 8 * h), s0);
+    _mm256_storeu_si256((__m256i *)(tile + QNR + 8 * h), s1);
+  }
 }
 #endif
 
@@ -230,15 +232,18 @@ EFFC_TARGET_AVX2 static void qk_avx2(int64_t kq, const void *pa_, const int8_t *
 EFFC_TARGET_AVX512 static void qk_avx512(int64_t kq, const void *pa_, const int8_t *pb, int32_t *tile) {
   const uint8_t *pa = pa_;
   __m512i c[8];
+#pragma GCC unroll 8
   for (int r = 0; r < 8; r++) c[r] = _mm512_setzero_si512();
   for (int64_t k = 0; k < kq; k++, pa += 32, pb += 64) {
     __m512i b = _mm512_loadu_si512((const void *)pb);
+#pragma GCC unroll 8
     for (int r = 0; r < 8; r++) {
       int32_t t;
       memcpy(&t, pa + 4 * r, 4);
       c[r] = _mm512_dpbusd_epi32(c[r], _mm512_set1_epi32(t), b);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < 8; r++) _mm512_storeu_si512((void *)(tile + r * QNR), c[r]);
 }
 #endif
@@ -308,17 +313,25 @@ static void q_packa(const QIsa *qi, int64_t K, const uint8_t *src, int64_t rs, i
   size_t esz = qi->ak == QA_I16 ? 2 : 1;
   memset(dst, 0, (size_t)(padded * kq * 4) * esz);
   unsigned flip = (qi->ak == QA_S8) == (a_signed != 0) ? 0u : 0x80u;
+  int sub = qi->ak == QA_S8 ? 256 : 0; /* a' >= 128 means a' - 256 for int8 */
   for (int64_t r = 0; r < rows; r++) {
     int32_t sum = 0;
-    int64_t base = (r / mr) * kq * mr * 4 + (r % mr) * 4;
     const uint8_t *row = src + r * rs;
-    for (int64_t k = 0; k < K; k++) {
-      int v = (int)(row[k * cs] ^ flip);
-      if (qi->ak == QA_S8 && v >= 128) v -= 256;
-      int64_t o = base + (k / 4) * mr * 4 + k % 4;
-      if (qi->ak == QA_I16) ((int16_t *)dst)[o] = (int16_t)v;
-      else ((uint8_t *)dst)[o] = (uint8_t)v;
-      sum += v;
+    int64_t base = (r / mr) * kq * mr * 4 + (r % mr) * 4, step = mr * 4;
+    if (qi->ak == QA_I16) {
+      int16_t *d = (int16_t *)dst + base;
+      for (int64_t k = 0; k < K; k++) {
+        int v = (int)(row[k * cs] ^ flip);
+        d[(k >> 2) * step + (k & 3)] = (int16_t)v;
+        sum += v;
+      }
+    } else {
+      uint8_t *d = (uint8_t *)dst + base;
+      for (int64_t k = 0; k < K; k++) {
+        unsigned u = row[k * cs] ^ flip;
+        d[(k >> 2) * step + (k & 3)] = (uint8_t)u;
+        sum += (int)u - (u >= 128 ? sub : 0);
+      }
     }
     rowsum[r] = sum;
   }
@@ -328,6 +341,42 @@ static void q_packa(const QIsa *qi, int64_t K, const uint8_t *src, int64_t rs, i
 static int32_t q_aoff(const QIsa *qi, int a_signed) {
   if (qi->ak == QA_S8) return a_signed ? 0 : 128;
   return a_signed ? -128 : 0;
+}
+
+/* v[c] = tile[c] - zb'[c] * rowsum - za' * q[c] + bias[c] (wrapping int32). */
+static void q_correct_scalar(const int32_t *tile, const int32_t *zbp, const int32_t *qs,
+                             const int32_t *bias, int32_t rsum, int32_t za, int64_t nc, int32_t *v) {
+  for (int64_t c = 0; c < nc; c++) {
+    uint32_t t = (uint32_t)tile[c] - (uint32_t)zbp[c] * (uint32_t)rsum - (uint32_t)za * (uint32_t)qs[c];
+    v[c] = (int32_t)(t + (bias ? (uint32_t)bias[c] : 0u));
+  }
+}
+
+#if defined(EFFC_HAVE_AVX2)
+EFFC_TARGET_AVX2 static void q_correct_avx2(const int32_t *tile, const int32_t *zbp, const int32_t *qs,
+                                            const int32_t *bias, int32_t rsum, int32_t za, int32_t *v) {
+  __m256i rs = _mm256_set1_epi32(rsum), z = _mm256_set1_epi32(za);
+#pragma GCC unroll 2
+  for (int h = 0; h < 16; h += 8) {
+    __m256i t = _mm256_loadu_si256((const __m256i *)(tile + h));
+    t = _mm256_sub_epi32(t, _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(zbp + h)), rs));
+    t = _mm256_sub_epi32(t, _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(qs + h)), z));
+    if (bias) t = _mm256_add_epi32(t, _mm256_loadu_si256((const __m256i *)(bias + h)));
+    _mm256_storeu_si256((__m256i *)(v + h), t);
+  }
+}
+#endif
+
+static void q_correct(int isa, const int32_t *tile, const int32_t *zbp, const int32_t *qs,
+                      const int32_t *bias, int32_t rsum, int32_t za, int64_t nc, int32_t *v) {
+  (void)isa;
+#if defined(EFFC_HAVE_AVX2)
+  if (nc == QNR && (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512)) {
+    q_correct_avx2(tile, zbp, qs, bias, rsum, za, v);
+    return;
+  }
+#endif
+  q_correct_scalar(tile, zbp, qs, bias, rsum, za, nc, v);
 }
 
 static void q_store(const EffcQgemm *p, int isa, const int32_t *v, int64_t m, int64_t n0, int64_t nc) {
@@ -398,14 +447,9 @@ EFFC_KERN void effc_qgemm(int isa, const EffcQgemm *p, void *scratch, int tid, i
         int64_t rr = rows - s < qi.mr ? rows - s : qi.mr;
         for (int64_t r = 0; r < rr; r++) {
           int64_t m = m0 + s + r;
-          uint32_t za = (uint32_t)((p->za ? p->za[m * p->za_stride] : 0) - aoff);
-          uint32_t rsum = (uint32_t)rowsum[s + r];
-          for (int64_t c = 0; c < ncols; c++) {
-            uint32_t t = (uint32_t)tile[r * QNR + c] - (uint32_t)zbp[n0 + c] * rsum -
-                         za * (uint32_t)qs[n0 + c];
-            if (p->bias) t += (uint32_t)p->bias[n0 + c];
-            v[c] = (int32_t)t;
-          }
+          int32_t za = (p->za ? p->za[m * p->za_stride] : 0) - aoff;
+          q_correct(isa, tile + r * QNR, zbp + n0, qs + n0, p->bias ? p->bias + n0 : NULL,
+                    rowsum[s + r], za, ncols, v);
           q_store(p, isa, v, m, n0, ncols);
         }
       }

@@ -36,3 +36,39 @@ EFFC_KERN int64_t effc_slice_range(int64_t dim, int64_t start, int64_t end, int6
   *first = s;
   return cnt;
 }
+
+EFFC_KERN int64_t effc_walk_offset(int64_t k, int n, const int64_t *dims, const int64_t *st) {
+  int64_t off = 0;
+  for (int d = n - 1; d >= 0; d--) {
+    off += (k % dims[d]) * st[d];
+    k /= dims[d];
+  }
+  return off;
+}
+
+EFFC_KERN int effc_reduce_split(int rank, const int64_t *dims, const int64_t *axes, int n_axes,
+                                int noop, EffcWalk *groups, EffcWalk *members) {
+  unsigned char sel[EFFC_MAX_RANK] = {0};
+  if (rank > EFFC_MAX_RANK) return -1;
+  for (int k = 0; k < n_axes; k++) {
+    int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
+    if (a < 0 || a >= rank) return -1;
+    sel[a] = 1;
+  }
+  if (n_axes == 0 && !noop)
+    for (int d = 0; d < rank; d++) sel[d] = 1;
+  int64_t st = 1, xs[EFFC_MAX_RANK];
+  for (int d = rank - 1; d >= 0; d--) {
+    xs[d] = st;
+    st *= dims[d];
+  }
+  groups->n = members->n = 0;
+  groups->count = members->count = 1;
+  for (int d = 0; d < rank; d++) {
+    EffcWalk *w = sel[d] ? members : groups;
+    w->dims[w->n] = dims[d];
+    w->st[w->n++] = xs[d];
+    w->count *= dims[d];
+  }
+  return 0;
+}

@@ -2,7 +2,8 @@
  * with the reference interpreter's on the same inputs (floats |got - want| <= 1e-5 +
  * 1e-4·|want|, integers and bools exactly).
  *
- *   conformance_backend --target T [--cc CC] [--run WRAPPER] [--batch N] [--jobs J] DIR [GLOB...]
+ *   conformance_backend --target T [--cc CC] [--run WRAPPER] [--batch N] [--jobs J]
+ *                       [--threads N] DIR [GLOB...]
  *   conformance_backend --jit DIR [GLOB...]
  *
  * C targets: every case is loaded, run by the interpreter (the reference outputs), put
@@ -11,7 +12,8 @@
  * -Wall -Wextra -Werror, J batches at a time) into one program whose dispatcher runs each
  * case's emitted main in a child process on the case's inputs written as .npy; the outputs
  * it writes are compared with the references. --run prefixes the program (qemu-aarch64
- * for cross targets). --jit compiles each case in process with be_jit_compile (LLVM) and
+ * for cross targets); --threads N emits with N threads (the results must not change).
+ * --jit compiles each case in process with be_jit_compile (LLVM) and
  * compares be_jit_run's outputs the same way.
  *
  * One line per case: "<case> PASS", "<case> FAIL why" (a supported case that fails to build,
@@ -55,7 +57,7 @@ typedef struct Case {
 typedef struct Opts {
   const Target *target; /* NULL with --jit */
   const char *cc, *run, *work;
-  int batch, jobs;
+  int batch, jobs, threads;
   bool jit;
 } Opts;
 
@@ -321,7 +323,7 @@ static void child_case(const Opts *o, const Case *c, int idx, const char *cdir, 
   char prefix[32];
   snprintf(prefix, sizeof prefix, "c%d", idx);
   EmitOptions eo = {.target = t, .out_dir = cdir, .prefix = prefix, .emit_main = true,
-                    .threads = 1, .quiet = true};
+                    .threads = o->threads, .quiet = true};
   int erc = be_emit(m, &eo, &d);
   if (erc != 0) {
     r->st = ST_UNSUPPORTED;
@@ -667,12 +669,12 @@ static void save_names(const Case *c, const char *cdir) {
 
 static int usage(void) {
   fprintf(stderr, "usage: conformance_backend (--target T [--cc CC] [--run WRAPPER] [--batch N] "
-                  "[--jobs J] | --jit) [--work DIR] NODE_DIR [GLOB...]\n");
+                  "[--jobs J] [--threads N] | --jit) [--work DIR] NODE_DIR [GLOB...]\n");
   return 2;
 }
 
 int main(int argc, char **argv) {
-  Opts o = {.batch = 50, .jobs = 2};
+  Opts o = {.batch = 50, .jobs = 2, .threads = 1};
   int i = 1;
   for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
     const char *a = argv[i];
@@ -695,12 +697,15 @@ int main(int argc, char **argv) {
       o.batch = atoi(argv[++i]);
     else if (!strcmp(a, "--jobs"))
       o.jobs = atoi(argv[++i]);
+    else if (!strcmp(a, "--threads"))
+      o.threads = atoi(argv[++i]);
     else if (!strcmp(a, "--work"))
       o.work = argv[++i];
     else
       return usage();
   }
-  if (i >= argc || (!o.jit && !o.target) || o.batch < 1 || o.jobs < 1) return usage();
+  if (i >= argc || (!o.jit && !o.target) || o.batch < 1 || o.jobs < 1 || o.threads < 1)
+    return usage();
   if (!o.cc && o.target) o.cc = o.target->cc;
   const char *node = argv[i++];
   char work[4096];

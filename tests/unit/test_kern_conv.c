@@ -27,6 +27,11 @@ static const Shape shapes[] = {
     {1, 4, 11, 10, 6, 3, 2, 1, 3, 2, 3, 2, 1, 0, 2, 1}, /* dilations, odd strides */
     {1, 40, 9, 9, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* K = 360: two k blocks */
     {1, 2, 1, 30, 5, 1, 5, 1, 2, 1, 1, 0, 2, 0, 1, 1},  /* 1-D as H = 1 */
+    /* 3x3 stride 1, >= 128 channels: Winograd (odd sizes, asymmetric pads, > 64 tiles) */
+    {1, 128, 9, 11, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {1, 128, 20, 22, 32, 3, 3, 1, 1, 1, 1, 0, 1, 2, 1, 1},
+    {1, 256, 6, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+    {1, 20, 11, 13, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* fewer channels: im2col */
     /* grouped */
     {1, 8, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},
     {2, 6, 7, 9, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3},
@@ -120,6 +125,9 @@ static int run_threads(ConvFn f, ScratchFn sf, const EffcConv2d *p, int isa, con
   return fails;
 }
 
+/* Shapes per method, so that a change of the choice rules cannot leave one untested. */
+static int methods_seen[4];
+
 static int check_conv(int transposed) {
   int fails = 0, is[4], nisa = isas(is);
   unsigned seed = 7;
@@ -135,6 +143,7 @@ static int check_conv(int transposed) {
       p.OH = out_dim(s->H, s->KH, s->SH, s->DH, s->PT, s->PB);
       p.OW = out_dim(s->W, s->KW, s->SW, s->DW, s->PL, s->PR);
     }
+    if (!transposed) methods_seen[effc_conv2d_algo(&p)]++;
     int64_t Cg = p.C / p.G, Mg = p.M / p.G;
     size_t nx = (size_t)(p.N * p.C * p.H * p.W), nw = (size_t)(p.M * Cg * p.KH * p.KW),
            ny = (size_t)(p.N * p.M * p.OH * p.OW);
@@ -175,10 +184,6 @@ static int check_conv(int transposed) {
                   }
               }
             }
-    size_t npk = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p);
-    float *pk = malloc(npk * 4 + 4);
-    if (transposed) effc_convt2d_pack(&p, w, pk);
-    else effc_conv2d_pack(&p, w, pk);
     for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++) {
       int with_bias = ai % 2 == 0, with_res = ai % 3 == 1;
       EffcEpilogue e = {acts[ai], 0.1f, 0.5f, with_bias ? b : NULL, with_res ? r : NULL, 0};
@@ -189,14 +194,28 @@ static int check_conv(int transposed) {
         want[i] = act_ref(v, &e);
       }
       for (int k = 0; k < nisa; k++) {
+        size_t npk = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p, is[k]);
+        float *pk = malloc(npk * 4 + 4);
+        if (transposed) effc_convt2d_pack(&p, w, pk);
+        else {
+          void *tmp = malloc(effc_conv2d_pack_tmp(&p) + 1);
+          effc_conv2d_pack(&p, is[k], w, pk, tmp);
+          free(tmp);
+        }
         fails += run_threads(transposed ? effc_convt2d : effc_conv2d,
                              transposed ? effc_convt2d_scratch : effc_conv2d_scratch, &p, is[k],
                              x, pk, y, ny, &e);
+        free(pk);
         fails += check(transposed ? "convT" : "conv", (int)si, is[k], y, want, mag, ny);
       }
     }
-    free(x), free(w), free(b), free(r), free(y), free(want), free(mag), free(acc), free(pk);
+    free(x), free(w), free(b), free(r), free(y), free(want), free(mag), free(acc);
   }
+  for (int m = 0; m < 4 && !transposed; m++)
+    if (!methods_seen[m]) {
+      fprintf(stderr, "no shape runs method %d\n", m);
+      fails++;
+    }
   return fails;
 }
 
