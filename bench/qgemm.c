@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kern.h"
@@ -75,10 +76,12 @@ static void conv_bench(int isa, int reps) {
     effc_qconv_pack(&q, qw, 1, &zw, 0, wp);
     q.wp = wp;
     void *qs = malloc(effc_qconv_scratch(isa, &q, 1) + 64);
+    EffcEpilogue ep;
+    memset(&ep, 0, sizeof ep);
     double tf = 1e30, tq = 1e30;
     for (int r = 0; r < reps; r++) {
       double t0 = now();
-      effc_conv2d(&f, isa, x, fp, y, NULL, fs, 0, 1);
+      effc_conv2d(&f, isa, x, fp, y, &ep, fs, 0, 1);
       double t1 = now();
       effc_qconv(isa, &q, qs, 0, 1);
       double t2 = now();
