@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kern.h"
@@ -29,6 +30,70 @@ static const Shape shapes[] = {
     {"mobilenet 1x1 28x28 32->192", 784, 192, 32},
     {"transformer d256 seq128 ffn", 128, 1024, 256},
 };
+
+/* ------------------------------------------------------------------ convolutions */
+
+typedef struct ConvShape {
+  const char *name;
+  int64_t C, H, M, K, S, G; /* square images and kernels, pad K/2 */
+} ConvShape;
+
+static const ConvShape convs[] = {
+    {"resnet 3x3 64->64 56x56", 64, 56, 64, 3, 1, 1},
+    {"resnet 3x3 128->128 28x28", 128, 28, 128, 3, 1, 1},
+    {"resnet 1x1 256->64 56x56", 256, 56, 64, 1, 1, 1},
+    {"mobilenet dw 3x3 96 56x56 s2", 96, 56, 96, 3, 2, 96},
+    {"mobilenet 1x1 32->192 28x28", 32, 28, 192, 1, 1, 1},
+};
+
+static void conv_bench(int isa, int reps) {
+  printf("\n%-30s %10s %10s %8s\n", "convolution (NCHW, N=1)", "fp32 GOP/s", "int8 GOP/s", "ratio");
+  for (size_t s = 0; s < sizeof convs / sizeof convs[0]; s++) {
+    const ConvShape *c = &convs[s];
+    int64_t pad = c->K / 2, OH = (c->H + 2 * pad - c->K) / c->S + 1, Cg = c->C / c->G;
+    EffcConv2d f = {1, c->C, c->H, c->H, c->M, OH, OH, c->K, c->K, c->S, c->S, 1, 1, pad, pad, c->G};
+    EffcQconv q = {0};
+    q.N = 1, q.C = c->C, q.M = c->M, q.G = c->G;
+    for (int i = 0; i < 3; i++) {
+      int sp = i > 0;
+      q.in[i] = sp ? c->H : 1, q.out[i] = sp ? OH : 1, q.k[i] = sp ? c->K : 1;
+      q.s[i] = sp ? c->S : 1, q.d[i] = 1, q.pb[i] = sp ? pad : 0;
+    }
+    int64_t nx = c->C * c->H * c->H, nw = c->M * Cg * c->K * c->K, ny = c->M * OH * OH;
+    float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)nw),
+          *y = malloc(sizeof(float) * (size_t)ny);
+    uint8_t *qx = malloc((size_t)nx), *qw = malloc((size_t)nw), *qy = malloc((size_t)ny);
+    for (int64_t i = 0; i < nx; i++) x[i] = (float)(i % 7) - 3, qx[i] = (uint8_t)(i * 31);
+    for (int64_t i = 0; i < nw; i++) w[i] = (float)(i % 5) - 2, qw[i] = (uint8_t)(i * 17);
+    float *fp = malloc(effc_conv2d_packed_size(&f) * sizeof(float) + 64);
+    effc_conv2d_pack(&f, w, fp);
+    void *fs = malloc(effc_conv2d_scratch(&f, isa, 1) + 64);
+    double *mult = malloc(sizeof(double) * (size_t)c->M);
+    for (int64_t j = 0; j < c->M; j++) mult[j] = 1e-4;
+    int32_t zw = 0;
+    q.x = qx, q.xz = 3, q.y = qy, q.y_type = EFFC_Q_U8, q.mult = mult, q.yzp = 128;
+    void *wp = malloc(effc_qconv_pack_size(&q) + 64);
+    effc_qconv_pack(&q, qw, 1, &zw, 0, wp);
+    q.wp = wp;
+    void *qs = malloc(effc_qconv_scratch(isa, &q, 1) + 64);
+    EffcEpilogue ep;
+    memset(&ep, 0, sizeof ep);
+    double tf = 1e30, tq = 1e30;
+    for (int r = 0; r < reps; r++) {
+      double t0 = now();
+      effc_conv2d(&f, isa, x, fp, y, &ep, fs, 0, 1);
+      double t1 = now();
+      effc_qconv(isa, &q, qs, 0, 1);
+      double t2 = now();
+      if (t1 - t0 < tf) tf = t1 - t0;
+      if (t2 - t1 < tq) tq = t2 - t1;
+    }
+    double ops = 2.0 * (double)ny * (double)(Cg * c->K * c->K);
+    printf("%-30s %10.1f %10.1f %8.2f\n", c->name, ops / tf * 1e-9, ops / tq * 1e-9, tf / tq);
+    free(x), free(w), free(y), free(qx), free(qw), free(qy), free(fp), free(fs), free(mult);
+    free(wp), free(qs);
+  }
+}
 
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 5, isa = effc_host_isa();
@@ -69,5 +134,6 @@ int main(int argc, char **argv) {
     free(A), free(B), free(C), free(qa), free(qb), free(qy), free(bp), free(fs), free(qbp);
     free(mult), free(qs);
   }
+  conv_bench(isa, reps);
   return 0;
 }

@@ -569,15 +569,12 @@ static void qmap_view(const QMap *q, const RtValue *x, int64_t *inner, int64_t *
 }
 
 /* QuantizeLinear on float32 to uint8/int8 (per tensor or per axis): the shared kernel. */
-static int quantize_fast(RtCtx *c, const RtValue *x, const RtValue *s, const RtValue *zp,
-                         const QMap *q, RtValue *y) {
-  int64_t inner, C, zs;
+static int quantize_fast(const RtValue *x, const RtValue *s, const RtValue *zp, const QMap *q,
+                         RtValue *y) {
+  int64_t inner, C;
   qmap_view(q, x, &inner, &C);
-  int32_t *z = zp_vec(zp, &zs);
-  if (!z) return rt_error(c, "out of memory");
-  effc_quantize_f32(x->data, 0, (int64_t)x->numel, inner, C, s->data, zp ? z : NULL,
-                    y->elem == ELEM_UINT8 ? EFFC_Q_U8 : EFFC_Q_S8, y->data);
-  free(z);
+  int t = y->elem == ELEM_UINT8 ? EFFC_Q_U8 : EFFC_Q_S8; /* the zero point's type too */
+  effc_quantize_f32(x->data, 0, (int64_t)x->numel, inner, C, s->data, zp ? zp->data : NULL, t, t, y->data);
   return 0;
 }
 
@@ -608,7 +605,7 @@ int rt_k_QuantizeLinear(RtCtx *c) {
   if (!y) return -1;
   if (x->elem == ELEM_FLOAT && s->elem == ELEM_FLOAT && !prec && q.mode != 2 &&
       (ot == ELEM_UINT8 || ot == ELEM_INT8))
-    return quantize_fast(c, x, s, zp, &q, y);
+    return quantize_fast(x, s, zp, &q, y);
   Cvt cv = {sat, E8_UP};
   bool fl = elem_class(ot) == CL_FLOAT;
   for (uint64_t i = 0; i < x->numel; i++) {
@@ -643,12 +640,9 @@ int rt_k_DequantizeLinear(RtCtx *c) {
   int xt = x->elem == ELEM_UINT8 ? EFFC_Q_U8 : x->elem == ELEM_INT8 ? EFFC_Q_S8 : EFFC_Q_I32;
   if (s->elem == ELEM_FLOAT && ot == ELEM_FLOAT && q.mode != 2 &&
       (xt != EFFC_Q_I32 || x->elem == ELEM_INT32)) { /* the shared kernel */
-    int64_t inner, C, zs;
+    int64_t inner, C;
     qmap_view(&q, x, &inner, &C);
-    int32_t *z = zp_vec(zp, &zs);
-    if (!z) return rt_error(c, "out of memory");
-    effc_dequantize_f32(x->data, xt, 0, (int64_t)x->numel, inner, C, s->data, zp ? z : NULL, y->data);
-    free(z);
+    effc_dequantize_f32(x->data, xt, 0, (int64_t)x->numel, inner, C, s->data, zp ? zp->data : NULL, y->data);
     return 0;
   }
   for (uint64_t i = 0; i < x->numel; i++) {
@@ -671,8 +665,8 @@ int rt_k_DynamicQuantizeLinear(RtCtx *c) {
   float *scale = ys->data;
   uint8_t *zp = yz->data;
   effc_dynquant_params(x->data, (int64_t)x->numel, scale, zp);
-  int32_t z = zp[0];
-  effc_quantize_f32(x->data, 0, (int64_t)x->numel, (int64_t)x->numel, 1, scale, &z, EFFC_Q_U8, y->data);
+  effc_quantize_f32(x->data, 0, (int64_t)x->numel, (int64_t)x->numel, 1, scale, zp, EFFC_Q_U8, EFFC_Q_U8,
+                    y->data);
   return 0;
 }
 

@@ -122,28 +122,26 @@ static void put_range(CEmit *e, int64_t n) {
             (long long)n, (long long)n);
 }
 
-/* The scale and zero point of Quantize/DequantizeLinear as weights (per tensor or per axis)
- * and this thread's element range; the arguments "x, ..., lo, hi, inner, C, scale, zp" are
- * then written by the caller. Returns -1 after ce_unsupported. */
+/* The scale and zero point of Quantize/DequantizeLinear (constants or computed at run time;
+ * per tensor or per axis) and this thread's element range; the caller writes the call.
+ * zt is the zero point's required type. Returns -1 after ce_unsupported. */
 typedef struct QdqArgs {
   const char *scale, *zp;
   int64_t inner, C;
 } QdqArgs;
 
-static int qdq_args(CEmit *e, const Node *n, const Value *x, QdqArgs *a) {
+static int qdq_args(CEmit *e, const Node *n, const Value *x, ElemType zt, QdqArgs *a) {
   if (check_plain(e, n)) return -1;
-  const Tensor *st = in_at(n, 1) ? ce_const(in_at(n, 1)) : NULL;
-  uint64_t cnt = st ? tnumel(st) : 0;
-  int bad = 0;
-  int64_t zs;
-  if (!cnt) return ce_unsupported(e, n, "the scale must be a constant");
-  const float *s = const_scale(e, n, 1, (int64_t)cnt, &bad);
-  int32_t *z = const_zp(e, n, 2, (int64_t)cnt, &zs, &bad);
-  if (bad || axis_view(e, n, x, cnt, &a->inner, &a->C)) return free(z), -1;
+  const Value *s = in_at(n, 1), *z = in_at(n, 2);
+  if (!s || ce_elem(s) != ELEM_FLOAT)
+    return ce_unsupported(e, n, "%s scales are not supported (float32 only)", s ? ir_elem(ce_elem(s))->name : "missing");
+  uint64_t cnt = (uint64_t)ce_numel(s);
+  if (z && (ce_elem(z) != zt || (uint64_t)ce_numel(z) != cnt))
+    return ce_unsupported(e, n, "the zero point must be %s with the scale's size", ir_elem(zt)->name);
+  if (axis_view(e, n, x, cnt, &a->inner, &a->C)) return -1;
   ce_need_kern(e, "quant");
-  a->scale = ce_weight(e, "q_scale", ELEM_FLOAT, s, cnt * sizeof(float));
-  a->zp = ce_weight(e, "q_zp", ELEM_INT32, z, (zs ? cnt : 1) * sizeof(int32_t));
-  free(z);
+  a->scale = ce_ptr(e, s);
+  a->zp = ce_ptr(e, z);
   put_range(e, ce_numel(x));
   return 0;
 }
@@ -154,9 +152,10 @@ static int emit_quantize(CEmit *e, const Node *n) {
   if (!is_q8(ce_elem(y)))
     return ce_unsupported(e, n, "%s outputs are not supported (uint8 and int8 only)", ir_elem(ce_elem(y))->name);
   QdqArgs a;
-  if (qdq_args(e, n, x, &a)) return -1;
-  ce_printf(e, "effc_quantize_f32(%s, lo, hi, %lld, %lld, %s, %s, %d, %s);\n", ce_ptr(e, x),
-            (long long)a.inner, (long long)a.C, a.scale, a.zp, qtype(ce_elem(y)), ce_ptr(e, y));
+  if (qdq_args(e, n, x, ce_elem(y), &a)) return -1;
+  ce_printf(e, "effc_quantize_f32(%s, lo, hi, %lld, %lld, %s, %s, %d, %d, %s);\n", ce_ptr(e, x),
+            (long long)a.inner, (long long)a.C, a.scale, a.zp, qtype(ce_elem(y)), qtype(ce_elem(y)),
+            ce_ptr(e, y));
   return 0;
 }
 
@@ -167,7 +166,7 @@ static int emit_dequantize(CEmit *e, const Node *n) {
     return ce_unsupported(e, n, "%s inputs are not supported (uint8, int8, int32)", ir_elem(xt)->name);
   if (ce_elem(y) != ELEM_FLOAT) return ce_unsupported(e, n, "the output must be float32");
   QdqArgs a;
-  if (qdq_args(e, n, x, &a)) return -1;
+  if (qdq_args(e, n, x, xt, &a)) return -1;
   ce_printf(e, "effc_dequantize_f32(%s, %d, lo, hi, %lld, %lld, %s, %s, %s);\n", ce_ptr(e, x),
             qtype(xt), (long long)a.inner, (long long)a.C, a.scale, a.zp, ce_ptr(e, y));
   return 0;
@@ -181,9 +180,8 @@ static int emit_dynquant(CEmit *e, const Node *n) {
   const Value *ys = n->n_outputs > 1 ? n->outputs[1] : NULL, *yz = n->n_outputs > 2 ? n->outputs[2] : NULL;
   ce_printf(e, "if (tid == 0) {\n  float s;\n  uint8_t z8;\n");
   ce_printf(e, "  effc_dynquant_params(%s, %lldLL, &s, &z8);\n", ce_ptr(e, x), (long long)ce_numel(x));
-  ce_printf(e, "  const int32_t z = z8;\n");
-  ce_printf(e, "  effc_quantize_f32(%s, 0, %lldLL, %lldLL, 1, &s, &z, %d, %s);\n", ce_ptr(e, x),
-            (long long)ce_numel(x), (long long)ce_numel(x), EFFC_Q_U8, ce_ptr(e, n->outputs[0]));
+  ce_printf(e, "  effc_quantize_f32(%s, 0, %lldLL, %lldLL, 1, &s, &z8, %d, %d, %s);\n", ce_ptr(e, x),
+            (long long)ce_numel(x), (long long)ce_numel(x), EFFC_Q_U8, EFFC_Q_U8, ce_ptr(e, n->outputs[0]));
   if (ys) ce_printf(e, "  *%s = s;\n", ce_ptr(e, ys));
   if (yz) ce_printf(e, "  *%s = z8;\n", ce_ptr(e, yz));
   ce_printf(e, "}\n");

@@ -289,13 +289,14 @@ EFFC_KERN void effc_qconv(int isa, const EffcQconv *p, void *scratch, int tid, i
 
 /* ------------------------------------------------------------------ kern/quant.c
  * Elements [i0, i1) of a float32 tensor viewed as [outer][C][inner] (C = 1: per tensor),
- * with scale[c] and zero point zp[c] (zp NULL: 0). */
+ * with scale[c] and zero point zp[c] (zp NULL: 0; of type zp_type, EFFC_Q_*, for quantize and
+ * x's type for dequantize). */
 /* y = saturate(round_half_even(x / scale) + zp), the division in float. */
 EFFC_KERN void effc_quantize_f32(const float *x, int64_t i0, int64_t i1, int64_t inner, int64_t C,
-                                 const float *scale, const int32_t *zp, int y_type, void *y);
+                                 const float *scale, const void *zp, int zp_type, int y_type, void *y);
 /* y = (float)(x - zp) * scale; x of type EFFC_Q_U8, EFFC_Q_S8 or EFFC_Q_I32. */
 EFFC_KERN void effc_dequantize_f32(const void *x, int x_type, int64_t i0, int64_t i1, int64_t inner,
-                                   int64_t C, const float *scale, const int32_t *zp, float *y);
+                                   int64_t C, const float *scale, const void *zp, float *y);
 /* DynamicQuantizeLinear's uint8 scale and zero point of n values (then effc_quantize_f32). */
 EFFC_KERN void effc_dynquant_params(const float *x, int64_t n, float *scale, uint8_t *zp);
 

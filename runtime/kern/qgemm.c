@@ -575,11 +575,26 @@ EFFC_KERN size_t effc_qconv_scratch(int isa, const EffcQconv *p, int nt) {
   return effc_qgemm_scratch(isa, &q, nt);
 }
 
-/* Depthwise: each output channel reads one input channel; plane by plane. */
+/* The window positions [lo, hi) of one dim whose input index o * s - pb + e * d is inside. */
+static void q_krange(int64_t o, int64_t s, int64_t pb, int64_t d, int64_t k, int64_t in,
+                     int64_t *lo, int64_t *hi) {
+  int64_t t = pb - o * s, u = in - 1 + pb - o * s;
+  if (d == 1) { /* the common case, without divisions */
+    *lo = t <= 0 ? 0 : t;
+    *hi = u < 0 ? 0 : u + 1 < k ? u + 1 : k;
+  } else {
+    *lo = t <= 0 ? 0 : (t + d - 1) / d;
+    *hi = u < 0 ? 0 : u / d + 1 < k ? u / d + 1 : k;
+  }
+  if (*hi < *lo) *hi = *lo;
+}
+
+/* Depthwise: each output channel reads one input channel; plane by plane, the window
+ * clipped to the image per output position (no bounds tests in the inner loop). */
 static void q_conv_dw(int isa, const EffcQconv *p, const QConvGeo *g, void *scratch, int tid, int nt) {
   int64_t units = p->N * p->M, u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
   int32_t *acc = (int32_t *)((uint8_t *)scratch + q_align((size_t)g->P * sizeof(int32_t)) * (size_t)tid);
-  int64_t ivol = p->in[0] * p->in[1] * p->in[2];
+  int64_t ivol = p->in[0] * p->in[1] * p->in[2], k12 = p->k[1] * p->k[2];
   unsigned flip = p->x_signed ? 0x80u : 0u;
   int32_t xzz = p->xz + (p->x_signed ? 128 : 0); /* x - xz = (x ^ flip) - xzz */
   for (int64_t u = u0; u < u1; u++) {
@@ -588,33 +603,28 @@ static void q_conv_dw(int isa, const EffcQconv *p, const QConvGeo *g, void *scra
     const int16_t *w = (const int16_t *)p->wp + m * g->kvol;
     uint32_t b0 = p->bias ? (uint32_t)p->bias[m] : 0;
     int64_t o = 0;
-    for (int64_t o0 = 0; o0 < p->out[0]; o0++)
-      for (int64_t o1 = 0; o1 < p->out[1]; o1++)
+    for (int64_t o0 = 0; o0 < p->out[0]; o0++) {
+      int64_t a0, a1;
+      q_krange(o0, p->s[0], p->pb[0], p->d[0], p->k[0], p->in[0], &a0, &a1);
+      for (int64_t o1 = 0; o1 < p->out[1]; o1++) {
+        int64_t b0r, b1r;
+        q_krange(o1, p->s[1], p->pb[1], p->d[1], p->k[1], p->in[1], &b0r, &b1r);
         for (int64_t o2 = 0; o2 < p->out[2]; o2++, o++) {
-          uint32_t s = b0;
-          const int16_t *wk = w;
-          for (int64_t a = 0; a < p->k[0]; a++) {
-            int64_t i0 = o0 * p->s[0] - p->pb[0] + a * p->d[0];
-            if (i0 < 0 || i0 >= p->in[0]) {
-              wk += p->k[1] * p->k[2];
-              continue;
+          int64_t e0, e1;
+          q_krange(o2, p->s[2], p->pb[2], p->d[2], p->k[2], p->in[2], &e0, &e1);
+          uint32_t sum = 0; /* wrapping, as every accumulator here */
+          for (int64_t a = a0; a < a1; a++)
+            for (int64_t b = b0r; b < b1r; b++) {
+              const uint8_t *xr = x + ((o0 * p->s[0] - p->pb[0] + a * p->d[0]) * p->in[1] +
+                                       o1 * p->s[1] - p->pb[1] + b * p->d[1]) * p->in[2] +
+                                  o2 * p->s[2] - p->pb[2];
+              const int16_t *wk = w + a * k12 + b * p->k[2];
+              for (int64_t e = e0; e < e1; e++) sum += (uint32_t)(((int32_t)(xr[e * p->d[2]] ^ flip) - xzz) * wk[e]);
             }
-            for (int64_t b = 0; b < p->k[1]; b++) {
-              int64_t i1 = o1 * p->s[1] - p->pb[1] + b * p->d[1];
-              if (i1 < 0 || i1 >= p->in[1]) {
-                wk += p->k[2];
-                continue;
-              }
-              const uint8_t *xr = x + (i0 * p->in[1] + i1) * p->in[2];
-              for (int64_t e = 0; e < p->k[2]; e++) {
-                int64_t i2 = o2 * p->s[2] - p->pb[2] + e * p->d[2];
-                if (i2 >= 0 && i2 < p->in[2]) s += (uint32_t)(((int32_t)(xr[i2] ^ flip) - xzz) * wk[e]);
-              }
-              wk += p->k[2];
-            }
-          }
-          acc[o] = (int32_t)s;
+          acc[o] = (int32_t)(b0 + sum);
         }
+      }
+    }
     uint8_t *y = (uint8_t *)p->y + (size_t)((n * p->M + m) * g->P) * (p->y_type == EFFC_Q_I32 ? 4 : 1);
     if (p->y_type == EFFC_Q_I32) memcpy(y, acc, (size_t)g->P * sizeof(int32_t));
     else effc_qrequant(isa, acc, g->P, p->mult + m, 0, p->yzp, p->y_type, y);

@@ -7,12 +7,20 @@ static int64_t qz_channel(int64_t i, int64_t inner, int64_t C) {
   return C == 1 ? 0 : (i / inner) % C;
 }
 
+/* Element i of an EFFC_Q_* typed array; NULL reads 0. */
+static int64_t qz_at(const void *p, int type, int64_t i) {
+  if (!p) return 0;
+  if (type == EFFC_Q_U8) return ((const uint8_t *)p)[i];
+  if (type == EFFC_Q_S8) return ((const int8_t *)p)[i];
+  return ((const int32_t *)p)[i];
+}
+
 EFFC_KERN void effc_quantize_f32(const float *x, int64_t i0, int64_t i1, int64_t inner, int64_t C,
-                                 const float *scale, const int32_t *zp, int y_type, void *y) {
+                                 const float *scale, const void *zp, int zp_type, int y_type, void *y) {
   double lo = y_type == EFFC_Q_U8 ? 0.0 : -128.0, hi = y_type == EFFC_Q_U8 ? 255.0 : 127.0;
   for (int64_t i = i0; i < i1; i++) {
     int64_t ch = qz_channel(i, inner, C);
-    double v = (double)nearbyintf(x[i] / scale[ch]) + (zp ? zp[ch] : 0);
+    double v = (double)nearbyintf(x[i] / scale[ch]) + (double)qz_at(zp, zp_type, ch);
     if (!(v >= lo)) v = lo; /* NaN too */
     if (v > hi) v = hi;
     if (y_type == EFFC_Q_U8) ((uint8_t *)y)[i] = (uint8_t)(int)v;
@@ -21,13 +29,10 @@ EFFC_KERN void effc_quantize_f32(const float *x, int64_t i0, int64_t i1, int64_t
 }
 
 EFFC_KERN void effc_dequantize_f32(const void *x, int x_type, int64_t i0, int64_t i1, int64_t inner,
-                                   int64_t C, const float *scale, const int32_t *zp, float *y) {
+                                   int64_t C, const float *scale, const void *zp, float *y) {
   for (int64_t i = i0; i < i1; i++) {
     int64_t ch = qz_channel(i, inner, C);
-    int64_t v = x_type == EFFC_Q_U8 ? ((const uint8_t *)x)[i]
-                : x_type == EFFC_Q_S8 ? ((const int8_t *)x)[i]
-                                      : ((const int32_t *)x)[i];
-    y[i] = (float)(v - (zp ? zp[ch] : 0)) * scale[ch];
+    y[i] = (float)(qz_at(x, x_type, i) - qz_at(zp, x_type, ch)) * scale[ch];
   }
 }
 
