@@ -25,6 +25,14 @@ typedef struct EmitOptions {
  * written; files are written atomically. Returns 0, or -1 after reporting. */
 int be_emit(Model *m, const EmitOptions *o, Diag *d);
 
+/* Every node of the main graph is a known operator or a call of a model-local function;
+ * each other node is reported (be_node_error). The driver checks this before the pipeline,
+ * whose shape inference cannot type an unknown operator's outputs. Returns the count. */
+int be_check_ops(const Model *m, Diag *d);
+/* Report "node 'NAME' (DOMAIN OP-SINCE, opset N): message" at the node (unnamed nodes as
+ * #id; SINCE is 0 for an operator not in the table). */
+void be_node_error(Diag *d, const Node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The emitter entry points (one per EMITTER column value). Each is defined by its folder;
  * they are weak references here, so a build without a backend (no LLVM found) reports
  * "target T: the llvm backend is not built" instead of failing to link. */
@@ -64,6 +72,10 @@ int be_signature(const Model *m, BeSignature *sig, Diag *d);
 void be_signature_free(BeSignature *sig);
 int be_write_header(const Model *m, const BeSignature *sig, const EmitOptions *o,
                     uint64_t arena_bytes, uint64_t weight_bytes, Diag *d);
+/* backends/c/cemit.c: write <prefix>_main.c, the .npy command-line runner over the header's
+ * API, to f (the C and LLVM backends share it); bin_abs is the default .bin path with
+ * --weights-bin, else unused. */
+void be_write_main_c(FILE *f, const BeSignature *sig, const EmitOptions *o, const char *bin_abs);
 /* The C type name of an element type in emitted code ("float", "int8_t", "uint16_t" for
  * float16/bfloat16 bit patterns, "uint8_t" for bool, ...); NULL if unsupported. */
 const char *be_ctype(ElemType t);

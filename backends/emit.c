@@ -1,5 +1,7 @@
 /* emit.c - the emitter table, filled from ir/targets.def (EMITTER column). */
 #include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "backends.h"
@@ -31,4 +33,29 @@ int be_emit(Model *m, const EmitOptions *o, Diag *d) {
     return -1;
   }
   return fn(m, o, d);
+}
+
+void be_node_error(Diag *d, const Node *n, const char *fmt, ...) {
+  char why[512], name[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  if (n->name && *n->name) snprintf(name, sizeof name, "'%s'", n->name);
+  else snprintf(name, sizeof name, "#%u", (unsigned)n->id);
+  ir_error(d, n->loc, "node %s (%s %s-%d, opset %" PRId64 "): %s", name,
+           *n->domain ? n->domain : "ai.onnx", n->op_type, n->op ? n->op->since : 0,
+           ir_node_opset(n), why);
+}
+
+int be_check_ops(const Model *m, Diag *d) {
+  const Graph *g = m->graph;
+  int bad = 0;
+  for (size_t i = 0; i < g->nodes.n; i++) {
+    const Node *n = g->nodes.v[i];
+    if (n->op || ir_model_find_function(m, n->domain, n->op_type, n->overload)) continue;
+    be_node_error(d, n, "unknown operator");
+    bad++;
+  }
+  return bad;
 }

@@ -125,6 +125,15 @@ static void put_shape(FILE *f, const Value *v) {
   fputc(']', f);
 }
 
+/* One parameter of run(): "const float *in0", then the name and shape in a comment. */
+static void put_param(FILE *f, const Value *v, const char *cnst, const char *side, int i) {
+  fprintf(f, ",\n    %s%s *%s%d /* ", cnst, be_ctype(v->type->elem), side, i);
+  put_comment_name(f, v->name);
+  fputc(' ', f);
+  put_shape(f, v);
+  fputs(" */", f);
+}
+
 /* The I/O tables of one side ("input" / "output"). */
 static void put_tables(FILE *f, const char *p, const char *side, Value *const *vs, int n) {
   const char *unused = "__attribute__((unused))";
@@ -196,22 +205,8 @@ int be_write_header(const Model *m, const BeSignature *sig, const EmitOptions *o
   fprintf(f, "typedef struct %s_ctx %s_ctx;\n\n", p, p);
   fprintf(f, "%s_ctx *%s_create(%s);\n", p, p, o->weights_bin ? "const char *bin_path" : "void");
   fprintf(f, "int %s_run(%s_ctx *ctx", p, p);
-  for (int i = 0; i < sig->n_inputs; i++) {
-    const Value *v = sig->inputs[i];
-    fprintf(f, ",\n    const %s *in%d /* ", be_ctype(v->type->elem), i);
-    put_comment_name(f, v->name);
-    fputc(' ', f);
-    put_shape(f, v);
-    fputs(" */", f);
-  }
-  for (int i = 0; i < sig->n_outputs; i++) {
-    const Value *v = sig->outputs[i];
-    fprintf(f, ",\n    %s *out%d /* ", be_ctype(v->type->elem), i);
-    put_comment_name(f, v->name);
-    fputc(' ', f);
-    put_shape(f, v);
-    fputs(" */", f);
-  }
+  for (int i = 0; i < sig->n_inputs; i++) put_param(f, sig->inputs[i], "const ", "in", i);
+  for (int i = 0; i < sig->n_outputs; i++) put_param(f, sig->outputs[i], "", "out", i);
   fprintf(f, ");\n");
   fprintf(f, "void %s_destroy(%s_ctx *ctx);\n\n", p, p);
   fprintf(f, "/* The inputs and outputs for generic callers: names, shapes, ranks and dtypes\n"

@@ -159,11 +159,7 @@ static int run(int argc, char **argv) {
   }
   Diag d;
   ir_diag_init(&d, stderr, strcmp(argv[optind], "-") ? argv[optind] : "<stdin>", NULL, 0);
-  for (int i = 0; i < nshapes && rc == EXIT_OK; i++)
-    if (pass_set_input_shape(m, shapes[i], &d)) rc = EXIT_USER;
-  for (int i = 0; i < ndims && rc == EXIT_OK; i++)
-    if (pass_bind_dim(m, dims[i], &d)) rc = EXIT_USER;
-  if (rc == EXIT_OK && (nshapes || ndims) && ir_infer_model(m, &d)) rc = EXIT_USER;
+  rc = drv_specialize(m, shapes, nshapes, dims, ndims, &d);
   if (rc == EXIT_OK && pp && pass_pipeline_run(m, pp, &ro, &d)) rc = EXIT_USER;
   pass_pipeline_free(pp);
   if (rc == EXIT_OK) {

@@ -1,8 +1,10 @@
-/* cmd_run.c - `effc run`: run a model in the reference interpreter on .npy or .pb inputs,
- * write the outputs as .npy files or print a summary, or check a test_data_set directory
- * (ONNX's layout) against its expected outputs. Also holds the data reader that `compare`
- * shares. */
+/* cmd_run.c - `effc run`: run a model in the reference interpreter (or, with --jit, as
+ * native code through the LLVM backend) on .npy or .pb inputs, write the outputs as .npy
+ * files or print a summary, or check a test_data_set directory (ONNX's layout) against its
+ * expected outputs. Also holds the data reader that `compare` shares. */
+#include "backends.h"
 #include "driver.h"
+#include "passes.h"
 #include "runtime.h"
 
 #include <dirent.h>
@@ -35,11 +37,16 @@ const Command cmd_run = {
     "                         atol + rtol*|want|) and each mismatch reported; exit 1 if any\n"
     "  --atol X, --rtol Y     tolerances for --test-data (default 1e-7 and 1e-3)\n"
     "  --seed N               seed for random operators (default 1)\n"
+    "  --jit                  compile the model for this machine through LLVM (after the\n"
+    "                         llvm-x86-64 / llvm-aarch64 target's pipeline) and run the\n"
+    "                         native code instead of the interpreter; inputs that have an\n"
+    "                         initializer are constants there and cannot be given\n"
     "  -h, --help             show this help\n"
     "\n"
     "examples:\n"
     "  effc run examples/mlp.onnxtxt --input x=examples/mlp_x.npy\n"
     "  effc run model.onnx -i x=x.pb --output-dir out/\n"
+    "  effc run examples/cnn.onnxtxt -i x=examples/cnn_x.npy --jit\n"
     "  effc run model.onnx --test-data test_data_set_0\n",
     run,
 };
@@ -179,6 +186,67 @@ static int write_outputs(const Graph *g, RtValue **outs, const char *dir) {
   return EXIT_OK;
 }
 
+/* ------------------------------------------------------------------ interpreter or JIT */
+
+#pragma weak be_jit_compile
+#pragma weak be_jit_run
+#pragma weak be_jit_free
+
+/* What runs the graph: the interpreter, or the model compiled by the LLVM JIT. */
+typedef struct Exec {
+  RtInterp *interp;
+  BeJit *jit;
+  const Graph *g;
+} Exec;
+
+/* The JIT takes the inputs without initializer (BeSignature's order) as buffers and fills
+ * output tensors of the declared static types. */
+static int exec_run(Exec *x, RtValue **ins, RtValue **outs) {
+  if (x->interp) return rt_interp_run(x->interp, ins, outs);
+  const Graph *g = x->g;
+  void **pin = calloc((size_t)g->n_inputs + 1, sizeof *pin), **pout = calloc((size_t)g->n_outputs + 1, sizeof *pout);
+  int n = 0, rc = 0;
+  if (!pin || !pout) abort();
+  for (int i = 0; i < g->n_inputs; i++)
+    if (!g->inputs[i]->init && !g->inputs[i]->sparse_init) pin[n++] = ins[i]->data;
+  for (int i = 0; i < g->n_outputs && rc == 0; i++) {
+    const Type *t = g->outputs[i]->type;
+    int64_t dims[RT_MAX_RANK];
+    for (int k = 0; k < t->rank && k < RT_MAX_RANK; k++) dims[k] = t->dims[k].value;
+    outs[i] = rt_tensor_new(t->elem, t->rank, dims);
+    if (!outs[i]) {
+      fprintf(stderr, "%s: error: cannot allocate output '%s'\n", drv_prog, g->outputs[i]->name);
+      rc = -1;
+    } else {
+      pout[i] = outs[i]->data;
+    }
+  }
+  if (rc == 0 && be_jit_run(x->jit, pin, pout) != 0) {
+    fprintf(stderr, "%s: error: the compiled model failed\n", drv_prog);
+    rc = -1;
+  }
+  free(pin);
+  free(pout);
+  return rc;
+}
+
+/* --jit: the host's LLVM target pipeline, then the JIT. NULL after reporting. */
+static BeJit *jit_prepare(Model *m, Diag *d) {
+  if (!be_jit_compile) {
+    ir_error(d, ir_noloc, "--jit: this effc was built without LLVM (llvm-16-dev)");
+    return NULL;
+  }
+  const Target *t = ir_target_find(ir_host_isa() == TISA_NEON ? "llvm-aarch64" : "llvm-x86-64");
+  Diag pd;
+  ir_diag_init(&pd, stderr, t->name, t->pipeline, strlen(t->pipeline));
+  PassPipeline *pp = pass_pipeline_parse(t->pipeline, &pd);
+  if (!pp) return NULL;
+  PassRunOptions ro = {0};
+  int rc = ir_external_load_all(m, d) ? pass_pipeline_run(m, pp, &ro, d) : -1;
+  pass_pipeline_free(pp);
+  return rc == 0 ? be_jit_compile(m, d) : NULL;
+}
+
 /* ------------------------------------------------------------------ test data */
 
 static bool is_dir(const char *p) {
@@ -192,7 +260,7 @@ static bool is_file(const char *p) {
 }
 
 /* One test_data_set directory: returns mismatches (or -1 when it could not run). */
-static int check_set(RtInterp *in, const Graph *g, const char *set, RtTolerance tol) {
+static int check_set(Exec *in, const Graph *g, const char *set, RtTolerance tol) {
   int ni = g->n_inputs, no = g->n_outputs, bad = 0;
   RtValue **ins = calloc((size_t)ni + 1, sizeof *ins), **outs = calloc((size_t)no + 1, sizeof *outs);
   char path[4200];
@@ -203,7 +271,7 @@ static int check_set(RtInterp *in, const Graph *g, const char *set, RtTolerance 
     ins[i] = drv_read_value(path, g->inputs[i]->type, g->inputs[i]->name);
     if (!ins[i] || !check_input(g->inputs[i], ins[i], path)) rc = -1;
   }
-  if (rc == 0) rc = rt_interp_run(in, ins, outs);
+  if (rc == 0) rc = exec_run(in, ins, outs);
   for (int i = 0; i < no && rc == 0; i++) {
     snprintf(path, sizeof path, "%s/output_%d.pb", set, i);
     RtValue *want = drv_read_value(path, g->outputs[i]->type, g->outputs[i]->name);
@@ -231,7 +299,7 @@ static int cmp_str(const void *x, const void *y) {
   return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-static int run_test_data(RtInterp *in, const Graph *g, const char *dir, RtTolerance tol) {
+static int run_test_data(Exec *in, const Graph *g, const char *dir, RtTolerance tol) {
   char sub[4100];
   snprintf(sub, sizeof sub, "%s/input_0.pb", dir);
   bool single = is_file(sub);
@@ -291,9 +359,11 @@ static int run(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},        {"input", required_argument, NULL, 'i'},
       {"output-dir", required_argument, NULL, 'O'}, {"test-data", required_argument, NULL, 'T'},
       {"atol", required_argument, NULL, 'a'},  {"rtol", required_argument, NULL, 'r'},
-      {"seed", required_argument, NULL, 's'},  {NULL, 0, NULL, 0},
+      {"seed", required_argument, NULL, 's'},  {"jit", no_argument, NULL, 'J'},
+      {NULL, 0, NULL, 0},
   };
   const char *out_dir = NULL, *test_dir = NULL;
+  bool jit = false;
   char **binds = calloc((size_t)argc + 1, sizeof *binds);
   int nb = 0;
   RtTolerance tol = RT_TOL_DEFAULT;
@@ -307,6 +377,7 @@ static int run(int argc, char **argv) {
     case 'i': binds[nb++] = optarg; break;
     case 'O': out_dir = optarg; break;
     case 'T': test_dir = optarg; break;
+    case 'J': jit = true; break;
     case 'a':
       if (!parse_double(optarg, &tol.atol)) rc = drv_usage_error("run", "--atol needs a number >= 0");
       break;
@@ -339,11 +410,13 @@ static int run(int argc, char **argv) {
   }
   Diag d;
   ir_diag_init(&d, stderr, argv[optind], NULL, 0);
-  RtInterp *in = rt_interp_new(m, &opt, &d);
+  Exec ex = {NULL, NULL, m->graph}, *in = &ex;
+  if (jit) ex.jit = jit_prepare(m, &d);
+  else ex.interp = rt_interp_new(m, &opt, &d);
   const Graph *g = m->graph;
   RtValue **ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
   RtValue **outs = calloc((size_t)g->n_outputs + 1, sizeof *outs);
-  rc = in ? EXIT_OK : EXIT_USER;
+  rc = ex.interp || ex.jit ? EXIT_OK : EXIT_USER;
   if (rc == EXIT_OK && test_dir) {
     rc = run_test_data(in, g, test_dir, tol);
     goto done;
@@ -364,6 +437,10 @@ static int run(int argc, char **argv) {
     } else if (ins[k]) {
       fprintf(stderr, "%s: error: input '%s' is given twice\n", argv[optind], binds[b]);
       rc = EXIT_USER;
+    } else if (jit && (g->inputs[k]->init || g->inputs[k]->sparse_init)) {
+      fprintf(stderr, "%s: error: input '%s' has an initializer: compiled code treats it as a "
+              "constant (--jit)\n", argv[optind], binds[b]);
+      rc = EXIT_USER;
     } else {
       ins[k] = drv_read_value(eq + 1, g->inputs[k]->type, binds[b]);
       if (!ins[k] || !check_input(g->inputs[k], ins[k], eq + 1)) rc = EXIT_USER;
@@ -375,7 +452,7 @@ static int run(int argc, char **argv) {
               g->inputs[i]->name, g->inputs[i]->name);
       rc = EXIT_USER;
     }
-  if (rc == EXIT_OK && rt_interp_run(in, ins, outs) != 0) rc = EXIT_USER;
+  if (rc == EXIT_OK && exec_run(in, ins, outs) != 0) rc = EXIT_USER;
   if (rc == EXIT_OK) {
     if (out_dir) rc = write_outputs(g, outs, out_dir);
     else
@@ -387,7 +464,8 @@ done:
   free(ins);
   free(outs);
   free(binds);
-  rt_interp_free(in);
+  rt_interp_free(ex.interp);
+  if (ex.jit) be_jit_free(ex.jit);
   drv_model_done(m);
   return rc;
 }

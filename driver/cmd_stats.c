@@ -1,7 +1,8 @@
 /* cmd_stats.c - `effc stats`: per-layer and total parameters, MACs and activation memory,
  * with peak activation memory under a naive plan (every tensor its own buffer for the whole
- * run) and a liveness plan (a tensor lives from its producer to its last reader). Shapes come
- * from shape inference; layers whose shapes stay unknown are marked and left out of sums. */
+ * run), the live set (a tensor lives from its producer to its last reader) and the memory
+ * planner's arena (pass `plan`, run on the model without changing it). Shapes come from
+ * shape inference; layers whose shapes stay unknown are marked and left out of sums. */
 #include "driver.h"
 #include "passes.h"
 
@@ -20,23 +21,30 @@ const Command cmd_stats = {
     "Infer shapes, then print one row per node of the main graph: operator, output shape,\n"
     "parameters (elements of floating-point initializers the node reads), MACs (one\n"
     "multiply-add each; Conv, ConvTranspose, Gemm, MatMul and their quantized forms) and\n"
-    "output activation bytes; then the totals, with peak activation memory under a naive\n"
-    "plan (every activation its own buffer: the sum of all) and a liveness plan (a tensor\n"
-    "lives from its producer to its last reader, in graph order; the peak of the live set).\n"
-    "Graph inputs count as activations; initializers do not. Symbolic dimensions must be\n"
-    "bound first (--dim N=1 or --shape x=1,3,224,224), else rows with unknown shapes show '?'\n"
-    "and are left out of the sums.\n"
+    "output activation bytes, and where the memory planner puts the output (arena offset and\n"
+    "bytes; '*' marks an output that took its input's buffer in place); then the totals, with\n"
+    "peak activation memory under a naive plan (every activation its own buffer: the sum of\n"
+    "all), the live set (a tensor lives from its producer to its last reader, in graph\n"
+    "order; the peak of the live set, without in-place reuse) and the planner's arena (pass\n"
+    "`plan`: best-fit placement with in-place reuse, graph inputs and outputs placed in the\n"
+    "same arena so the peak compares with the others; `arena` alone is what `effc compile`\n"
+    "allocates, inputs and outputs being the caller's). Graph inputs count as activations;\n"
+    "initializers do not. Symbolic dimensions must be bound first (--dim N=1 or --shape\n"
+    "x=1,3,224,224), else rows with unknown shapes show '?' and are left out of the sums.\n"
     "\n"
     "options:\n"
     "  --json              print one JSON object: {\"layers\": [...], \"total\": {params, macs,\n"
-    "                      activation_bytes, peak_naive_bytes, peak_planned_bytes}}\n"
+    "                      activation_bytes, peak_naive_bytes, peak_planned_bytes, ...}}\n"
+    "  --target T          plan with T's buffer alignment (default: generic's, 64 bytes) and\n"
+    "                      check the peak and the weights against T's SRAM and flash sizes\n"
     "  --dim NAME=N        bind symbolic dimension NAME to N everywhere (repeatable)\n"
     "  --shape NAME=D,D,.. set graph input NAME's shape (repeatable)\n"
     "  -h, --help          show this help\n"
     "\n"
     "examples:\n"
     "  effc stats examples/resnet18.onnxtxt\n"
-    "  effc stats examples/mobilenet_v2.onnxtxt --json\n",
+    "  effc stats examples/mobilenet_v2.onnxtxt --json\n"
+    "  effc stats examples/cnn.onnxtxt --target cortex-m4\n",
     run,
 };
 
@@ -44,7 +52,59 @@ typedef struct Layer {
   const Node *n;
   uint64_t params, macs, act_bytes;
   bool known;
+  int64_t offset;      /* output 0's arena offset, -1 = not in the arena */
+  uint64_t plan_bytes; /* bytes of the outputs in the arena */
+  bool inplace;        /* output 0 took an input's buffer */
 } Layer;
+
+/* Bytes of an initializer's data as its dims say (weightless models have no data). */
+static uint64_t init_bytes(const Value *v) {
+  uint64_t n;
+  size_t b;
+  if (v->init && ir_tensor_numel(v->init, &n) && ir_elem_nbytes(v->init->elem, n, &b)) return b;
+  return 0;
+}
+
+/* The planner's arena for the whole main graph: without graph inputs and outputs (what
+ * `effc compile` allocates) and with them (comparable with the naive sum). Fills the
+ * layers' offsets. false (with the reason in why) when the graph cannot be planned. */
+static bool plan_layers(const Model *m, const Target *t, Layer *L, uint64_t *arena, uint64_t *peak,
+                        int *inplace, char *why, size_t why_len) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *sink = open_memstream(&buf, &len);
+  Diag q;
+  ir_diag_init(&q, sink, NULL, NULL, 0);
+  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false};
+  ModelPlan p;
+  bool ok = pass_plan_model(m, &po, &p, &q) == 0;
+  if (ok) {
+    *arena = p.arena_bytes;
+    pass_plan_free(&p);
+    po.io = true;
+    ok = pass_plan_model(m, &po, &p, &q) == 0;
+  }
+  fclose(sink);
+  if (!ok) {
+    /* the first message, without the location */
+    const char *msg = buf && strstr(buf, "error: ") ? strstr(buf, "error: ") + 7 : "";
+    snprintf(why, why_len, "%.*s", (int)strcspn(msg, "\n"), msg);
+    free(buf);
+    return false;
+  }
+  free(buf);
+  *peak = p.arena_bytes;
+  *inplace = p.n_inplace;
+  for (size_t i = 0; i < m->graph->nodes.n; i++) {
+    const Node *n = m->graph->nodes.v[i];
+    L[i].offset = n->n_outputs && n->outputs[0] ? p.offset[n->outputs[0]->id] : -1;
+    L[i].inplace = n->n_outputs && n->outputs[0] && p.inplace[n->outputs[0]->id];
+    for (int k = 0; k < n->n_outputs; k++)
+      if (n->outputs[k] && p.offset[n->outputs[k]->id] >= 0) L[i].plan_bytes += p.bytes[n->outputs[k]->id];
+  }
+  pass_plan_free(&p);
+  return true;
+}
 
 /* Bytes of a value's tensor type when fully known. */
 static bool value_bytes(const Value *v, uint64_t *out) {
@@ -95,7 +155,9 @@ static int run(int argc, char **argv) {
                                            {"json", no_argument, NULL, 'j'},
                                            {"dim", required_argument, NULL, 'd'},
                                            {"shape", required_argument, NULL, 's'},
+                                           {"target", required_argument, NULL, 't'},
                                            {NULL, 0, NULL, 0}};
+  const Target *target = ir_target_find("generic");
   bool json = false;
   const char **dims = calloc((size_t)argc + 1, sizeof *dims), **shapes = calloc((size_t)argc + 1, sizeof *shapes);
   int nd = 0, ns = 0, ch, rc = -1;
@@ -107,6 +169,10 @@ static int run(int argc, char **argv) {
     case 'j': json = true; break;
     case 'd': dims[nd++] = optarg; break;
     case 's': shapes[ns++] = optarg; break;
+    case 't':
+      target = ir_target_resolve(ir_target_find(optarg));
+      if (!target) rc = drv_usage_error("stats", "unknown target '%s'", optarg);
+      break;
     case ':': rc = drv_usage_error("stats", "option '%s' needs a value", argv[optind - 1]); break;
     default: rc = drv_usage_error("stats", "unknown option '%s'", argv[optind - 1]); break;
     }
@@ -205,6 +271,15 @@ static int run(int argc, char **argv) {
     t_act += l->act_bytes;
   }
   naive += t_act;
+  uint64_t weights = 0, arena = 0, planned = 0;
+  int n_inplace = 0;
+  for (size_t i = 0; i < g->initializers.n; i++)
+    if (g->initializers.v[i] && g->initializers.v[i]->uses) weights += init_bytes(g->initializers.v[i]);
+  for (size_t i = 0; i < nn; i++) L[i].offset = -1;
+  char why[256] = "shapes unknown";
+  bool has_plan = !unknown && plan_layers(m, target, L, &arena, &planned, &n_inplace, why, sizeof why);
+  char plan_desc[64];
+  snprintf(plan_desc, sizeof plan_desc, "best fit, align %d, target %s", target->align, target->name);
 
   if (json) {
     cJSON *root = cJSON_CreateObject(), *layers = cJSON_AddArrayToObject(root, "layers");
@@ -221,6 +296,10 @@ static int run(int argc, char **argv) {
       cJSON_AddNumberToObject(o, "macs", (double)l->macs);
       if (l->known) cJSON_AddNumberToObject(o, "activation_bytes", (double)l->act_bytes);
       else cJSON_AddNullToObject(o, "activation_bytes");
+      if (l->offset >= 0) cJSON_AddNumberToObject(o, "arena_offset", (double)l->offset);
+      else cJSON_AddNullToObject(o, "arena_offset");
+      cJSON_AddNumberToObject(o, "arena_bytes", (double)l->plan_bytes);
+      cJSON_AddBoolToObject(o, "in_place", l->inplace);
       cJSON_AddItemToArray(layers, o);
     }
     cJSON *t = cJSON_AddObjectToObject(root, "total");
@@ -228,29 +307,57 @@ static int run(int argc, char **argv) {
     cJSON_AddNumberToObject(t, "macs", (double)t_macs);
     cJSON_AddNumberToObject(t, "activation_bytes", (double)t_act);
     cJSON_AddNumberToObject(t, "peak_naive_bytes", (double)naive);
-    cJSON_AddNumberToObject(t, "peak_planned_bytes", (double)peak);
+    if (has_plan) cJSON_AddNumberToObject(t, "peak_planned_bytes", (double)planned);
+    else cJSON_AddNullToObject(t, "peak_planned_bytes");
+    cJSON_AddNumberToObject(t, "peak_live_bytes", (double)peak);
+    if (has_plan) cJSON_AddNumberToObject(t, "arena_bytes", (double)arena);
+    else cJSON_AddNullToObject(t, "arena_bytes");
+    cJSON_AddNumberToObject(t, "in_place", n_inplace);
+    cJSON_AddNumberToObject(t, "weight_bytes", (double)weights);
     cJSON_AddNumberToObject(t, "unknown_shapes", unknown);
+    cJSON *tg = cJSON_AddObjectToObject(root, "target");
+    cJSON_AddStringToObject(tg, "name", target->name);
+    cJSON_AddNumberToObject(tg, "align", target->align);
+    if (target->sram_kb) cJSON_AddNumberToObject(tg, "sram_bytes", target->sram_kb * 1024.0);
+    else cJSON_AddNullToObject(tg, "sram_bytes");
+    if (target->flash_kb) cJSON_AddNumberToObject(tg, "flash_bytes", target->flash_kb * 1024.0);
+    else cJSON_AddNullToObject(tg, "flash_bytes");
     char *s = cJSON_Print(root);
     printf("%s\n", s);
     free(s);
     cJSON_Delete(root);
   } else {
-    printf("%-32s %-20s %-22s %12s %15s %14s\n", "layer", "op", "output", "params", "MACs", "act. bytes");
+    printf("%-32s %-20s %-22s %12s %15s %14s %12s %12s\n", "layer", "op", "output", "params", "MACs",
+           "act. bytes", "offset", "arena bytes");
     for (size_t i = 0; i < nn; i++) {
       const Layer *l = &L[i];
       char shape[256], nm[32], act[32];
       snprintf(nm, sizeof nm, "#%zu", i);
       print_shape(shape, sizeof shape, l->n->n_outputs ? l->n->outputs[0] : NULL);
+      char off[32];
       if (l->known) snprintf(act, sizeof act, "%llu", (unsigned long long)l->act_bytes);
       else snprintf(act, sizeof act, "?");
-      printf("%-32.32s %-20.20s %-22.22s %12llu %15llu %14s\n", l->n->name ? l->n->name : nm,
-             l->n->op_type, shape, (unsigned long long)l->params, (unsigned long long)l->macs, act);
+      if (l->offset >= 0) snprintf(off, sizeof off, "%lld%s", (long long)l->offset, l->inplace ? "*" : "");
+      else snprintf(off, sizeof off, "-");
+      printf("%-32.32s %-20.20s %-22.22s %12llu %15llu %14s %12s %12llu\n", l->n->name ? l->n->name : nm,
+             l->n->op_type, shape, (unsigned long long)l->params, (unsigned long long)l->macs, act, off,
+             (unsigned long long)l->plan_bytes);
     }
     printf("\ntotal: %zu layers, %llu params, %llu MACs (%.3f G)\n", nn, (unsigned long long)t_params,
            (unsigned long long)t_macs, (double)t_macs / 1e9);
-    printf("activations: %llu bytes; peak %llu bytes naive, %llu bytes with liveness (%.2fx less)\n",
+    printf("activations: %llu bytes; peak %llu bytes naive, %llu bytes live at once (%.2fx less)\n",
            (unsigned long long)t_act, (unsigned long long)naive, (unsigned long long)peak,
            peak ? (double)naive / (double)peak : 0.0);
+    if (has_plan)
+      printf("planned (%s): peak %llu bytes with inputs and outputs, arena %llu bytes without; "
+             "%d in place (*)\n",
+             plan_desc, (unsigned long long)planned, (unsigned long long)arena, n_inplace);
+    else printf("planned: none (%s)\n", why);
+    printf("weights: %llu bytes\n", (unsigned long long)weights);
+    if (target->sram_kb)
+      printf("target %s: SRAM %d KB (%s), flash %d KB (weights %s)\n", target->name, target->sram_kb,
+             !has_plan ? "peak unknown" : planned <= (uint64_t)target->sram_kb * 1024 ? "peak fits" : "peak does NOT fit",
+             target->flash_kb, weights <= (uint64_t)target->flash_kb * 1024 ? "fit" : "do NOT fit");
     if (unknown)
       printf("%d layer%s with unknown output shapes left out (bind symbolic dims with --dim/--shape)\n",
              unknown, unknown == 1 ? "" : "s");

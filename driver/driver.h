@@ -44,13 +44,18 @@ Model *drv_load(const char *path);
  * weights is given. Binary keeps data inline unless weights is given. Returns an exit status. */
 int drv_write_model(Model *m, const char *out, const char *weights, bool binary,
                     const ExportOptions *xo);
-bool drv_is_onnx_path(const char *path); /* ends in .onnx: -o picks the binary format */
+bool drv_is_onnx_path(const char *path);
+/* --shape NAME=D,... and --dim N=V, then shape inference when any was given. Returns an
+ * exit status. */
+int drv_specialize(Model *m, const char *const *shapes, int nshapes, const char *const *dims,
+                   int ndims, Diag *d); /* ends in .onnx: -o picks the binary format */
 /* The command is done with m and about to exit: free it, or (outside sanitizer builds)
  * leave it to the exit. */
 void drv_model_done(Model *m);
 
 /* one descriptor per command file */
-extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot, cmd_run, cmd_compare, cmd_stats;
+extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot, cmd_run, cmd_compare, cmd_stats,
+    cmd_compile;
 
 /* cmd_run.c: read a .npy or .pb file as a runtime value, decoded by `declared` (may be
  * NULL); errors go to stderr naming the file. */

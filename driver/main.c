@@ -1,6 +1,7 @@
 /* main.c - the effc driver: dispatches `effc <command>`, and holds what every command
  * shares (loading and verifying a model, writing it as text or protobuf, usage errors). */
 #include "driver.h"
+#include "passes.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +17,8 @@ bool drv_type_check = true;
 static const char *loaded_path;
 
 static const Command *const commands[] = {&cmd_opt,    &cmd_run,    &cmd_import, &cmd_export,
-                                              &cmd_dot,    &cmd_compare, &cmd_stats};
+                                              &cmd_dot,    &cmd_compare, &cmd_stats,
+                                              &cmd_compile};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_usage(FILE *o) {
@@ -187,6 +189,16 @@ static const char *weights_location(const char *out, const char *w) {
   if (!same) return NULL;
   const char *base = strrchr(w, '/');
   return base ? base + 1 : w;
+}
+
+int drv_specialize(Model *m, const char *const *shapes, int nshapes, const char *const *dims,
+                   int ndims, Diag *d) {
+  for (int i = 0; i < nshapes; i++)
+    if (pass_set_input_shape(m, shapes[i], d)) return EXIT_USER;
+  for (int i = 0; i < ndims; i++)
+    if (pass_bind_dim(m, dims[i], d)) return EXIT_USER;
+  if ((nshapes || ndims) && ir_infer_model(m, d)) return EXIT_USER;
+  return EXIT_OK;
 }
 
 bool drv_is_onnx_path(const char *path) {

@@ -2,9 +2,11 @@
  * or HardSigmoid becomes one com.microsoft FusedConv / FusedGemm, with the attributes ONNX
  * Runtime defines: `activation` (the operator's name) and, for FusedConv,
  * `activation_params` (LeakyRelu [alpha], Clip [min, max], HardSigmoid [alpha, beta]); for
- * FusedGemm `activation_alpha` / `activation_beta`. Only float/double tensors, only when the
- * Conv/Gemm output feeds nothing but the activation. FusedGemm takes no Clip (ORT's
- * FusedGemm has no two-parameter Clip form). */
+ * FusedGemm `activation_alpha` / `activation_beta`. A residual Add(Conv, Z) with Z of the
+ * Conv output's static shape becomes FusedConv with the 4th input Z (Y = act(conv + B + Z)),
+ * and an activation after it joins the same node. Only float32, only when the Conv/Gemm
+ * output feeds nothing but the activation or Add. FusedGemm takes no Clip (ORT's FusedGemm
+ * has no two-parameter Clip form). */
 #include "passes.h"
 
 #include <float.h>
@@ -40,20 +42,14 @@ static bool is_float_value(const Value *v) {
   return v && v->type && v->type->kind == TYPE_TENSOR && v->type->elem == ELEM_FLOAT;
 }
 
-static int fuse_one(Model *m, Graph *g, Node **act_slot, Node **dead_p) {
-  Node *act = *act_slot;
-  static const char *const acts[] = {"Relu", "LeakyRelu",   "Sigmoid", "Tanh",
-                                     "Clip", "HardSigmoid", NULL};
-  if (!act->op || act->n_inputs < 1 || act->n_outputs < 1 || !act->outputs[0]) return 0;
-  int k = 0;
-  while (acts[k] && strcmp(act->op->family, acts[k])) k++;
-  if (!acts[k]) return 0;
-  Value *x = act->inputs[0];
+/* Conv or Gemm producing x for nothing else, float32 (known from X, W or the output). */
+static Node *fusable_producer(Graph *g, Value *x) {
   Node *p = x ? x->producer : NULL;
-  if (!p || p->graph != g || !p->op || pass_use_count(x) != 1) return 0;
+  if (!p || p->graph != g || !p->op || pass_use_count(x) != 1) return NULL;
   bool conv = !strcmp(p->op->family, "Conv"), gemm = !strcmp(p->op->family, "Gemm");
-  if (!conv && !gemm) return 0;
-  /* float32 only: known from X, W (declared or initializer) or the output */
+  bool fused_conv = !strcmp(p->op->family, "ms_FusedConv") &&
+                    !*ir_attr_string(p, "activation", "");
+  if (!conv && !gemm && !fused_conv) return NULL;
   const Tensor *w = p->n_inputs > 1 ? pass_const_data(p->inputs[1]) : NULL;
   bool f32 = is_float_value(x) || is_float_value(p->inputs[0]) || (w && w->elem == ELEM_FLOAT) ||
              (p->n_inputs > 1 && is_float_value(p->inputs[1]));
@@ -63,7 +59,74 @@ static int fuse_one(Model *m, Graph *g, Node **act_slot, Node **dead_p) {
         v->type->elem != ELEM_FLOAT)
       f32 = false;
   }
-  if (!f32) return 0;
+  for (int i = 0; i < p->n_attrs && f32; i++)
+    if (p->attrs[i].ref_attr_name) f32 = false;
+  return f32 ? p : NULL;
+}
+
+/* Replace the node in *slot (the activation or Add) and its producer p by one fused node
+ * computing `out`: p's inputs (Z added when z), p's attributes, the activation `name` (NULL:
+ * none) with np parameters. */
+static void replace(Model *m, Graph *g, Node **slot, Node *p, Value *x, Value *z,
+                    const char *name, const float *params, int np, Node **dead_p) {
+  bool gemm = !strcmp(p->op->family, "Gemm");
+  int nin = z ? 4 : p->n_inputs;
+  pass_ensure_opset(m, "com.microsoft", 1);
+  Node *f = ir_node_new(g, "com.microsoft", gemm ? "FusedGemm" : "FusedConv", nin, 1);
+  f->name = p->name;
+  f->loc = p->loc;
+  f->graph = g;
+  f->n_attrs = 0;
+  f->attrs = ir_arena_alloc(&m->arena, (size_t)(p->n_attrs + 3) * sizeof *f->attrs);
+  for (int i = 0; i < p->n_attrs; i++) f->attrs[f->n_attrs++] = p->attrs[i];
+  if (name) pass_set_attr_string(f, "activation", name);
+  if (!gemm && np) pass_set_attr_floats(f, "activation_params", params, (size_t)np);
+  if (gemm && np >= 1) pass_set_attr_float(f, "activation_alpha", params[0]);
+  if (gemm && np >= 2) pass_set_attr_float(f, "activation_beta", params[1]);
+  for (int i = 0; i < p->n_inputs && i < nin; i++) ir_node_set_input(f, i, p->inputs[i]);
+  if (z) ir_node_set_input(f, 3, z);
+  ir_node_set_output(f, 0, (*slot)->outputs[0]);
+  f->op = ir_op_find("com.microsoft", f->op_type, 1);
+  /* f replaces the activation in place (its inputs are all defined before it) */
+  pass_unlink_node(*slot);
+  *slot = f;
+  pass_unlink_node(p);
+  x->has_value_info = false; /* gone: compacted by the caller */
+  x->producer = NULL;
+  *dead_p = p; /* the caller drops p */
+}
+
+/* Add(Conv(...), z) with z of the Conv output's static shape: FusedConv with Z (ORT's
+ * contract Y = act(conv(X, W) + B + Z); the activation joins it when it follows). */
+static int fuse_add(Model *m, Graph *g, Node **slot, Node **dead_p) {
+  Node *add = *slot;
+  if (add->n_inputs != 2 || add->n_outputs < 1 || !add->outputs[0]) return 0;
+  for (int i = 0; i < 2; i++) {
+    Value *x = add->inputs[i], *z = add->inputs[1 - i];
+    Node *p = fusable_producer(g, x);
+    uint64_t n;
+    if (!p || strcmp(p->op->family, "Conv") || x == z || !is_float_value(z) || !x->type ||
+        !ir_type_numel(x->type, &n) || !ir_type_equal(x->type, z->type))
+      continue;
+    replace(m, g, slot, p, x, z, NULL, NULL, 0, dead_p);
+    return 1;
+  }
+  return 0;
+}
+
+static int fuse_one(Model *m, Graph *g, Node **act_slot, Node **dead_p) {
+  Node *act = *act_slot;
+  static const char *const acts[] = {"Relu", "LeakyRelu",   "Sigmoid", "Tanh",
+                                     "Clip", "HardSigmoid", NULL};
+  if (!act->op || act->n_inputs < 1 || act->n_outputs < 1 || !act->outputs[0]) return 0;
+  if (!strcmp(act->op->family, "Add") && !*act->op->domain) return fuse_add(m, g, act_slot, dead_p);
+  int k = 0;
+  while (acts[k] && strcmp(act->op->family, acts[k])) k++;
+  if (!acts[k]) return 0;
+  Value *x = act->inputs[0];
+  Node *p = fusable_producer(g, x);
+  if (!p) return 0;
+  bool gemm = !strcmp(p->op->family, "Gemm");
   float params[2];
   int np = 0;
   const char *name = acts[k];
@@ -76,31 +139,7 @@ static int fuse_one(Model *m, Graph *g, Node **act_slot, Node **dead_p) {
     if (gemm || !clip_bounds(act, &params[0], &params[1])) return 0;
     np = 2;
   }
-  for (int i = 0; i < p->n_attrs; i++)
-    if (p->attrs[i].ref_attr_name) return 0;
-  Arena *a = &m->arena;
-  pass_ensure_opset(m, "com.microsoft", 1);
-  Node *f = ir_node_new(g, "com.microsoft", conv ? "FusedConv" : "FusedGemm", p->n_inputs, 1);
-  f->name = p->name;
-  f->loc = p->loc;
-  f->graph = g;
-  f->n_attrs = 0;
-  f->attrs = ir_arena_alloc(a, (size_t)(p->n_attrs + 3) * sizeof *f->attrs);
-  for (int i = 0; i < p->n_attrs; i++) f->attrs[f->n_attrs++] = p->attrs[i];
-  pass_set_attr_string(f, "activation", name);
-  if (conv && np) pass_set_attr_floats(f, "activation_params", params, (size_t)np);
-  if (gemm && np >= 1) pass_set_attr_float(f, "activation_alpha", params[0]);
-  if (gemm && np >= 2) pass_set_attr_float(f, "activation_beta", params[1]);
-  for (int i = 0; i < p->n_inputs; i++) ir_node_set_input(f, i, p->inputs[i]);
-  ir_node_set_output(f, 0, act->outputs[0]);
-  f->op = ir_op_find("com.microsoft", f->op_type, 1);
-  /* f replaces the activation in place (its inputs are all defined before p) */
-  *act_slot = f;
-  pass_unlink_node(act);
-  pass_unlink_node(p);
-  x->has_value_info = false; /* gone: compacted by the caller */
-  x->producer = NULL;
-  *dead_p = p; /* the caller drops p */
+  replace(m, g, act_slot, p, x, NULL, name, params, np, dead_p);
   return 1;
 }
 
@@ -134,7 +173,7 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 
 const Pass pass_fuse = {
     "fuse",
-    "fuse Conv/Gemm + activation into com.microsoft FusedConv/FusedGemm",
+    "fuse Conv/Gemm + residual Add + activation into com.microsoft FusedConv/FusedGemm",
     NULL,
     0,
     run,
@@ -143,7 +182,9 @@ const Pass pass_fuse = {
     "HardSigmoid becomes one com.microsoft FusedConv / FusedGemm with ONNX Runtime's "
     "attributes: `activation` names the operator; FusedConv carries `activation_params` "
     "(LeakyRelu [alpha], Clip [min, max], HardSigmoid [alpha, beta]); FusedGemm carries "
-    "`activation_alpha` / `activation_beta` (no Clip, as in ONNX Runtime). float32 only, only"
-    " when the Conv/Gemm output feeds nothing but the activation. The interpreter runs both "
+    "`activation_alpha` / `activation_beta` (no Clip, as in ONNX Runtime). A residual "
+    "Add(Conv, Z), Z of the Conv output's static shape, becomes FusedConv with input Z "
+    "(Y = act(conv + B + Z)); an activation after it joins the same node. float32 only, only"
+    " when the Conv/Gemm output feeds nothing but the activation or Add. The interpreter runs both "
     "(runtime/k_fused.c).",
 };

@@ -167,6 +167,9 @@ typedef struct PlanBuf {
  * best-fit with conflict search, never above PLAN_GREEDY (TFLM greedy by size, first fit);
  * PLAN_NAIVE: no reuse (aliases ignored). Returns the arena size. */
 uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align);
+/* The most bytes live at one step (alias sets merged, sizes aligned): no placement of these
+ * buffers needs less. */
+uint64_t pass_plan_lower_bound(const PlanBuf *b, int n, uint64_t align);
 typedef struct PlanOptions {
   PlanStrategy strategy;
   uint64_t align;
@@ -180,7 +183,7 @@ typedef struct ModelPlan {
   int64_t *offset;
   uint64_t *bytes;
   uint8_t *inplace;
-  uint64_t arena_bytes, naive_bytes;
+  uint64_t arena_bytes, naive_bytes, lower_bytes; /* lower_bytes: pass_plan_lower_bound */
   int n_inplace;
 } ModelPlan;
 int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d);
@@ -191,6 +194,6 @@ int pass_plan_inplace_inputs(const Node *n);
 
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
-    pass_fuse, pass_inline, pass_plan;
+    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse;
 
 #endif

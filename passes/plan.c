@@ -24,17 +24,54 @@ static int span_cmp(const void *a, const void *b) {
   return x->off < y->off ? -1 : x->off > y->off ? 1 : (x->end > y->end) - (x->end < y->end);
 }
 
-static bool overlap_time(const Group *a, const Group *b) {
-  return a->first <= b->last && b->first <= a->last;
+/* The groups live at each step, as one array cut per step (steps lo .. lo + ns - 1): step s
+ * owns at[start[s - lo] .. start[s - lo + 1]), its first fill[s - lo] slots used so far. A
+ * group's conflicts are then found by looking at its own steps only, so a long chain plans
+ * in linear time. */
+typedef struct StepIndex {
+  int lo, ns;
+  int *start, *at, *fill;
+} StepIndex;
+
+static void step_index_init(StepIndex *x, const Group *gs, int n) {
+  int lo = 0, hi = -1;
+  for (int i = 0; i < n; i++) {
+    if (gs[i].first < lo || i == 0) lo = gs[i].first;
+    if (gs[i].last > hi || i == 0) hi = gs[i].last;
+  }
+  x->lo = lo;
+  x->ns = hi - lo + 1;
+  x->start = calloc((size_t)x->ns + 2, sizeof *x->start);
+  x->fill = calloc((size_t)x->ns + 1, sizeof *x->fill);
+  for (int i = 0; i < n; i++)
+    for (int s = gs[i].first; s <= gs[i].last; s++) x->start[s - lo + 1]++;
+  for (int s = 0; s < x->ns; s++) x->start[s + 1] += x->start[s];
+  x->at = malloc(((size_t)x->start[x->ns] + 1) * sizeof *x->at);
 }
 
-/* Place group x among the placed groups (placed[0..np)) whose lifetimes intersect x's:
- * the first gap that fits (first_fit) or the tightest one; else above all of them. */
-static void place_one(Group *gs, int x, const int *placed, int np, bool first_fit, Span *tmp) {
+static void step_index_add(StepIndex *x, const Group *g, int id) {
+  for (int s = g->first; s <= g->last; s++) x->at[x->start[s - x->lo] + x->fill[s - x->lo]++] = id;
+}
+
+static void step_index_free(StepIndex *x) {
+  free(x->start);
+  free(x->at);
+  free(x->fill);
+}
+
+/* Place group x among the placed groups whose lifetimes intersect x's: the first gap that
+ * fits (first_fit) or the tightest one; else above all of them. mark/stamp deduplicate the
+ * groups met on several steps. */
+static void place_one(Group *gs, int x, StepIndex *ix, bool first_fit, Span *tmp, int *mark, int stamp) {
   int k = 0;
-  for (int i = 0; i < np; i++) {
-    const Group *p = &gs[placed[i]];
-    if (p->size && overlap_time(p, &gs[x])) tmp[k++] = (Span){(uint64_t)p->offset, (uint64_t)p->offset + p->size};
+  for (int s = gs[x].first; s <= gs[x].last; s++) {
+    const int *at = ix->at + ix->start[s - ix->lo];
+    for (int q = 0; q < ix->fill[s - ix->lo]; q++) {
+      const Group *p = &gs[at[q]];
+      if (mark[at[q]] == stamp || !p->size) continue;
+      mark[at[q]] = stamp;
+      tmp[k++] = (Span){(uint64_t)p->offset, (uint64_t)p->offset + p->size};
+    }
   }
   qsort(tmp, (size_t)k, sizeof *tmp, span_cmp);
   uint64_t need = gs[x].size, cur = 0, best_gap = UINT64_MAX, best_off = 0;
@@ -48,6 +85,21 @@ static void place_one(Group *gs, int x, const int *placed, int np, bool first_fi
     if (tmp[i].end > cur) cur = tmp[i].end;
   }
   gs[x].offset = (int64_t)(found ? best_off : cur);
+  step_index_add(ix, &gs[x], x);
+}
+
+/* Place every group in the given order; returns the arena size. */
+static uint64_t place_order(Group *gs, int n, const int *order, bool first_fit, StepIndex *ix,
+                            Span *tmp, int *mark) {
+  memset(ix->fill, 0, (size_t)ix->ns * sizeof *ix->fill);
+  memset(mark, -1, (size_t)n * sizeof *mark);
+  uint64_t top = 0;
+  for (int i = 0; i < n; i++) {
+    int g = order[i];
+    place_one(gs, g, ix, first_fit, tmp, mark, i);
+    if (gs[g].size && (uint64_t)gs[g].offset + gs[g].size > top) top = (uint64_t)gs[g].offset + gs[g].size;
+  }
+  return top;
 }
 
 /* Sort keys: size descending, then first use, then index (deterministic). */
@@ -59,51 +111,51 @@ static int by_size(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
 }
 
-static uint64_t arena_end(const Group *gs, int n) {
-  uint64_t top = 0;
-  for (int i = 0; i < n; i++)
-    if (gs[i].size && (uint64_t)gs[i].offset + gs[i].size > top) top = (uint64_t)gs[i].offset + gs[i].size;
-  return top;
+/* Size times lifetime descending (the buffers that block the most first). */
+static int by_area(const void *a, const void *b) {
+  const Group *x = &sort_groups[*(const int *)a], *y = &sort_groups[*(const int *)b];
+  double ax = (double)x->size * (x->last - x->first + 1), ay = (double)y->size * (y->last - y->first + 1);
+  if (ax != ay) return ax > ay ? -1 : 1;
+  return by_size(a, b);
 }
 
-/* Place in the given order. */
-static uint64_t place_order(Group *gs, int n, const int *order, bool first_fit, Span *tmp, int *placed) {
-  for (int i = 0; i < n; i++) {
-    place_one(gs, order[i], placed, i, first_fit, tmp);
-    placed[i] = order[i];
-  }
-  return arena_end(gs, n);
+/* Lifetime descending, then size. */
+static int by_life(const void *a, const void *b) {
+  const Group *x = &sort_groups[*(const int *)a], *y = &sort_groups[*(const int *)b];
+  if (x->last - x->first != y->last - y->first) return (y->last - y->first) - (x->last - x->first);
+  return by_size(a, b);
+}
+
+/* Bytes live at each step of the index (breadth[s - lo]). The caller frees. */
+static uint64_t *step_breadth(const Group *gs, int n, const StepIndex *ix) {
+  uint64_t *breadth = calloc((size_t)ix->ns + 1, sizeof *breadth);
+  for (int i = 0; i < n; i++)
+    for (int s = gs[i].first; s <= gs[i].last; s++) breadth[s - ix->lo] += gs[i].size;
+  return breadth;
+}
+
+static const uint64_t *sort_breadth;
+static int by_breadth(const void *a, const void *b) { /* descending, then step order */
+  uint64_t x = sort_breadth[*(const int *)a], y = sort_breadth[*(const int *)b];
+  if (x != y) return x > y ? -1 : 1;
+  return *(const int *)a - *(const int *)b;
 }
 
 /* Greedy by breadth (Pisarchyk and Lee, 2020): visit steps from the one whose live buffers
- * take the most bytes; place each step's unplaced buffers largest first. */
-static void breadth_order(const Group *gs, int n, const int *by_sz, int *order) {
-  int lo = 0, hi = 0;
-  for (int i = 0; i < n; i++) {
-    if (gs[i].first < lo || i == 0) lo = gs[i].first;
-    if (gs[i].last > hi || i == 0) hi = gs[i].last;
-  }
-  int ns = n ? hi - lo + 1 : 0;
-  uint64_t *breadth = calloc((size_t)ns + 1, sizeof *breadth);
-  int *steps = malloc(((size_t)ns + 1) * sizeof *steps);
+ * take the most bytes; take each step's unplaced buffers largest first. */
+static void breadth_order(const Group *gs, int n, const int *by_sz, StepIndex *ix, int *order) {
+  uint64_t *breadth = step_breadth(gs, n, ix);
+  int *steps = malloc(((size_t)ix->ns + 1) * sizeof *steps);
   bool *done = calloc((size_t)n + 1, sizeof *done);
-  for (int i = 0; i < n; i++)
-    for (int s = gs[i].first; s <= gs[i].last; s++) breadth[s - lo] += gs[i].size;
-  for (int s = 0; s < ns; s++) steps[s] = s;
-  /* stable selection by breadth descending (ns is the node count: fine) */
-  for (int a = 1; a < ns; a++) {
-    int v = steps[a], b = a;
-    while (b > 0 && breadth[steps[b - 1]] < breadth[v]) steps[b] = steps[b - 1], b--;
-    steps[b] = v;
-  }
+  for (int s = 0; s < ix->ns; s++) steps[s] = s;
+  sort_breadth = breadth;
+  qsort(steps, (size_t)ix->ns, sizeof *steps, by_breadth);
+  memset(ix->fill, 0, (size_t)ix->ns * sizeof *ix->fill);
+  for (int j = 0; j < n; j++) step_index_add(ix, &gs[by_sz[j]], by_sz[j]); /* sorted per step */
   int k = 0;
-  for (int si = 0; si < ns; si++) {
-    int s = steps[si] + lo;
-    for (int j = 0; j < n; j++) {
-      int i = by_sz[j];
-      if (!done[i] && gs[i].first <= s && s <= gs[i].last) done[i] = true, order[k++] = i;
-    }
-  }
+  for (int si = 0; si < ix->ns; si++)
+    for (int q = ix->start[steps[si]]; q < ix->start[steps[si] + 1]; q++)
+      if (!done[ix->at[q]]) done[ix->at[q]] = true, order[k++] = ix->at[q];
   free(breadth);
   free(steps);
   free(done);
@@ -114,17 +166,16 @@ static int find_root(int *parent, int i) {
   return i;
 }
 
-uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align) {
-  if (align == 0) align = 1;
-  int *parent = malloc(((size_t)n + 1) * sizeof *parent), *gid = malloc(((size_t)n + 1) * sizeof *gid);
+/* One group per alias set (aliases merged unless `merge` is false): the union of the
+ * lifetimes, the largest aligned size. gid[i] is buffer i's group. Returns the count. */
+static int make_groups(const PlanBuf *b, int n, bool merge, uint64_t align, Group *gs, int *gid) {
+  int *parent = malloc(((size_t)n + 1) * sizeof *parent);
   for (int i = 0; i < n; i++) parent[i] = i;
-  for (int i = 0; i < n && s != PLAN_NAIVE; i++)
+  for (int i = 0; i < n && merge; i++)
     if (b[i].alias >= 0 && b[i].alias < n) {
       int r1 = find_root(parent, i), r2 = find_root(parent, b[i].alias);
       if (r1 != r2) parent[r1] = r2;
     }
-  /* one group per alias set: the union of the lifetimes, the largest size */
-  Group *gs = calloc((size_t)n + 1, sizeof *gs);
   int ng = 0;
   for (int i = 0; i < n; i++) gid[i] = -1;
   for (int i = 0; i < n; i++) {
@@ -140,24 +191,55 @@ uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align) {
     if (b[i].last > g->last) g->last = b[i].last;
     gid[i] = gid[r];
   }
+  free(parent);
+  return ng;
+}
+
+uint64_t pass_plan_lower_bound(const PlanBuf *b, int n, uint64_t align) {
+  if (align == 0) align = 1;
+  Group *gs = calloc((size_t)n + 1, sizeof *gs);
+  int *gid = malloc(((size_t)n + 1) * sizeof *gid);
+  int ng = make_groups(b, n, true, align, gs, gid);
+  StepIndex ix;
+  step_index_init(&ix, gs, ng);
+  uint64_t *breadth = step_breadth(gs, ng, &ix), top = 0;
+  for (int s = 0; ng && s < ix.ns; s++) top = breadth[s] > top ? breadth[s] : top;
+  free(breadth);
+  step_index_free(&ix);
+  free(gs);
+  free(gid);
+  return top;
+}
+
+uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align) {
+  if (align == 0) align = 1;
+  Group *gs = calloc((size_t)n + 1, sizeof *gs);
+  int *gid = malloc(((size_t)n + 1) * sizeof *gid);
+  int ng = make_groups(b, n, s != PLAN_NAIVE, align, gs, gid);
   uint64_t top = 0;
   if (s == PLAN_NAIVE) {
     for (int i = 0; i < ng; i++) gs[i].offset = (int64_t)top, top += gs[i].size;
   } else {
     int *by_sz = malloc(((size_t)ng + 1) * sizeof *by_sz), *order = malloc(((size_t)ng + 1) * sizeof *order);
-    int *placed = malloc(((size_t)ng + 1) * sizeof *placed);
+    int *mark = malloc(((size_t)ng + 1) * sizeof *mark);
     int64_t *keep = malloc(((size_t)ng + 1) * sizeof *keep);
     Span *tmp = malloc(((size_t)ng + 1) * sizeof *tmp);
+    StepIndex ix;
+    step_index_init(&ix, gs, ng);
     for (int i = 0; i < ng; i++) by_sz[i] = i;
     sort_groups = gs;
     qsort(by_sz, (size_t)ng, sizeof *by_sz, by_size);
-    top = place_order(gs, ng, by_sz, true, tmp, placed);
+    top = place_order(gs, ng, by_sz, true, &ix, tmp, mark);
     if (s == PLAN_BEST) {
-      /* best-fit by size and best-fit by breadth; keep the smallest of the three */
+      /* best fit in size, breadth, area and lifetime order; keep the smallest of the five */
       for (int i = 0; i < ng; i++) keep[i] = gs[i].offset;
-      for (int attempt = 0; attempt < 2; attempt++) {
-        if (attempt == 1) breadth_order(gs, ng, by_sz, order);
-        uint64_t t = place_order(gs, ng, attempt ? order : by_sz, false, tmp, placed);
+      for (int attempt = 0; attempt < 4; attempt++) {
+        if (attempt == 1) breadth_order(gs, ng, by_sz, &ix, order);
+        if (attempt >= 2) {
+          memcpy(order, by_sz, (size_t)ng * sizeof *order);
+          qsort(order, (size_t)ng, sizeof *order, attempt == 2 ? by_area : by_life);
+        }
+        uint64_t t = place_order(gs, ng, attempt ? order : by_sz, false, &ix, tmp, mark);
         if (t < top) {
           top = t;
           for (int i = 0; i < ng; i++) keep[i] = gs[i].offset;
@@ -165,14 +247,14 @@ uint64_t pass_plan_place(PlanBuf *b, int n, PlanStrategy s, uint64_t align) {
       }
       for (int i = 0; i < ng; i++) gs[i].offset = keep[i];
     }
+    step_index_free(&ix);
     free(by_sz);
     free(order);
-    free(placed);
+    free(mark);
     free(keep);
     free(tmp);
   }
   for (int i = 0; i < n; i++) b[i].offset = gs[gid[i]].offset;
-  free(parent);
   free(gid);
   free(gs);
   return top;
@@ -365,6 +447,7 @@ int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d)
     uint64_t align = o->align ? o->align : 1;
     for (int i = 0; i < nb; i++) p->naive_bytes += (b[i].size + align - 1) / align * align;
     p->arena_bytes = pass_plan_place(b, nb, o->strategy, align);
+    p->lower_bytes = o->strategy == PLAN_NAIVE ? p->arena_bytes : pass_plan_lower_bound(b, nb, align);
     for (int i = 0; i < nb; i++) p->offset[bv[i]->id] = b[i].offset;
   }
   free(konst);
@@ -417,6 +500,7 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
   free(offs);
   pass_stat(c, "arena-bytes", (int64_t)p.arena_bytes);
   pass_stat(c, "naive-bytes", (int64_t)p.naive_bytes);
+  pass_stat(c, "lower-bound", (int64_t)p.lower_bytes);
   pass_stat(c, "in-place", p.n_inplace);
   pass_plan_free(&p);
   return 0;
@@ -446,10 +530,12 @@ const Pass pass_plan = {
     "the value). With `inplace=1` the output of an elementwise operator (unary, broadcasting "
     "binary, Cast, Clip, BatchNormalization, Where, ...) or of a reshape (Reshape, Flatten, "
     "Squeeze, Unsqueeze) takes the buffer of an input of the "
-    "same byte size whose last reader it is. `best` places the largest buffers first into the "
-    "tightest gap among the buffers whose lifetimes intersect theirs (ordered by size, and "
-    "by the breadth of the busiest steps, Pisarchyk and Lee 2020), and keeps the smaller of "
-    "those and TFLM's greedy-by-size first fit, so it is never larger than `greedy`; `naive` "
+    "same byte size whose last reader it is. `best` places each buffer into the tightest gap "
+    "among the buffers whose lifetimes intersect its own, in four orders (largest first; the "
+    "busiest steps first, Pisarchyk and Lee 2020; size times lifetime; longest lifetime "
+    "first), and keeps the smallest of those and TFLM's greedy-by-size first fit, so it is "
+    "never larger than `greedy`; `naive` "
     "gives every buffer its own offset (no reuse, no in-place). Counters: "
-    "`arena-bytes`, `naive-bytes` (no reuse), `in-place`.",
+    "`arena-bytes`, `naive-bytes` (no reuse), `lower-bound` (the most bytes live at one step: no "
+    "placement does better), `in-place`.",
 };

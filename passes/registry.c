@@ -7,7 +7,7 @@
 
 const Pass *const pass_registry[] = {
     &pass_shape_infer, &pass_fold, &pass_dce,    &pass_identity_elim,
-    &pass_fold_bn,     &pass_fuse, &pass_inline, &pass_plan,
+    &pass_fold_bn,     &pass_fuse, &pass_inline, &pass_plan, &pass_qdq_fuse,
 };
 const int pass_registry_n = (int)(sizeof pass_registry / sizeof pass_registry[0]);
 

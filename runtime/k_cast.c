@@ -550,6 +550,37 @@ static bool is_real(const RtValue *v) {
 }
 
 /* ------------------------------------------------------------------ Quantize / Dequantize */
+/* A zero point vector as int32 (NULL: a single 0); *stride is 0 for one value. */
+static int32_t *zp_vec(const RtValue *z, int64_t *stride) {
+  uint64_t n = z ? z->numel : 1;
+  int32_t *v = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+  if (!v) return NULL;
+  v[0] = 0;
+  for (uint64_t i = 0; z && i < n; i++) v[i] = (int32_t)geti(z, i);
+  *stride = n == 1 ? 0 : 1;
+  return v;
+}
+
+
+/* The kernels' view of a per-tensor or per-axis QMap: C channels of `inner` elements. */
+static void qmap_view(const QMap *q, const RtValue *x, int64_t *inner, int64_t *C) {
+  *inner = q->mode == 1 ? (int64_t)q->inner : (int64_t)x->numel;
+  *C = q->mode == 1 ? (int64_t)q->A : 1;
+}
+
+/* QuantizeLinear on float32 to uint8/int8 (per tensor or per axis): the shared kernel. */
+static int quantize_fast(RtCtx *c, const RtValue *x, const RtValue *s, const RtValue *zp,
+                         const QMap *q, RtValue *y) {
+  int64_t inner, C, zs;
+  qmap_view(q, x, &inner, &C);
+  int32_t *z = zp_vec(zp, &zs);
+  if (!z) return rt_error(c, "out of memory");
+  effc_quantize_f32(x->data, 0, (int64_t)x->numel, inner, C, s->data, zp ? z : NULL,
+                    y->elem == ELEM_UINT8 ? EFFC_Q_U8 : EFFC_Q_S8, y->data);
+  free(z);
+  return 0;
+}
+
 
 int rt_k_QuantizeLinear(RtCtx *c) {
   RtValue *x = c->in[0], *s = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL;
@@ -575,6 +606,9 @@ int rt_k_QuantizeLinear(RtCtx *c) {
                      : x->elem == s->elem ? x->elem : ELEM_FLOAT;
   RtValue *y = rt_out(c, 0, ot, x->rank, x->dims);
   if (!y) return -1;
+  if (x->elem == ELEM_FLOAT && s->elem == ELEM_FLOAT && !prec && q.mode != 2 &&
+      (ot == ELEM_UINT8 || ot == ELEM_INT8))
+    return quantize_fast(c, x, s, zp, &q, y);
   Cvt cv = {sat, E8_UP};
   bool fl = elem_class(ot) == CL_FLOAT;
   for (uint64_t i = 0; i < x->numel; i++) {
@@ -606,6 +640,17 @@ int rt_k_DequantizeLinear(RtCtx *c) {
   if (!qmap_init(c, &q, x, s, zp, axis, bs)) return -1;
   RtValue *y = rt_out(c, 0, ot, x->rank, x->dims);
   if (!y) return -1;
+  int xt = x->elem == ELEM_UINT8 ? EFFC_Q_U8 : x->elem == ELEM_INT8 ? EFFC_Q_S8 : EFFC_Q_I32;
+  if (s->elem == ELEM_FLOAT && ot == ELEM_FLOAT && q.mode != 2 &&
+      (xt != EFFC_Q_I32 || x->elem == ELEM_INT32)) { /* the shared kernel */
+    int64_t inner, C, zs;
+    qmap_view(&q, x, &inner, &C);
+    int32_t *z = zp_vec(zp, &zs);
+    if (!z) return rt_error(c, "out of memory");
+    effc_dequantize_f32(x->data, xt, 0, (int64_t)x->numel, inner, C, s->data, zp ? z : NULL, y->data);
+    free(z);
+    return 0;
+  }
   for (uint64_t i = 0; i < x->numel; i++) {
     uint64_t k = qmap_idx(&q, i);
     double dx = getd(x, i) - (zp ? getd(zp, k) : 0), sv = getd(s, k), v;
@@ -618,28 +663,16 @@ int rt_k_DequantizeLinear(RtCtx *c) {
 
 int rt_k_DynamicQuantizeLinear(RtCtx *c) {
   RtValue *x = c->in[0];
-  if (!is_real(x)) return rt_error(c, "x must be a float tensor");
-  float mn = 0, mx = 0;
-  for (uint64_t i = 0; i < x->numel; i++) {
-    float v = (float)getd(x, i);
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
-  }
-  float scale = mx == mn ? 1.0f : (mx - mn) / 255.0f;
-  float zpf = 0.0f - mn / scale;
-  zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;
-  float zpi = nearbyintf(zpf);
+  if (!x || x->kind != TYPE_TENSOR || x->elem != ELEM_FLOAT) return rt_error(c, "x must be a float tensor");
   RtValue *y = rt_out(c, 0, ELEM_UINT8, x->rank, x->dims);
-  RtValue *ys = rt_out(c, 1, x->elem, 0, NULL);
+  RtValue *ys = rt_out(c, 1, ELEM_FLOAT, 0, NULL);
   RtValue *yz = rt_out(c, 2, ELEM_UINT8, 0, NULL);
   if (!y || !ys || !yz) return -1;
-  for (uint64_t i = 0; i < x->numel; i++) {
-    float v = nearbyintf((float)getd(x, i) / scale) + zpi;
-    v = v < 0 ? 0 : v > 255 ? 255 : v;
-    ((uint8_t *)y->data)[i] = (uint8_t)v;
-  }
-  st_bits(ys->data, ebits(x->elem), 0, fenc(x->elem, scale, &CVT_DEFAULT));
-  ((uint8_t *)yz->data)[0] = (uint8_t)zpi;
+  float *scale = ys->data;
+  uint8_t *zp = yz->data;
+  effc_dynquant_params(x->data, (int64_t)x->numel, scale, zp);
+  int32_t z = zp[0];
+  effc_quantize_f32(x->data, 0, (int64_t)x->numel, (int64_t)x->numel, 1, scale, &z, EFFC_Q_U8, y->data);
   return 0;
 }
 
@@ -657,104 +690,153 @@ static uint64_t vec_at(const RtValue *v, uint64_t k) {
   return v->numel == 1 ? 0 : k;
 }
 
-/* y = (a - azp) @ (b - bzp) in int32, numpy matmul broadcasting. azp per row (M), bzp per
- * column (N). Returns the int32 result (caller unrefs) and M, N. */
-static RtValue *mm_int(RtCtx *c, const RtValue *a, const RtValue *azp, const RtValue *b,
-                       const RtValue *bzp, int64_t *Mo, int64_t *No) {
-  if (!is_int_t(a) || !is_int_t(b)) return rt_error(c, "A and B must be integer tensors"), NULL;
+/* The integer kernels (runtime/kern/qgemm.c) take 8-bit operands. */
+static bool is_q8(const RtValue *v) {
+  return v && v->kind == TYPE_TENSOR && (v->elem == ELEM_UINT8 || v->elem == ELEM_INT8);
+}
+
+static int host_isa(void) {
+  static int isa = -1;
+  if (isa < 0) isa = effc_host_isa();
+  return isa;
+}
+
+/* Requantization of an integer matmul's output: multiplier mult[m * mult_rs + n] and zero
+ * point yzp[m * yzp_stride], or none (int32 output). */
+typedef struct MmReq {
+  int y_type;
+  const double *mult, *yzp;
+  int64_t mult_rs, yzp_stride;
+} MmReq;
+
+/* The shapes of an integer matmul (numpy broadcasting): M, N, K, the output dims and the
+ * batch strides of a and b. */
+typedef struct MmGeo {
+  int64_t M, N, K, dims[RT_MAX_RANK], sa[RT_MAX_RANK], sb[RT_MAX_RANK];
+  int nb, rank;
+  uint64_t nbatch;
+} MmGeo;
+
+static bool mm_geo(RtCtx *c, const RtValue *a, const RtValue *azp, const RtValue *b,
+                   const RtValue *bzp, MmGeo *g) {
+  if (!is_q8(a) || !is_q8(b)) return rt_error(c, "A and B must be uint8 or int8 tensors"), false;
   if ((azp && !is_int_t(azp)) || (bzp && !is_int_t(bzp)))
-    return rt_error(c, "zero points must be integer tensors"), NULL;
+    return rt_error(c, "zero points must be integer tensors"), false;
   int ra = a->rank, rb = b->rank;
-  if (ra < 1 || rb < 1) return rt_error(c, "matmul of a scalar"), NULL;
-  int64_t M = ra >= 2 ? a->dims[ra - 2] : 1, K = a->dims[ra - 1];
-  int64_t Kb = rb >= 2 ? b->dims[rb - 2] : b->dims[0], N = rb >= 2 ? b->dims[rb - 1] : 1;
-  if (K != Kb) return rt_error(c, "inner dimensions differ (%lld vs %lld)", (long long)K, (long long)Kb), NULL;
-  if (!vec_ok(azp, M) || !vec_ok(bzp, N)) return rt_error(c, "zero point size mismatch"), NULL;
+  if (ra < 1 || rb < 1) return rt_error(c, "matmul of a scalar"), false;
+  g->M = ra >= 2 ? a->dims[ra - 2] : 1;
+  g->K = a->dims[ra - 1];
+  int64_t Kb = rb >= 2 ? b->dims[rb - 2] : b->dims[0];
+  g->N = rb >= 2 ? b->dims[rb - 1] : 1;
+  if (g->K != Kb)
+    return rt_error(c, "inner dimensions differ (%lld vs %lld)", (long long)g->K, (long long)Kb), false;
+  if (!vec_ok(azp, g->M) || !vec_ok(bzp, g->N)) return rt_error(c, "zero point size mismatch"), false;
   int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0, nb = ba > bb ? ba : bb;
-  int64_t dims[RT_MAX_RANK], sa[RT_MAX_RANK], sb[RT_MAX_RANK];
-  if (nb + 2 > RT_MAX_RANK) return rt_error(c, "rank too large"), NULL;
-  uint64_t nbatch = 1, stra = (uint64_t)(M * K), strb = (uint64_t)(K * N);
+  if (nb + 2 > RT_MAX_RANK) return rt_error(c, "rank too large"), false;
+  uint64_t stra = (uint64_t)(g->M * g->K), strb = (uint64_t)(g->K * g->N);
+  g->nbatch = 1;
   for (int j = nb - 1; j >= 0; j--) {
     int ja = j - (nb - ba), jb = j - (nb - bb);
     int64_t da = ja >= 0 ? a->dims[ja] : 1, db = jb >= 0 ? b->dims[jb] : 1;
-    if (da != db && da != 1 && db != 1) return rt_error(c, "batch dimensions do not broadcast"), NULL;
-    dims[j] = da > db ? da : db;
-    if (da == 0 || db == 0) dims[j] = 0;
-    sa[j] = da == 1 ? 0 : (int64_t)stra;
-    sb[j] = db == 1 ? 0 : (int64_t)strb;
+    if (da != db && da != 1 && db != 1) return rt_error(c, "batch dimensions do not broadcast"), false;
+    g->dims[j] = da > db ? da : db;
+    if (da == 0 || db == 0) g->dims[j] = 0;
+    g->sa[j] = da == 1 ? 0 : (int64_t)stra;
+    g->sb[j] = db == 1 ? 0 : (int64_t)strb;
     stra *= (uint64_t)da;
     strb *= (uint64_t)db;
-    nbatch *= (uint64_t)dims[j];
+    g->nbatch *= (uint64_t)g->dims[j];
   }
-  int r = nb;
-  if (ra >= 2) dims[r++] = M;
-  if (rb >= 2) dims[r++] = N;
-  RtValue *y = rt_tensor_new(ELEM_INT32, r, dims);
-  if (!y) return rt_error(c, "rank too large"), NULL;
-  int32_t *out = y->data;
-  for (uint64_t bi = 0; bi < nbatch; bi++) {
-    uint64_t rem = bi, oa = 0, ob = 0;
-    for (int j = nb - 1; j >= 0; j--) {
-      uint64_t cj = rem % (uint64_t)dims[j];
-      rem /= (uint64_t)dims[j];
-      oa += cj * (uint64_t)sa[j];
-      ob += cj * (uint64_t)sb[j];
-    }
-    for (int64_t m = 0; m < M; m++) {
-      int64_t za = azp ? geti(azp, vec_at(azp, (uint64_t)m)) : 0;
-      for (int64_t n = 0; n < N; n++) {
-        int64_t zb = bzp ? geti(bzp, vec_at(bzp, (uint64_t)n)) : 0, acc = 0;
-        for (int64_t k = 0; k < K; k++)
-          acc += (geti(a, oa + (uint64_t)(m * K + k)) - za) * (geti(b, ob + (uint64_t)(k * N + n)) - zb);
-        out[(bi * (uint64_t)M + (uint64_t)m) * (uint64_t)N + (uint64_t)n] = (int32_t)(uint32_t)(uint64_t)acc;
-      }
-    }
-  }
-  *Mo = M;
-  *No = N;
-  return y;
+  g->nb = nb;
+  g->rank = nb;
+  if (ra >= 2) g->dims[g->rank++] = g->M;
+  if (rb >= 2) g->dims[g->rank++] = g->N;
+  return true;
 }
 
-int rt_k_MatMulInteger(RtCtx *c) {
-  int64_t M, N;
-  RtValue *y = mm_int(c, c->in[0], c->n_in > 2 ? c->in[2] : NULL, c->in[1],
-                      c->n_in > 3 ? c->in[3] : NULL, &M, &N);
-  if (!y) return -1;
-  rt_set_out(c, 0, y);
+/* y = (a - azp) @ (b - bzp), int32 or requantized (rq), on the shared integer GEMM. */
+static int mm_run(RtCtx *c, const RtValue *a, const RtValue *azp, const RtValue *b,
+                  const RtValue *bzp, const MmGeo *g, const MmReq *rq, RtValue *y) {
+  int64_t zas, zbs;
+  int32_t *za = zp_vec(azp, &zas), *zb = zp_vec(bzp, &zbs);
+  void *bp = malloc(effc_qgemm_packb_size(g->K, g->N));
+  EffcQgemm q;
+  memset(&q, 0, sizeof q);
+  q.M = g->M, q.N = g->N, q.K = g->K, q.a_signed = a->elem == ELEM_INT8, q.a_rs = g->K, q.a_cs = 1;
+  q.za = za, q.za_stride = zas, q.bp = bp, q.y_rs = g->N, q.y_cs = 1, q.y_type = rq->y_type;
+  q.mult = rq->mult, q.mult_rs = rq->mult_rs, q.yzp = rq->yzp, q.yzp_stride = rq->yzp_stride;
+  int isa = host_isa();
+  void *scr = malloc(effc_qgemm_scratch(isa, &q, 1));
+  if (!za || !zb || !bp || !scr) {
+    free(za), free(zb), free(bp), free(scr);
+    return rt_error(c, "out of memory");
+  }
+  size_t esz = rq->y_type == EFFC_Q_I32 ? 4 : 1;
+  uint64_t prev_ob = UINT64_MAX;
+  for (uint64_t bi = 0; bi < g->nbatch; bi++) {
+    uint64_t rem = bi, oa = 0, ob = 0;
+    for (int j = g->nb - 1; j >= 0; j--) {
+      uint64_t cj = rem % (uint64_t)g->dims[j];
+      rem /= (uint64_t)g->dims[j];
+      oa += cj * (uint64_t)g->sa[j];
+      ob += cj * (uint64_t)g->sb[j];
+    }
+    if (ob != prev_ob)
+      effc_qgemm_packb(g->K, g->N, (const uint8_t *)b->data + ob, b->elem == ELEM_INT8, g->N, 1, zb,
+                       zbs, bp);
+    prev_ob = ob;
+    q.a = (const uint8_t *)a->data + oa;
+    q.y = (uint8_t *)y->data + bi * (uint64_t)(g->M * g->N) * esz;
+    effc_qgemm(isa, &q, scr, 0, 1);
+  }
+  free(za), free(zb), free(bp), free(scr);
   return 0;
 }
 
-/* Requantize an int32 accumulator: round(acc * factor + zp) saturated to ot. */
-static void requant(RtValue *y, uint64_t i, int64_t acc, double factor, double zp) {
-  st_qint(y, i, nearbyint((double)acc * factor + zp));
+int rt_k_MatMulInteger(RtCtx *c) {
+  const RtValue *a = c->in[0], *b = c->in[1], *azp = c->n_in > 2 ? c->in[2] : NULL,
+                *bzp = c->n_in > 3 ? c->in[3] : NULL;
+  MmGeo g;
+  if (!mm_geo(c, a, azp, b, bzp, &g)) return -1;
+  RtValue *y = rt_out(c, 0, ELEM_INT32, g.rank, g.dims);
+  if (!y) return -1;
+  MmReq rq = {EFFC_Q_I32, NULL, NULL, 0, 0};
+  return mm_run(c, a, azp, b, bzp, &g, &rq, y);
 }
 
 int rt_k_QLinearMatMul(RtCtx *c) {
   RtValue *a = c->in[0], *as = c->in[1], *az = c->in[2], *b = c->in[3], *bsc = c->in[4],
           *bz = c->in[5], *ys = c->in[6], *yz = c->in[7];
   if (!is_real(as) || !is_real(bsc) || !is_real(ys)) return rt_error(c, "scales must be float tensors");
-  int64_t M, N;
-  RtValue *acc = mm_int(c, a, az, b, bz, &M, &N);
-  if (!acc) return -1;
-  if (!vec_ok(as, M) || !vec_ok(bsc, N) || !vec_ok(ys, M) || !vec_ok(yz, M)) {
-    rt_unref(acc);
+  MmGeo g;
+  if (!mm_geo(c, a, az, b, bz, &g)) return -1;
+  int64_t M = g.M, N = g.N;
+  if (!vec_ok(as, M) || !vec_ok(bsc, N) || !vec_ok(ys, M) || !vec_ok(yz, M))
     return rt_error(c, "scale or zero point size mismatch");
-  }
   ElemType ot = yz ? yz->elem : a->elem, st = as->elem;
-  RtValue *y = rt_out(c, 0, ot, acc->rank, acc->dims);
-  if (!y || elem_class(ot) == CL_FLOAT) {
-    rt_unref(acc);
-    return y ? rt_error(c, "output must be an integer type") : -1;
+  if (ot != ELEM_UINT8 && ot != ELEM_INT8) return rt_error(c, "output must be uint8 or int8");
+  RtValue *y = rt_out(c, 0, ot, g.rank, g.dims);
+  if (!y) return -1;
+  /* The combined scale per (row, column); rows share it unless a or y is per row. */
+  bool rows = as->numel != 1 || ys->numel != 1;
+  int64_t mr = rows ? M : 1;
+  double *mult = malloc(sizeof(double) * (size_t)(mr * N + 1)), *yzp = malloc(sizeof(double) * (size_t)(M + 1));
+  if (!mult || !yzp) {
+    free(mult), free(yzp);
+    return rt_error(c, "out of memory");
   }
-  const int32_t *p = acc->data;
-  for (uint64_t i = 0; i < acc->numel; i++) {
-    uint64_t n = i % (uint64_t)N, m = (i / (uint64_t)N) % (uint64_t)M;
-    double f = fround(st, fround(st, getd(as, vec_at(as, m)) * getd(bsc, vec_at(bsc, n))) /
-                              getd(ys, vec_at(ys, m)));
-    requant(y, i, p[i], f, yz ? getd(yz, vec_at(yz, m)) : 0);
-  }
-  rt_unref(acc);
-  return 0;
+  for (int64_t m = 0; m < mr; m++)
+    for (int64_t n = 0; n < N; n++) {
+      double sa = getd(as, vec_at(as, (uint64_t)m)), sb = getd(bsc, vec_at(bsc, (uint64_t)n)),
+             sy = getd(ys, vec_at(ys, (uint64_t)m));
+      mult[m * N + n] = st == ELEM_FLOAT ? (double)effc_qmult_f32((float)sa, (float)sb, (float)sy)
+                                         : fround(st, fround(st, sa * sb) / sy);
+    }
+  for (int64_t m = 0; m < M; m++) yzp[m] = yz ? getd(yz, vec_at(yz, (uint64_t)m)) : 0;
+  MmReq rq = {ot == ELEM_UINT8 ? EFFC_Q_U8 : EFFC_Q_S8, mult, yzp, rows ? N : 0, 1};
+  int r = mm_run(c, a, az, b, bz, &g, &rq, y);
+  free(mult), free(yzp);
+  return r;
 }
 
 /* ------------------------------------------------------------------ integer convolution */
@@ -766,7 +848,7 @@ typedef struct ConvP {
 } ConvP;
 
 static bool conv_setup(RtCtx *c, const RtValue *x, const RtValue *w, ConvP *p) {
-  if (!is_int_t(x) || !is_int_t(w)) return rt_error(c, "x and w must be integer tensors"), false;
+  if (!is_q8(x) || !is_q8(w)) return rt_error(c, "x and w must be uint8 or int8 tensors"), false;
   if (x->rank < 3 || w->rank != x->rank) return rt_error(c, "x and w must have the same rank >= 3"), false;
   memset(p, 0, sizeof *p);
   p->nsp = x->rank - 2;
@@ -814,71 +896,61 @@ static bool conv_setup(RtCtx *c, const RtValue *x, const RtValue *w, ConvP *p) {
 }
 
 /* acc[n, m, o...] = bias[m] + sum (x - xzp) * (w - wzp[m]) over the group's channels and
- * the kernel window; padding contributes nothing. */
-static RtValue *conv_int(RtCtx *c, const RtValue *x, const RtValue *xzp, const RtValue *w,
-                         const RtValue *wzp, const RtValue *bias, ConvP *p) {
-  if (!vec_ok(xzp, 1) || !vec_ok(wzp, p->M) || !vec_ok(bias, p->M) ||
-      (bias && (int64_t)bias->numel != p->M) || (xzp && !is_int_t(xzp)) || (wzp && !is_int_t(wzp)))
-    return rt_error(c, "zero point or bias size mismatch"), NULL;
+ * the kernel window (padding contributes nothing), int32 or requantized with mult[m] and
+ * yzp, on the shared integer convolution. */
+static int conv_run(RtCtx *c, const RtValue *x, const RtValue *xzp, const RtValue *w,
+                    const RtValue *wzp, const RtValue *bias, const ConvP *p, ElemType ot,
+                    const double *mult, double yzp) {
+  if (!is_q8(x) || !is_q8(w)) return rt_error(c, "x and w must be uint8 or int8 tensors");
+  if (!vec_ok(xzp, 1) || !vec_ok(wzp, p->M) || (bias && (int64_t)bias->numel != p->M) ||
+      (xzp && !is_int_t(xzp)) || (wzp && !is_int_t(wzp)))
+    return rt_error(c, "zero point or bias size mismatch");
+  if (p->nsp > 3) return rt_error(c, "more than 3 spatial dimensions");
+  EffcQconv q;
+  memset(&q, 0, sizeof q);
+  q.N = p->N, q.C = p->C, q.M = p->M, q.G = p->G;
+  for (int i = 0; i < 3; i++) {
+    int j = i - (3 - p->nsp);
+    q.in[i] = j >= 0 ? p->in[j] : 1;
+    q.out[i] = j >= 0 ? p->out[j] : 1;
+    q.k[i] = j >= 0 ? p->k[j] : 1;
+    q.s[i] = j >= 0 ? p->s[j] : 1;
+    q.d[i] = j >= 0 ? p->d[j] : 1;
+    q.pb[i] = j >= 0 ? p->pb[j] : 0;
+  }
+  q.x = x->data, q.x_signed = x->elem == ELEM_INT8, q.xz = xzp ? (int32_t)geti(xzp, 0) : 0;
+  q.y_type = ot == ELEM_INT32 ? EFFC_Q_I32 : ot == ELEM_UINT8 ? EFFC_Q_U8 : EFFC_Q_S8;
+  q.mult = mult, q.yzp = yzp;
   int64_t dims[RT_MAX_RANK];
   dims[0] = p->N;
   dims[1] = p->M;
-  uint64_t nout = 1, nk = 1, nin = 1;
-  for (int i = 0; i < p->nsp; i++) {
-    dims[2 + i] = p->out[i];
-    nout *= (uint64_t)p->out[i];
-    nk *= (uint64_t)p->k[i];
-    nin *= (uint64_t)p->in[i];
+  for (int i = 0; i < p->nsp; i++) dims[2 + i] = p->out[i];
+  RtValue *y = rt_out(c, 0, ot, p->nsp + 2, dims);
+  if (!y) return -1;
+  q.y = y->data;
+  int64_t wzs;
+  int32_t *wz = zp_vec(wzp, &wzs), *bv = malloc(sizeof(int32_t) * (size_t)(p->M + 1));
+  void *wp = malloc(effc_qconv_pack_size(&q) + 1);
+  int isa = host_isa();
+  void *scr = malloc(effc_qconv_scratch(isa, &q, 1) + 1);
+  if (!wz || !bv || !wp || !scr) {
+    free(wz), free(bv), free(wp), free(scr);
+    return rt_error(c, "out of memory");
   }
-  RtValue *y = rt_tensor_new(ELEM_INT32, p->nsp + 2, dims);
-  if (!y) return rt_error(c, "rank too large"), NULL;
-  int32_t *out = y->data;
-  int64_t Cg = p->C / p->G, Mg = p->M / p->G, xz = xzp ? geti(xzp, 0) : 0;
-  int64_t op[RT_MAX_RANK], kp[RT_MAX_RANK];
-  for (int64_t n = 0; n < p->N; n++)
-    for (int64_t m = 0; m < p->M; m++) {
-      int64_t g = m / Mg, wz = wzp ? geti(wzp, vec_at(wzp, (uint64_t)m)) : 0;
-      int64_t b0 = bias ? geti(bias, (uint64_t)m) : 0;
-      for (uint64_t o = 0; o < nout; o++) {
-        uint64_t r = o;
-        for (int i = p->nsp - 1; i >= 0; i--) {
-          op[i] = (int64_t)(r % (uint64_t)p->out[i]);
-          r /= (uint64_t)p->out[i];
-        }
-        int64_t acc = b0;
-        for (uint64_t kk = 0; kk < nk; kk++) {
-          uint64_t rk = kk, xoff = 0;
-          bool inb = true;
-          for (int i = p->nsp - 1; i >= 0; i--) {
-            kp[i] = (int64_t)(rk % (uint64_t)p->k[i]);
-            rk /= (uint64_t)p->k[i];
-          }
-          for (int i = 0; i < p->nsp && inb; i++) {
-            int64_t ix = op[i] * p->s[i] - p->pb[i] + kp[i] * p->d[i];
-            if (ix < 0 || ix >= p->in[i]) inb = false;
-            xoff = xoff * (uint64_t)p->in[i] + (uint64_t)ix;
-          }
-          if (!inb) continue;
-          for (int64_t ci = 0; ci < Cg; ci++) {
-            uint64_t xi = ((uint64_t)(n * p->C + g * Cg + ci)) * nin + xoff;
-            uint64_t wi = ((uint64_t)(m * Cg + ci)) * nk + kk;
-            acc += (geti(x, xi) - xz) * (geti(w, wi) - wz);
-          }
-        }
-        out[((uint64_t)(n * p->M + m)) * nout + o] = (int32_t)(uint32_t)(uint64_t)acc;
-      }
-    }
-  return y;
+  for (int64_t m = 0; bias && m < p->M; m++) bv[m] = (int32_t)geti(bias, (uint64_t)m);
+  q.bias = bias ? bv : NULL;
+  effc_qconv_pack(&q, w->data, w->elem == ELEM_INT8, wz, wzs, wp);
+  q.wp = wp;
+  effc_qconv(isa, &q, scr, 0, 1);
+  free(wz), free(bv), free(wp), free(scr);
+  return 0;
 }
 
 int rt_k_ConvInteger(RtCtx *c) {
   ConvP p;
   if (!conv_setup(c, c->in[0], c->in[1], &p)) return -1;
-  RtValue *y = conv_int(c, c->in[0], c->n_in > 2 ? c->in[2] : NULL, c->in[1],
-                        c->n_in > 3 ? c->in[3] : NULL, NULL, &p);
-  if (!y) return -1;
-  rt_set_out(c, 0, y);
-  return 0;
+  return conv_run(c, c->in[0], c->n_in > 2 ? c->in[2] : NULL, c->in[1], c->n_in > 3 ? c->in[3] : NULL,
+                  NULL, &p, ELEM_INT32, NULL, 0);
 }
 
 int rt_k_QLinearConv(RtCtx *c) {
@@ -890,22 +962,13 @@ int rt_k_QLinearConv(RtCtx *c) {
   if (!vec_ok(ws, p.M) || xs->numel != 1 || ys->numel != 1 || (yz && yz->numel != 1))
     return rt_error(c, "scale or zero point size mismatch");
   if (bias && (!is_int_t(bias) || (int64_t)bias->numel != p.M)) return rt_error(c, "bias must be int32[M]");
-  RtValue *acc = conv_int(c, x, xz, w, wz, bias, &p);
-  if (!acc) return -1;
   ElemType ot = yz ? yz->elem : x->elem;
-  RtValue *y = rt_out(c, 0, ot, acc->rank, acc->dims);
-  if (!y || elem_class(ot) == CL_FLOAT) {
-    rt_unref(acc);
-    return y ? rt_error(c, "output must be an integer type") : -1;
-  }
-  uint64_t nm = (uint64_t)p.N * (uint64_t)p.M, per = nm ? acc->numel / nm : 1;
-  const int32_t *a = acc->data;
-  double z = yz ? getd(yz, 0) : 0;
-  for (uint64_t i = 0; i < acc->numel; i++) {
-    uint64_t m = (i / (per ? per : 1)) % (uint64_t)p.M;
-    float f = (float)((float)getd(xs, 0) * (float)getd(ws, vec_at(ws, m))) / (float)getd(ys, 0);
-    requant(y, i, a[i], f, z);
-  }
-  rt_unref(acc);
-  return 0;
+  if (ot != ELEM_UINT8 && ot != ELEM_INT8) return rt_error(c, "output must be uint8 or int8");
+  double *mult = malloc(sizeof(double) * (size_t)(p.M + 1));
+  if (!mult) return rt_error(c, "out of memory");
+  for (int64_t m = 0; m < p.M; m++)
+    mult[m] = effc_qmult_f32((float)getd(xs, 0), (float)getd(ws, vec_at(ws, (uint64_t)m)), (float)getd(ys, 0));
+  int r = conv_run(c, x, xz, w, wz, bias, &p, ot, mult, yz ? getd(yz, 0) : 0);
+  free(mult);
+  return r;
 }

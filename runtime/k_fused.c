@@ -1,8 +1,8 @@
 /* k_fused.c - com.microsoft FusedConv and FusedGemm (as ONNX Runtime defines them): a Conv
- * or Gemm followed by an activation named in the `activation` attribute. Written simply,
- * for the interpreter's semantics: accumulate in double, round to the output type once, then
- * apply the activation. */
-#include "runtime.h"
+ * or Gemm followed by an activation named in the `activation` attribute. float32 runs through
+ * the shared kernels (kern/conv.c, kern/gemm.c) with the activation in their epilogue; other
+ * types accumulate in double, round to the output type once, then apply the activation. */
+#include "k_nn_util.h"
 
 #include <math.h>
 #include <string.h>
@@ -88,6 +88,38 @@ static bool float_type(const RtValue *v) {
           v->elem == ELEM_BFLOAT16);
 }
 
+/* The shared kernels' epilogue for an activation (no bias, no residual). */
+static EffcEpilogue kern_epilogue(const Act *act) {
+  static const EffcAct kinds[] = {[ACT_NONE] = EFFC_ACT_NONE,       [ACT_RELU] = EFFC_ACT_RELU,
+                                  [ACT_LEAKY] = EFFC_ACT_LEAKY_RELU, [ACT_SIGMOID] = EFFC_ACT_SIGMOID,
+                                  [ACT_TANH] = EFFC_ACT_TANH,       [ACT_CLIP] = EFFC_ACT_CLIP,
+                                  [ACT_HARDSIGMOID] = EFFC_ACT_HARD_SIGMOID};
+  EffcEpilogue e = {kinds[act->kind], (float)act->a, (float)act->b, NULL, NULL, 0};
+  return e;
+}
+
+/* float32 1-D and 2-D convolutions by the shared kernel (kern/conv.c), the activation and Z
+ * fused into its epilogue; false when not covered. */
+static bool fused_conv_fast(const RtValue *x, const RtValue *w, const RtValue *b,
+                            const RtValue *z, RtValue *y, const Act *act, int64_t group, int sp,
+                            const int64_t *k, const int64_t *s, const int64_t *d,
+                            const int64_t *p, const int64_t *o) {
+  if (x->elem != ELEM_FLOAT || (b && b->elem != ELEM_FLOAT) || (z && z->elem != ELEM_FLOAT) ||
+      sp > 2 || y->numel == 0)
+    return false;
+  NnGeo g = {.S = sp};
+  for (int i = 0; i < sp; i++) {
+    g.in[i] = x->dims[2 + i], g.out[i] = o[i], g.k[i] = k[i];
+    g.st[i] = s[i], g.dil[i] = d[i], g.pb[i] = p[i], g.pe[i] = p[i + sp];
+  }
+  nn_geo_prods(&g);
+  EffcEpilogue e = kern_epilogue(act);
+  e.bias = b ? b->data : NULL;
+  e.residual = z ? z->data : NULL;
+  return nn_conv_fast(&g, x->dims[0], x->dims[1], w->dims[0], group, false, x->data, w->data,
+                      y->data, &e);
+}
+
 int rt_k_ms_FusedConv(RtCtx *c) {
   RtValue *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL,
           *z = c->n_in > 3 ? c->in[3] : NULL;
@@ -137,6 +169,7 @@ int rt_k_ms_FusedConv(RtCtx *c) {
   if (!y) return -1;
   if (z && (z->kind != TYPE_TENSOR || z->numel != y->numel))
     return rt_error(c, "Z must have Y's shape");
+  if (fused_conv_fast(x, w, b, z, y, &act, group, sp, k, s, d, p, o)) return 0;
   int64_t xs[RT_MAX_RANK], ws[RT_MAX_RANK];
   rt_strides(r, x->dims, xs);
   rt_strides(r, w->dims, ws);
@@ -209,6 +242,12 @@ int rt_k_ms_FusedGemm(RtCtx *c) {
   int64_t od[2] = {M, N};
   RtValue *y = rt_out(c, 0, a->elem, 2, od);
   if (!y) return -1;
+  if (a->elem == ELEM_FLOAT && (!cc || cc->elem == ELEM_FLOAT)) { /* the shared kernel */
+    EffcEpilogue e = kern_epilogue(&act);
+    nn_gemm_f32(M, N, K, (float)alpha, a->data, ta, b->data, tb, (float)beta,
+                cc ? cc->data : NULL, cm, cn, y->data, &e);
+    return 0;
+  }
   bool f32 = a->elem == ELEM_FLOAT;
   for (int64_t i = 0; i < M; i++)
     for (int64_t j = 0; j < N; j++) {

@@ -5,89 +5,18 @@
 
 /* ------------------------------------------------------------------ GEMM */
 
-typedef float nn_v4f __attribute__((vector_size(16)));
-
-static inline nn_v4f ld4(const float *p) {
-  nn_v4f v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-static inline void st4(float *p, nn_v4f v) { memcpy(p, &v, sizeof v); }
-
-#define GEMM_KC 256
-#define GEMM_NC 512
-
-/* Four rows of C (cr[r], columns [0,cols) of an 8-wide strip) += a[r][k*sak] * bp[k][0..8). */
-static void gemm_mk(int64_t kc, const float *const a[4], int64_t sak, const float *bp,
-                    float *const cr[4], int rows, int cols) {
-  float tmp[4][8];
-  for (int r = 0; r < 4; r++)
-    for (int j = 0; j < 8; j++) tmp[r][j] = r < rows && j < cols ? cr[r][j] : 0.0f;
-  nn_v4f c00 = ld4(tmp[0]), c01 = ld4(tmp[0] + 4), c10 = ld4(tmp[1]), c11 = ld4(tmp[1] + 4);
-  nn_v4f c20 = ld4(tmp[2]), c21 = ld4(tmp[2] + 4), c30 = ld4(tmp[3]), c31 = ld4(tmp[3] + 4);
-  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
-  for (int64_t k = 0; k < kc; k++) {
-    nn_v4f b0 = ld4(bp + 8 * k), b1 = ld4(bp + 8 * k + 4);
-    float s0 = a0[k * sak], s1 = a1[k * sak], s2 = a2[k * sak], s3 = a3[k * sak];
-    nn_v4f v0 = {s0, s0, s0, s0}, v1 = {s1, s1, s1, s1};
-    nn_v4f v2 = {s2, s2, s2, s2}, v3 = {s3, s3, s3, s3};
-    c00 += v0 * b0;
-    c01 += v0 * b1;
-    c10 += v1 * b0;
-    c11 += v1 * b1;
-    c20 += v2 * b0;
-    c21 += v2 * b1;
-    c30 += v3 * b0;
-    c31 += v3 * b1;
-  }
-  st4(tmp[0], c00), st4(tmp[0] + 4, c01), st4(tmp[1], c10), st4(tmp[1] + 4, c11);
-  st4(tmp[2], c20), st4(tmp[2] + 4, c21), st4(tmp[3], c30), st4(tmp[3] + 4, c31);
-  for (int r = 0; r < rows; r++)
-    for (int j = 0; j < cols; j++) cr[r][j] = tmp[r][j];
-}
-
-/* C[M,N] += A[M,K] * B[K,N] in float. A(i,k) = A[i*sai + k*sak], B(k,j) = B[k*sbk + j*sbj],
- * C row-major with leading dimension ldc. */
+/* C[M,N] += A[M,K] * B[K,N] in float by the shared kernel (kern/gemm.c; C is its own
+ * residual). A(i,k) = A[i*sai + k*sak], B(k,j) = B[k*sbk + j*sbj] with one stride of each
+ * equal to 1, C row-major with leading dimension ldc. */
 static void gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t sai, int64_t sak,
                      const float *B, int64_t sbk, int64_t sbj, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0 || K <= 0) return;
-  int64_t kmax = K < GEMM_KC ? K : GEMM_KC, nmax = N < GEMM_NC ? (N + 7) / 8 * 8 : GEMM_NC;
-  float *bp = nn_alloc((uint64_t)(kmax * nmax), sizeof(float));
-  for (int64_t k0 = 0; k0 < K; k0 += GEMM_KC) {
-    int64_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-    for (int64_t j0 = 0; j0 < N; j0 += GEMM_NC) {
-      int64_t nc = N - j0 < GEMM_NC ? N - j0 : GEMM_NC, ns = (nc + 7) / 8;
-      for (int64_t s = 0; s < ns; s++) { /* pack 8-column strips: bp[s][k][8] */
-        float *dst = bp + s * kc * 8;
-        int64_t jb = j0 + s * 8, w = nc - s * 8 < 8 ? nc - s * 8 : 8;
-        for (int64_t k = 0; k < kc; k++) {
-          const float *src = B + (k0 + k) * sbk + jb * sbj;
-          int64_t t = 0;
-          if (sbj == 1)
-            for (; t < w; t++) dst[k * 8 + t] = src[t];
-          else
-            for (; t < w; t++) dst[k * 8 + t] = src[t * sbj];
-          for (; t < 8; t++) dst[k * 8 + t] = 0.0f;
-        }
-      }
-      for (int64_t i = 0; i < M; i += 4) {
-        int rows = M - i < 4 ? (int)(M - i) : 4;
-        const float *a[4];
-        float *cr[4];
-        for (int r = 0; r < 4; r++) {
-          int64_t ii = i + (r < rows ? r : rows - 1);
-          a[r] = A + ii * sai + k0 * sak;
-          cr[r] = C + ii * ldc + j0;
-        }
-        for (int64_t s = 0; s < ns; s++) {
-          float *cs[4] = {cr[0] + s * 8, cr[1] + s * 8, cr[2] + s * 8, cr[3] + s * 8};
-          int cols = nc - s * 8 < 8 ? (int)(nc - s * 8) : 8;
-          gemm_mk(kc, a, sak, bp + s * kc * 8, cs, rows, cols);
-        }
-      }
-    }
-  }
-  free(bp);
+  int isa = effc_host_isa(), ta = sak != 1, tb = sbj != 1;
+  void *scratch = nn_alloc(effc_sgemm_scratch(isa, M, N, K, 0, 1), 1);
+  EffcEpilogue e = {.residual = C};
+  effc_sgemm(isa, M, N, K, 1.0f, A, ta ? sak : sai, ta, B, tb ? sbj : sbk, tb, C, ldc, &e,
+             scratch, 0, 1);
+  free(scratch);
 }
 
 /* The same in double, a plain i-k-j loop. */
@@ -239,15 +168,10 @@ int rt_k_Gemm(RtCtx *c) {
   if (!Y) return -1;
   if (Y->numel == 0) return 0;
   if (A->elem == ELEM_FLOAT) {
-    float *y = Y->data, fa = (float)alpha, fb = (float)beta;
-    gemm_f32(M, N, K, A->data, sai, sak, B->data, sbk, sbj, y, N);
-    const float *cf = Cv ? Cv->data : NULL;
-    for (int64_t i = 0; i < M; i++)
-      for (int64_t j = 0; j < N; j++) {
-        float v = fa == 1.0f ? y[i * N + j] : fa * y[i * N + j];
-        if (cf) v += fb * cf[i * csi + j * csj];
-        y[i * N + j] = v;
-      }
+    int64_t cm = Cv && Cv->rank == 2 ? Cv->dims[0] : 1;
+    int64_t cn = Cv && Cv->rank >= 1 ? Cv->dims[Cv->rank - 1] : 1;
+    nn_gemm_f32(M, N, K, (float)alpha, A->data, ta, B->data, tb, (float)beta,
+                Cv ? Cv->data : NULL, cm, cn, Y->data, NULL);
   } else if (real) {
     double *a = nn_get_f64(A), *b = nn_get_f64(B), *y = nn_zalloc(Y->numel, sizeof *y);
     double *cd = Cv ? nn_get_f64(Cv) : NULL;
@@ -380,36 +304,6 @@ NN_DEF_IM2COL(double, f64_add, 1)
 NN_DEF_CONV(float, f32)
 NN_DEF_CONV(double, f64)
 
-/* Depthwise 2-D convolution in float (one input and one output channel per group): taps
- * outermost, then output rows, then contiguous output columns; the same summation order
- * as im2col + GEMM. */
-static void conv_dw_f32(const NnGeo *g, int64_t N, int64_t C, const float *x, const float *w,
-                        const float *b, float *y) {
-  int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1], sw = g->st[1];
-  for (int64_t pl = 0; pl < N * C; pl++) {
-    int64_t ch = pl % C;
-    const float *xp = x + pl * H * W, *wc = w + ch * g->kprod;
-    float *yp = y + pl * OH * OW;
-    for (int64_t i = 0; i < OH * OW; i++) yp[i] = b ? b[ch] : 0.0f;
-    for (int64_t kh = 0; kh < g->k[0]; kh++)
-      for (int64_t kw = 0; kw < g->k[1]; kw++) {
-        float wv = wc[kh * g->k[1] + kw];
-        int64_t base = kw * g->dil[1] - g->pb[1], lo, hi;
-        nn_range(OW, sw, base, W, &lo, &hi);
-        for (int64_t oh = 0; oh < OH; oh++) {
-          int64_t ih = oh * g->st[0] - g->pb[0] + kh * g->dil[0];
-          if (ih < 0 || ih >= H) continue;
-          const float *xr = xp + ih * W;
-          float *yr = yp + oh * OW;
-          if (sw == 1)
-            for (int64_t o = lo; o < hi; o++) yr[o] += wv * xr[base + o];
-          else
-            for (int64_t o = lo; o < hi; o++) yr[o] += wv * xr[base + o * sw];
-        }
-      }
-  }
-}
-
 typedef void (*NnConvFn32)(const NnGeo *, int64_t, int64_t, int64_t, int64_t, const float *,
                            const float *, const float *, float *);
 typedef void (*NnConvFn64)(const NnGeo *, int64_t, int64_t, int64_t, int64_t, const double *,
@@ -421,9 +315,8 @@ static void conv_dispatch(const NnGeo *g, int64_t N, int64_t C, int64_t M, int64
                           NnConvFn32 f32, NnConvFn64 f64) {
   if (Y->numel == 0) return;
   if (X->elem == ELEM_FLOAT && W->elem == ELEM_FLOAT && (!B || B->elem == ELEM_FLOAT)) {
-    if (f32 == conv_run_f32 && g->S == 2 && G == C && M == C)
-      conv_dw_f32(g, N, C, X->data, W->data, B ? B->data : NULL, Y->data);
-    else
+    EffcEpilogue e = {EFFC_ACT_NONE, 0, 0, B ? B->data : NULL, NULL, 0};
+    if (!nn_conv_fast(g, N, C, M, G, f32 == convt_run_f32, X->data, W->data, Y->data, &e))
       f32(g, N, C, M, G, X->data, W->data, B ? B->data : NULL, Y->data);
     return;
   }

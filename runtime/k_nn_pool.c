@@ -122,6 +122,20 @@ static void pool_run(const NnGeo *g, PoolKind kind, bool include_pad, double p, 
   }
 }
 
+/* float32 max/average pooling of 1-D and 2-D images by the shared kernels (kern/pool.c). */
+static void pool_fast(const NnGeo *g, bool max, bool global, bool include_pad, int64_t planes,
+                      const float *x, float *y) {
+  int isa = effc_host_isa(), o = g->S - 1;
+  if (global) {
+    effc_global_pool(max, isa, planes, g->inprod, x, y, 0, 1);
+    return;
+  }
+  EffcPool2d p = {planes, o ? g->in[0] : 1, g->in[o], o ? g->out[0] : 1, g->out[o],
+                  o ? g->k[0] : 1, g->k[o], o ? g->st[0] : 1, g->st[o], o ? g->dil[0] : 1,
+                  g->dil[o], o ? g->pb[0] : 0, g->pb[o], o ? g->pe[0] : 0, g->pe[o], include_pad};
+  (max ? effc_maxpool2d : effc_avgpool2d)(&p, isa, x, y, 0, 1);
+}
+
 static int pool_kernel(RtCtx *c, PoolKind kind, bool global) {
   const RtValue *X = c->in[0];
   if (!pool_type_ok(c, X, kind)) return -1;
@@ -161,6 +175,10 @@ static int pool_kernel(RtCtx *c, PoolKind kind, bool global) {
   if (Y->numel == 0) return 0;
   bool include_pad = rt_attr_int(c, "count_include_pad", 0) != 0;
   bool col_major = rt_attr_int(c, "storage_order", 0) != 0;
+  if (X->elem == ELEM_FLOAT && kind != POOL_LP && !I && g.S <= 2) {
+    pool_fast(&g, kind == POOL_MAX, global, include_pad, X->dims[0] * X->dims[1], X->data, Y->data);
+    return 0;
+  }
   double *x = nn_get_f64(X), *y = nn_alloc(Y->numel, sizeof *y);
   if (g.S == 2 && kind != POOL_LP && !I)
     pool_run_2d(&g, kind, include_pad, X->dims[0] * X->dims[1], x, y);

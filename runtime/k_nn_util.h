@@ -3,6 +3,7 @@
 #ifndef EFFC_K_NN_UTIL_H
 #define EFFC_K_NN_UTIL_H
 
+#include "kern.h"
 #include "runtime.h"
 
 #include <math.h>
@@ -168,6 +169,59 @@ static inline bool nn_next(int n, const int64_t *dims, int64_t *idx) {
     idx[d] = 0;
   }
   return false;
+}
+
+/* The float32 fast path of 2-D and 1-D convolutions (runtime/kern/conv.c): y = act(conv(x, w)
+ * + bias + residual) on one thread, weights packed per call. g as rt_k_Conv fills it (for
+ * ConvTranspose, g->in is the output image). False when the shape is not covered. */
+static inline bool nn_conv_fast(const NnGeo *g, int64_t N, int64_t C, int64_t M, int64_t G,
+                                bool transposed, const float *x, const float *w, float *y,
+                                const EffcEpilogue *e) {
+  if (g->S < 1 || g->S > 2) return false;
+  int o = g->S - 1; /* the last spatial dimension; a 1-D conv has H = 1 */
+  const int64_t *img = transposed ? g->out : g->in, *oimg = transposed ? g->in : g->out;
+  EffcConv2d p = {N, C, o ? img[0] : 1, img[o], M, o ? oimg[0] : 1, oimg[o],
+                  o ? g->k[0] : 1, g->k[o], o ? g->st[0] : 1, g->st[o],
+                  o ? g->dil[0] : 1, g->dil[o], o ? g->pb[0] : 0, g->pb[o], G};
+  int isa = effc_host_isa();
+  size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p, isa);
+  size_t ns = transposed ? effc_convt2d_scratch(&p, isa, 1) : effc_conv2d_scratch(&p, isa, 1);
+  float *pk = nn_alloc(np, sizeof *pk);
+  void *scratch = nn_alloc(ns, 1);
+  if (transposed) {
+    effc_convt2d_pack(&p, w, pk);
+    effc_convt2d(&p, isa, x, pk, y, e, scratch, 0, 1);
+  } else {
+    void *tmp = nn_alloc(effc_conv2d_pack_tmp(&p), 1);
+    effc_conv2d_pack(&p, isa, w, pk, tmp);
+    free(tmp);
+    effc_conv2d(&p, isa, x, pk, y, e, scratch, 0, 1);
+  }
+  free(pk), free(scratch);
+  return true;
+}
+
+/* Y[M,N] = act(alpha * op(A) op(B) + beta * C) in float32 by the shared kernel
+ * (kern/gemm.c) on one thread: op transposes with ta / tb, C is NULL or cm x cn broadcast
+ * to M x N (copied into Y as the residual), ep NULL or the activation. The float MatMul, Gemm
+ * and FusedGemm paths. */
+static inline void nn_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                               bool ta, const float *B, bool tb, float beta, const float *C,
+                               int64_t cm, int64_t cn, float *Y, const EffcEpilogue *ep) {
+  if (M <= 0 || N <= 0) return;
+  EffcEpilogue e = {EFFC_ACT_NONE, 0, 0, NULL, NULL, 0};
+  if (ep) e.act = ep->act, e.alpha = ep->alpha, e.beta = ep->beta;
+  if (C) {
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++)
+        Y[i * N + j] = beta * C[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+    e.residual = Y;
+  }
+  int isa = effc_host_isa();
+  void *scratch = nn_alloc(effc_sgemm_scratch(isa, M, N, K, 0, 1), 1);
+  effc_sgemm(isa, M, N, K, alpha, A, ta ? M : K, ta, B, tb ? K : N, tb, Y, N, &e, scratch, 0,
+             1);
+  free(scratch);
 }
 
 #endif

@@ -5,6 +5,7 @@
  * --emit-main <prefix>_main.c. Nothing is written unless every node could be emitted. */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,7 @@ struct CeKernSrc {
 };
 extern const struct CeKernSrc ce_kern_sources[];
 
-/* The operator tables are defined by the op_*.c files; these weak empty tables keep the
- * core linkable while a group is not built in. */
-__attribute__((weak)) const CEmitOp ce_ops_gemm[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_conv[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_quant[] = {{NULL, NULL}};
-__attribute__((weak)) const CEmitOp ce_ops_basic[] = {{NULL, NULL}};
+/* The operator tables, one per op_*.c file, searched in this order. */
 static const CEmitOp *const ce_op_tables[] = {ce_ops_gemm, ce_ops_conv, ce_ops_quant,
                                               ce_ops_basic};
 
@@ -120,9 +116,7 @@ int ce_unsupported(CEmit *e, const Node *n, const char *fmt, ...) {
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
   e->priv->unsupported++;
-  ir_error(e->d, n->loc, "node %s (%s %s-%d, opset %" PRId64 "): %s", node_label(&e->priv->a, n),
-           *n->domain ? n->domain : "ai.onnx", n->op_type, n->op ? n->op->since : 0,
-           ir_node_opset(n), why);
+  be_node_error(e->d, n, "%s", why);
   return -1;
 }
 
@@ -172,9 +166,9 @@ static uint64_t align_up(uint64_t x) {
 }
 
 static uint64_t add_blob(struct CEmitPriv *p, const void *data, size_t nbytes) {
-  Blob b = {data, nbytes, p->wbytes};
+  Blob b = {data, nbytes, align_up(p->wbytes)};
   ir_vec_push(p->blobs, b);
-  p->wbytes = align_up(p->wbytes + nbytes);
+  p->wbytes = b.off + nbytes;
   return b.off;
 }
 
@@ -222,6 +216,28 @@ void ce_need_kern(CEmit *e, const char *name) {
   for (size_t i = 0; i < p->kerns.n; i++)
     if (p->kerns.v[i] == k) return;
   ir_vec_push(p->kerns, k);
+}
+
+/* A float literal from the shortest round-trip text (ir_format_*), made a floating
+ * constant ("1" -> "1.0") and suffixed. */
+static const char *float_lit(CEmit *e, double v, const char *text, const char *suffix) {
+  if (isnan(v)) return signbit(v) ? "(-NAN)" : "NAN";
+  if (isinf(v)) return v < 0 ? "(-INFINITY)" : "INFINITY";
+  bool is_float = strpbrk(text, ".eE") != NULL, neg = signbit(v);
+  return ir_arena_printf(&e->priv->a, "%s%s%s%s%s", neg ? "(" : "", text, is_float ? "" : ".0",
+                         suffix, neg ? ")" : "");
+}
+
+const char *ce_f32(CEmit *e, float v) {
+  char buf[40];
+  ir_format_f32(buf, v);
+  return float_lit(e, v, buf, "f");
+}
+
+const char *ce_f64(CEmit *e, double v) {
+  char buf[40];
+  ir_format_f64(buf, v);
+  return float_lit(e, v, buf, "");
 }
 
 const char *ce_fresh(CEmit *e, const char *base) {
@@ -356,22 +372,21 @@ static void put_cpu_check(FILE *f, const Target *t) {
   switch (t->isa) {
   case TISA_AVX2:
   case TISA_AVX512:
-    fprintf(f, "#if defined(__x86_64__) || defined(__i386__)\n  __builtin_cpu_init();\n  return ");
-    {
-      /* the FEATURES column, "avx512f,avx2,fma,f16c" */
-      const char *s = t->features;
-      bool first = true;
-      while (*s) {
-        size_t l = strcspn(s, ",");
-        if (*s == '+') s++, l--;
-        fprintf(f, "%s__builtin_cpu_supports(\"%.*s\")", first ? "" : " &&\n         ", (int)l, s);
-        first = false;
-        s += l;
-        if (*s == ',') s++;
-      }
-      if (first) fprintf(f, "1");
+    fprintf(f, "#if defined(__x86_64__) || defined(__i386__)\n  __builtin_cpu_init();\n  int ok = 1;\n");
+    /* the FEATURES column, "avx512f,avx2,fma,f16c" */
+    for (const char *s = t->features; *s;) {
+      size_t l = strcspn(s, ",");
+      const char *feat = *s == '+' ? s + 1 : s;
+      int fl = (int)(l - (size_t)(feat - s));
+      bool f16c = fl == 4 && !strncmp(feat, "f16c", 4);
+      if (f16c) /* clang 14 cannot test F16C; every AVX2 CPU has it */
+        fprintf(f, "#if !defined(__clang__)\n");
+      fprintf(f, "  ok = ok && __builtin_cpu_supports(\"%.*s\");\n", fl, feat);
+      if (f16c) fprintf(f, "#endif\n");
+      s += l;
+      if (*s == ',') s++;
     }
-    fprintf(f, ";\n#else\n  return 0;\n#endif\n");
+    fprintf(f, "  return ok;\n#else\n  return 0;\n#endif\n");
     break;
   case TISA_NEON:
     fprintf(f, "#if defined(__aarch64__) && defined(__linux__)\n"
@@ -443,18 +458,21 @@ static void put_api(FILE *f, CEmit *e) {
             "    hn = hn << 8 | hdr[8 + i];\n"
             "    hh = hh << 8 | hdr[16 + i];\n"
             "  }\n"
-            "  ok = ok && hn == %" PRIu64 "u && hh == 0x%016" PRIx64 "u;\n"
-            "  if (ok && %" PRIu64 "u) {\n"
-            "    ctx->w_owned = aligned_alloc(%d, %" PRIu64 "u);\n"
-            "    ok = ctx->w_owned && fread(ctx->w_owned, 1, %" PRIu64 "u, bf) == %" PRIu64 "u;\n"
-            "  }\n"
+            "  ok = ok && hn == %" PRIu64 "u && hh == 0x%016" PRIx64 "u;\n",
+            p->wbytes, p->whash);
+    if (p->wbytes)
+      fprintf(f,
+              "  if (ok) {\n"
+              "    ctx->w_owned = aligned_alloc(%d, %" PRIu64 "u);\n"
+              "    ok = ctx->w_owned && fread(ctx->w_owned, 1, %" PRIu64 "u, bf) == %" PRIu64 "u;\n"
+              "  }\n",
+              CE_ALIGN, align_up(p->wbytes), p->wbytes, p->wbytes);
+    fprintf(f,
             "  ok = ok && fgetc(bf) == EOF;\n"
             "  if (bf) fclose(bf);\n"
             "  if (!ok) {\n    free(ctx->w_owned);\n    free(ctx->arena);\n    free(ctx);\n"
             "    return NULL;\n  }\n"
-            "  ctx->w = ctx->w_owned;\n",
-            p->wbytes, p->whash, p->wbytes, CE_ALIGN, align_up(p->wbytes ? p->wbytes : 1),
-            p->wbytes, p->wbytes);
+            "  ctx->w = ctx->w_owned;\n");
   } else {
     fprintf(f, "  ctx->w = (const unsigned char *)%s_weights;\n", px);
   }
@@ -527,8 +545,9 @@ static bool write_model_c(CEmit *e, FILE *f) {
   fprintf(f, "#ifndef _POSIX_C_SOURCE\n#define _POSIX_C_SOURCE 200809L\n#endif\n");
   fprintf(f, "/* kern.h declares every kernel; this file defines only those the model uses */\n"
              "#pragma GCC diagnostic ignored \"-Wunused-function\"\n");
-  fprintf(f, "#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
-             "#include <string.h>\n");
+  /* the headers every node's code may rely on */
+  fprintf(f, "#include <float.h>\n#include <limits.h>\n#include <math.h>\n#include <stdbool.h>\n"
+             "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n");
   if (nt > 1) fprintf(f, "#include <pthread.h>\n#include <sched.h>\n#include <stdatomic.h>\n");
   if (e->target->isa == TISA_NEON)
     fprintf(f, "#if defined(__aarch64__) && defined(__linux__)\n#include <sys/auxv.h>\n#endif\n");
@@ -634,10 +653,10 @@ static void write_weights_bin(CEmit *e, FILE *f, const uint8_t *img) {
   if (n) fwrite(img, 1, (size_t)n, f);
 }
 
-static void write_main_c(CEmit *e, FILE *f, const char *bin_abs) {
-  struct CEmitPriv *p = e->priv;
-  const char *px = e->o->prefix;
-  char *P = ir_arena_strdup(&p->a, px);
+void be_write_main_c(FILE *f, const BeSignature *sig, const EmitOptions *o, const char *bin_abs) {
+  const char *px = o->prefix;
+  char P[256];
+  snprintf(P, sizeof P, "%s", px);
   for (char *c = P; *c; c++)
     if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
   fprintf(f, "/* %s_main.c - generated by effc %s: a command-line runner for %s.c. */\n", px,
@@ -646,7 +665,7 @@ static void write_main_c(CEmit *e, FILE *f, const char *bin_abs) {
   fprintf(f, "#include \"%s.h\"\n\n", px);
   fprintf(f, "#define EFFC_M(x) %s_##x\n#define N_IN %s_NUM_INPUTS\n#define N_OUT %s_NUM_OUTPUTS\n",
           px, P, P);
-  if (e->o->weights_bin) {
+  if (o->weights_bin) {
     fprintf(f, "#define EFFC_BIN 1\n#define EFFC_BIN_DEFAULT ");
     const char *q = bin_abs;
     fputc('"', f);
@@ -662,10 +681,10 @@ static void write_main_c(CEmit *e, FILE *f, const char *bin_abs) {
   }
   fprintf(f, "\nstatic int effc_call_run(%s_ctx *ctx, void *const *in, void *const *out) {\n"
              "  (void)in;\n  (void)out;\n  return %s_run(ctx", px, px);
-  for (int i = 0; i < p->sig.n_inputs; i++)
-    fprintf(f, ", (const %s *)in[%d]", be_ctype(p->sig.inputs[i]->type->elem), i);
-  for (int i = 0; i < p->sig.n_outputs; i++)
-    fprintf(f, ", (%s *)out[%d]", be_ctype(p->sig.outputs[i]->type->elem), i);
+  for (int i = 0; i < sig->n_inputs; i++)
+    fprintf(f, ", (const %s *)in[%d]", be_ctype(sig->inputs[i]->type->elem), i);
+  for (int i = 0; i < sig->n_outputs; i++)
+    fprintf(f, ", (%s *)out[%d]", be_ctype(sig->outputs[i]->type->elem), i);
   fprintf(f, ");\n}\n\n");
   int k = 0;
   while (ce_kern_sources[k].name && strcmp(ce_kern_sources[k].name, "main_tmpl")) k++;
@@ -710,7 +729,8 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
                       {"_main.c", {0}, false}};
   int nfiles = o->emit_main ? 4 : 3;
 
-  if (be_signature(m, &priv.sig, d)) goto out;
+  /* the signature's problems and every node's, reported together */
+  bool sig_ok = be_signature(m, &priv.sig, d) == 0;
   size_t nv = m->next_value_id + 1;
   priv.wval = malloc(sizeof *priv.wval * nv);
   priv.sig_index = malloc(sizeof *priv.sig_index * nv);
@@ -724,7 +744,7 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
       priv.sig_index[v->id] = -2 - i;
   }
 
-  if (check_model(&e)) goto out;
+  if (check_model(&e) || !sig_ok) goto out;
   ce_need_kern(&e, "isa");
 
   /* the nodes */
@@ -774,7 +794,7 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
     free(img);
     if (o->emit_main) {
       char *bp = ir_arena_printf(&priv.a, "%s/%s.bin", bin_abs ? bin_abs : o->out_dir, o->prefix);
-      write_main_c(&e, files[3].af.fp, bp);
+      be_write_main_c(files[3].af.fp, &priv.sig, o, bp);
     }
     for (int i = 1; i < nfiles && ok; i++) ok = !ferror(files[i].af.fp);
     if (!ok && !*err) snprintf(err, sizeof err, "write error in %s", o->out_dir);
@@ -798,7 +818,7 @@ int be_emit_c(Model *m, const EmitOptions *o, Diag *d) {
     goto out;
   }
   if (!o->quiet)
-    fprintf(stderr, "%s: arena %" PRIu64 " bytes (activations %" PRIu64 ", scratch %" PRIu64
+    fprintf(stderr, "effc: %s: arena %" PRIu64 " bytes (activations %" PRIu64 ", scratch %" PRIu64
                     "), weights %" PRIu64 " bytes\n",
             o->prefix, arena, priv.act_bytes, align_up(priv.scratch), priv.wbytes);
   rc = 0;

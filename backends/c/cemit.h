@@ -9,6 +9,8 @@
  *     { node 1's code }  EFFC_BARRIER();
  *     ...
  *   }
+ * model.c includes <float.h>, <limits.h>, <math.h>, <stdbool.h>, <stdint.h>, <stdio.h>,
+ * <stdlib.h> and <string.h> before everything else.
  * An operator's emit function writes the statements of one node's block. In scope there:
  * `tid`, `nt` (this thread and the thread count; 0 and 1 without --threads), `ctx`.
  * Work is split statically by tid over independent outputs, so results do not depend on
@@ -67,6 +69,11 @@ const char *ce_scratch(CEmit *e, size_t bytes);
 /* Include runtime/kern/<name>.c (and nothing twice); call before using its functions.
  * Include order follows first request, so request dependencies first. */
 void ce_need_kern(CEmit *e, const char *name);
+/* A C expression of type float (double) for v, exact: the shortest literal that reads back
+ * to v ("0.1f", "1e+30f", "-0.0f"), or INFINITY, -INFINITY, NAN (math.h). Lives until the
+ * emit ends. */
+const char *ce_f32(CEmit *e, float v);
+const char *ce_f64(CEmit *e, double v);
 /* A fresh identifier for a static helper function or table at file scope; ce_file_printf
  * writes file-scope code (tables, specialized helpers) placed before <p>_body. */
 const char *ce_fresh(CEmit *e, const char *base);

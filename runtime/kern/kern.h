@@ -97,11 +97,33 @@ typedef struct EffcEpilogue {
   float alpha, beta;
   const float *bias;     /* per output channel (Conv) or per column (Gemm), or NULL */
   const float *residual; /* same shape as the output, added before act, or NULL */
+  int bias_rows;         /* GEMM: bias[i] per row i (Conv's channels as GEMM rows) instead of
+                            bias[j] per column j; zero-initialized means per column */
 } EffcEpilogue;
 
 /* Apply an epilogue to n values of one channel (bias value b) in place; scalar reference
- * used by every kernel's tail and by the interpreter (kern/act.c). */
+ * used by every kernel's tail and by the interpreter (kern/act.c):
+ * y[i] = act(y[i] + b + res[i]) (res may be NULL). */
 EFFC_KERN void effc_act_apply(float *y, const float *res, size_t n, float b, const EffcEpilogue *e);
+/* The activation alone on one value (e->act with e->alpha, e->beta). */
+EFFC_KERN float effc_act1(float x, const EffcEpilogue *e);
+
+/* fp32 GEMM (kern/gemm.c; the full contract is in its header comment):
+ * C[i,j] = act(alpha * sum_k A(i,k) B(k,j) + residual[i*ldc+j] + bias), A(i,k) = A[i*lda+k]
+ * (trans_a: A[k*lda+i]), B(k,j) = B[k*ldb+j] (trans_b: B[j*ldb+k]); ep may be NULL. */
+EFFC_KERN size_t effc_sgemm_scratch(int isa, int64_t M, int64_t N, int64_t K, int packed_b,
+                                    int nt);
+EFFC_KERN void effc_sgemm(int isa, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                          int64_t lda, int trans_a, const float *B, int64_t ldb, int trans_b,
+                          float *C, int64_t ldc, const EffcEpilogue *ep, void *scratch, int tid,
+                          int nt);
+EFFC_KERN size_t effc_sgemm_pack_b_size(int isa, int64_t K, int64_t N);
+EFFC_KERN void effc_sgemm_pack_b(int isa, int64_t K, int64_t N, const float *B, int64_t ldb,
+                                 int trans_b, float *packed);
+EFFC_KERN void effc_sgemm_packed(int isa, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, int trans_a, const float *Bp,
+                                 float *C, int64_t ldc, const EffcEpilogue *ep, void *scratch,
+                                 int tid, int nt);
 
 /* ------------------------------------------------------------------ ew.c */
 /* x ** y in wrapping 64-bit integers (is_unsigned: uint64 semantics). */
@@ -136,5 +158,145 @@ EFFC_KERN int64_t effc_walk_offset(int64_t k, int n, const int64_t *dims, const 
  * axis is out of range or the rank above EFFC_MAX_RANK. */
 EFFC_KERN int effc_reduce_split(int rank, const int64_t *dims, const int64_t *axes, int n_axes,
                                 int noop, EffcWalk *groups, EffcWalk *members);
+
+/* conv.c: 2-D float32 convolution, NCHW: weights packed once (at compile time in emitted
+ * code), scratch of effc_conv2d_scratch bytes, epilogue fused. */
+/* Geometry of one 2-D convolution (for ConvTranspose, H x W is the input grid and OH x OW the
+ * output image; output y = i*s - pad + k*dil). 1-D convolutions use H = 1. */
+typedef struct EffcConv2d {
+  int64_t N, C, H, W;     /* batch, input channels, input image */
+  int64_t M, OH, OW;      /* output channels and image */
+  int64_t KH, KW, SH, SW; /* kernel and strides */
+  int64_t DH, DW, PT, PL; /* dilations, top and left pads */
+  int64_t G;              /* groups */
+} EffcConv2d;
+
+/* The methods (effc_conv2d_algo picks one per shape). */
+typedef enum {
+  EFFC_CONV_GEMM = 0,
+  EFFC_CONV_IM2COL,
+  EFFC_CONV_DEPTHWISE,
+  EFFC_CONV_WINOGRAD /* 3x3 stride 1: F(2x2, 3x3) */
+} EffcConvAlgo;
+
+EFFC_KERN int effc_conv2d_algo(const EffcConv2d *p);
+EFFC_KERN size_t effc_conv2d_packed_size(const EffcConv2d *p, int isa);
+EFFC_KERN size_t effc_conv2d_pack_tmp(const EffcConv2d *p);
+EFFC_KERN void effc_conv2d_pack(const EffcConv2d *p, int isa, const float *w, float *packed,
+                                void *tmp);
+EFFC_KERN size_t effc_conv2d_scratch(const EffcConv2d *p, int isa, int nt);
+EFFC_KERN void effc_conv2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                           float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+/* ConvTranspose: w is [C, M/G, KH, KW]. */
+EFFC_KERN size_t effc_convt2d_packed_size(const EffcConv2d *p);
+EFFC_KERN void effc_convt2d_pack(const EffcConv2d *p, const float *w, float *packed);
+EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int isa, int nt);
+EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                            float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+
+/* pool.c: float32 NCHW pooling. The caller computes OH, OW (ceil_mode, auto_pad). */
+typedef struct EffcPool2d {
+  int64_t NC, H, W, OH, OW;        /* planes (N*C), input and output image */
+  int64_t KH, KW, SH, SW, DH, DW;  /* window, strides, dilations */
+  int64_t PT, PL, PB, PR;          /* pads: top, left, bottom, right */
+  int count_include_pad;           /* AveragePool: divide by the padded window size */
+} EffcPool2d;
+EFFC_KERN void effc_maxpool2d(const EffcPool2d *p, int isa, const float *x, float *y, int tid,
+                              int nt);
+EFFC_KERN void effc_avgpool2d(const EffcPool2d *p, int isa, const float *x, float *y, int tid,
+                              int nt);
+/* GlobalMaxPool (max != 0) or GlobalAveragePool over planes of n values. */
+EFFC_KERN void effc_global_pool(int max, int isa, int64_t planes, int64_t n, const float *x,
+                                float *y, int tid, int nt);
+
+/* ------------------------------------------------------------------ kern/qgemm.c
+ * Integer GEMM and convolution on 8-bit operands (uint8 or int8 on either side), exact:
+ * products accumulate in int32 wrapping arithmetic (the interpreter's int64 sum truncated
+ * to 32 bits), zero points are applied through row and column sums. Every ISA computes the
+ * same integers; the requantization to 8 bits is the interpreter's formula
+ * round_half_even((double)acc * mult + zp) saturated, evaluated in double without fused
+ * multiply-add, so outputs are bit-identical on every ISA and thread count. */
+
+/* Output element types of the integer kernels. */
+enum { EFFC_Q_I32 = 0, EFFC_Q_U8 = 1, EFFC_Q_S8 = 2 };
+
+/* B (K x N, the constant side) is packed once into a layout shared by every ISA: per panel
+ * of 16 columns, k in groups of four, int8 (uint8 values are offset by -128), preceded by
+ * the adjusted zero points and column sums. Element (k, n) of b is b[k * rs + n * cs]; the
+ * zero point of column n is zb[n * zb_stride] (zb NULL: 0). */
+EFFC_KERN size_t effc_qgemm_packb_size(int64_t K, int64_t N);
+EFFC_KERN void effc_qgemm_packb(int64_t K, int64_t N, const void *b, int b_signed, int64_t rs,
+                                int64_t cs, const int32_t *zb, int64_t zb_stride, void *packed);
+
+/* Fills rows [m0, m0 + rows) of A as raw bytes, row after row (K bytes each). */
+typedef void (*EffcQgather)(const void *ctx, int64_t m0, int64_t rows, uint8_t *dst);
+
+typedef struct EffcQgemm {
+  int64_t M, N, K;
+  const void *a; /* A[m, k] at a[m * a_rs + k * a_cs], or rows produced by gather */
+  int a_signed;
+  int64_t a_rs, a_cs;
+  EffcQgather gather;
+  const void *gather_ctx;
+  const int32_t *za; /* zero point of row m: za[m * za_stride] (NULL: 0) */
+  int64_t za_stride;
+  const void *bp;       /* effc_qgemm_packb */
+  const int32_t *bias;  /* added to column n, or NULL */
+  void *y;              /* element (m, n) at y[m * y_rs + n * y_cs] */
+  int64_t y_rs, y_cs;
+  int y_type;           /* EFFC_Q_*; for 8-bit outputs: */
+  const double *mult;   /* multiplier of (m, n): mult[m * mult_rs + n] */
+  int64_t mult_rs;
+  const double *yzp;    /* output zero point of row m: yzp[m * yzp_stride] */
+  int64_t yzp_stride;
+} EffcQgemm;
+
+EFFC_KERN size_t effc_qgemm_scratch(int isa, const EffcQgemm *p, int nt);
+EFFC_KERN void effc_qgemm(int isa, const EffcQgemm *p, void *scratch, int tid, int nt);
+
+/* Requantize n accumulators: out[i] = sat(round_half_even((double)acc[i] * mult[i * mult_cs]
+ * + zp)) (NaN gives the type's minimum), out contiguous of type y_type (U8 or S8). */
+EFFC_KERN void effc_qrequant(int isa, const int32_t *acc, int64_t n, const double *mult,
+                             int64_t mult_cs, double zp, int y_type, void *out);
+/* The combined scale of QLinearConv / QLinearMatMul with float scales: (a * b) / y in float. */
+EFFC_KERN float effc_qmult_f32(float a_scale, float b_scale, float y_scale);
+
+/* Integer convolution, NCHW with 1 to 3 spatial dims (unused dims: size 1, stride 1, pad 0):
+ * acc = bias[m] + sum (x - xz) * (w - wz[m]) over the group's channels and the window
+ * (padding contributes nothing), stored as int32 or requantized with mult[m] and yzp.
+ * Depthwise shapes (one input channel per group) run a direct kernel, the others im2col
+ * (or the input itself for 1x1) and effc_qgemm. The weights are packed by effc_qconv_pack. */
+typedef struct EffcQconv {
+  int64_t N, C, M, G;
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+  const void *x;
+  int x_signed;
+  int32_t xz;
+  const void *wp;
+  const int32_t *bias;
+  void *y;
+  int y_type;
+  const double *mult; /* per output channel */
+  double yzp;
+} EffcQconv;
+
+EFFC_KERN size_t effc_qconv_pack_size(const EffcQconv *p);
+/* w: M x (C/G) x k0 x k1 x k2 raw bytes; wz[m * wz_stride] its zero points (NULL: 0). */
+EFFC_KERN void effc_qconv_pack(const EffcQconv *p, const void *w, int w_signed, const int32_t *wz,
+                               int64_t wz_stride, void *packed);
+EFFC_KERN size_t effc_qconv_scratch(int isa, const EffcQconv *p, int nt);
+EFFC_KERN void effc_qconv(int isa, const EffcQconv *p, void *scratch, int tid, int nt);
+
+/* ------------------------------------------------------------------ kern/quant.c
+ * Elements [i0, i1) of a float32 tensor viewed as [outer][C][inner] (C = 1: per tensor),
+ * with scale[c] and zero point zp[c] (zp NULL: 0). */
+/* y = saturate(round_half_even(x / scale) + zp), the division in float. */
+EFFC_KERN void effc_quantize_f32(const float *x, int64_t i0, int64_t i1, int64_t inner, int64_t C,
+                                 const float *scale, const int32_t *zp, int y_type, void *y);
+/* y = (float)(x - zp) * scale; x of type EFFC_Q_U8, EFFC_Q_S8 or EFFC_Q_I32. */
+EFFC_KERN void effc_dequantize_f32(const void *x, int x_type, int64_t i0, int64_t i1, int64_t inner,
+                                   int64_t C, const float *scale, const int32_t *zp, float *y);
+/* DynamicQuantizeLinear's uint8 scale and zero point of n values (then effc_quantize_f32). */
+EFFC_KERN void effc_dynquant_params(const float *x, int64_t n, float *scale, uint8_t *zp);
 
 #endif

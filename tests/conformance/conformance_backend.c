@@ -248,8 +248,9 @@ static int run_jit(Model *m, const BeSignature *sig, const char *cdir, Msg *r, D
     if (rc == 0 && be_jit_run(j, in, out) != 0) rc = -1, snprintf(r->why, sizeof r->why, "be_jit_run failed");
     for (int k = 0; k < sig->n_outputs && rc == 0; k++) {
       const Type *t = sig->outputs[k]->type;
-      Tensor *tt = ir_tensor_new(&a, t->elem, t->rank, NULL);
-      for (int dd = 0; dd < t->rank; dd++) tt->dims[dd] = t->dims[dd].value;
+      int64_t dims[RT_MAX_RANK] = {0};
+      for (int dd = 0; dd < t->rank && dd < RT_MAX_RANK; dd++) dims[dd] = t->dims[dd].value;
+      Tensor *tt = ir_tensor_new(&a, t->elem, t->rank, dims);
       uint64_t cnt = 0;
       ir_type_numel(t, &cnt);
       ir_elem_nbytes(t->elem, cnt, &tt->nbytes);

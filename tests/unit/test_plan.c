@@ -82,6 +82,7 @@ static void test_place_random(void **s) {
     }
     assert_true(top[PLAN_BEST] <= top[PLAN_GREEDY]);
     assert_true(top[PLAN_GREEDY] <= top[PLAN_NAIVE]);
+    assert_true(pass_plan_lower_bound(b, n, align) <= top[PLAN_BEST]);
     strictly_better += top[PLAN_BEST] < top[PLAN_GREEDY];
   }
   /* best-fit is a different algorithm, not greedy renamed */
@@ -118,6 +119,7 @@ static void test_place_hand(void **s) {
   uint64_t best = pass_plan_place(h, 5, PLAN_BEST, 1);
   check_placement(h, 5, best, 1);
   assert_int_equal(best, 160);
+  assert_int_equal(pass_plan_lower_bound(h, 5, 1), 160);
 }
 
 /* ------------------------------------------------------------------ the model's plan */

@@ -1,0 +1,430 @@
+/* qdq.c - the `qdq-fuse` pass: QDQ patterns (DequantizeLinear on an 8-bit activation and on
+ * constant 8-bit weights -> Conv / MatMul / Gemm [-> Relu] -> QuantizeLinear) become the
+ * integer operators QLinearConv / QLinearMatMul that run on the exact int8 kernels
+ * (runtime/kern/qgemm.c). A bias (float, or DequantizeLinear of int32) becomes QLinearConv's
+ * int32 bias on the scale x_scale * w_scale, as ONNX Runtime stores it; Gemm with a bias goes
+ * through a 1x1 QLinearConv between two Reshapes. The result is not bit-identical to the
+ * float QDQ graph (one rounding instead of float accumulation, bias rounding): outputs may
+ * differ by one quantization step. */
+#include "passes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_op(const Node *n, const char *family) {
+  return n && n->op && !strcmp(n->op->family, family);
+}
+
+/* The producer of v when v feeds only that one use. */
+static Node *sole_producer(const Value *v, const char *family) {
+  if (!v || !v->producer || pass_use_count(v) != 1 || pass_is_graph_output(v->graph, v)) return NULL;
+  return is_op(v->producer, family) ? v->producer : NULL;
+}
+
+static bool is_q8(ElemType e) {
+  return e == ELEM_UINT8 || e == ELEM_INT8;
+}
+
+static uint64_t numel(const Tensor *t) {
+  uint64_t n = 0;
+  return ir_tensor_numel(t, &n) ? n : 0;
+}
+
+/* A constant float32 scale: its values and count (1, or per channel). */
+static const float *scales(const Value *v, uint64_t *n) {
+  const Tensor *t = v ? pass_const_data(v) : NULL;
+  if (!t || t->elem != ELEM_FLOAT || !t->has_data || t->rank > 1) return NULL;
+  *n = numel(t);
+  return *n ? t->data : NULL;
+}
+
+/* A zero point value (constant 8-bit, count n), or absent; et receives its type. */
+static bool zero_point(const Value *v, uint64_t n, ElemType *et) {
+  if (!v) return true;
+  const Tensor *t = pass_const_data(v);
+  if (!t || !t->has_data || !is_q8(t->elem) || numel(t) != n) return false;
+  *et = t->elem;
+  return true;
+}
+
+static int32_t zp_at(const Value *v, uint64_t i) {
+  if (!v) return 0;
+  const Tensor *t = pass_const_data(v);
+  return t->elem == ELEM_INT8 ? ((const int8_t *)t->data)[i] : ((const uint8_t *)t->data)[i];
+}
+
+/* DequantizeLinear / QuantizeLinear without blocks or non-float outputs. */
+static bool plain_qdq(const Node *n) {
+  if (n->op->since >= 21 && ir_attr_int(n, "block_size", 0) != 0) return false;
+  int64_t odt = n->op->since >= 21 ? ir_attr_int(n, "output_dtype", 0) : 0;
+  if (is_op(n, "DequantizeLinear")) return odt == 0 || odt == ELEM_FLOAT;
+  return odt == 0 || is_q8((ElemType)odt);
+}
+
+typedef struct QdqMatch {
+  Node *q, *relu, *core, *dqx, *dqw, *dqb;
+  Value *x, *xs, *xz, *w, *ws, *wz, *ys, *yz, *bias_v;
+  ElemType xt, wt, yt;
+  const float *wsv;
+  uint64_t nws;
+  float xsv;
+  int64_t N; /* output channels */
+  bool trans_b;
+} QdqMatch;
+
+/* The activation side: DequantizeLinear(x, scalar scale, scalar zero point). */
+static bool match_x(QdqMatch *mt, Value *xf) {
+  Node *d = xf ? xf->producer : NULL;
+  if (!is_op(d, "DequantizeLinear") || !plain_qdq(d)) return false;
+  uint64_t n;
+  const float *s = scales(d->inputs[1], &n);
+  if (!s || n != 1) return false;
+  Value *x = d->inputs[0], *z = d->n_inputs > 2 ? d->inputs[2] : NULL;
+  ElemType et = x->type && x->type->kind == TYPE_TENSOR ? x->type->elem : ELEM_UNDEFINED;
+  if (!zero_point(z, 1, &et) || !is_q8(et) || pass_const_data(x)) return false;
+  mt->dqx = d, mt->x = x, mt->xs = d->inputs[1], mt->xz = z, mt->xt = et, mt->xsv = s[0];
+  return true;
+}
+
+/* The weight side: DequantizeLinear of a constant, per tensor or per channel on `axis` of
+ * a rank-`rank` weight. */
+static bool match_w(QdqMatch *mt, Value *wf, int rank, int axis) {
+  Node *d = wf ? wf->producer : NULL;
+  if (!is_op(d, "DequantizeLinear") || !plain_qdq(d)) return false;
+  const Tensor *w = pass_const_data(d->inputs[0]);
+  if (!w || !w->has_data || !is_q8(w->elem) || w->rank != rank) return false;
+  uint64_t n;
+  const float *s = scales(d->inputs[1], &n);
+  Value *z = d->n_inputs > 2 ? d->inputs[2] : NULL;
+  ElemType et = w->elem;
+  if (!s || !zero_point(z, n, &et) || et != w->elem) return false;
+  if (n > 1) {
+    int64_t ax = d->op->since >= 13 ? ir_attr_int(d, "axis", 1) : 1;
+    if (ax < 0) ax += rank;
+    if (ax != axis || (uint64_t)w->dims[axis] != n) return false;
+  }
+  mt->dqw = d, mt->w = d->inputs[0], mt->ws = d->inputs[1], mt->wz = z, mt->wt = et;
+  mt->wsv = s, mt->nws = n;
+  return true;
+}
+
+/* The bias: a float constant or DequantizeLinear of an int32 constant, n values. */
+static bool match_bias(QdqMatch *mt, Value *b, int64_t n) {
+  if (!b) return true;
+  const Tensor *t = pass_const_data(b);
+  if (t) {
+    if (t->elem != ELEM_FLOAT || !t->has_data || (numel(t) != (uint64_t)n && numel(t) != 1)) return false;
+    mt->bias_v = b;
+    return true;
+  }
+  Node *d = b->producer;
+  if (!is_op(d, "DequantizeLinear") || !plain_qdq(d) || pass_use_count(b) != 1) return false;
+  const Tensor *q = pass_const_data(d->inputs[0]);
+  uint64_t ns;
+  const float *s = scales(d->inputs[1], &ns);
+  if (!q || !q->has_data || q->elem != ELEM_INT32 || numel(q) != (uint64_t)n || !s ||
+      (ns != 1 && ns != (uint64_t)n))
+    return false;
+  if (d->n_inputs > 2 && d->inputs[2]) {
+    const Tensor *z = pass_const_data(d->inputs[2]);
+    if (!z || !z->has_data || z->elem != ELEM_INT32 || numel(z) != ns) return false;
+  }
+  mt->dqb = d, mt->bias_v = b;
+  return true;
+}
+
+/* The bias on the accumulator's scale x_scale * w_scale[m], as int32: the int32 values
+ * themselves when their scale is exactly that and their zero point 0, else rounded. */
+static int32_t *bias_int(const QdqMatch *mt, int64_t n) {
+  int32_t *r = malloc(sizeof(int32_t) * (size_t)n);
+  if (!r) return NULL;
+  const Tensor *bq = mt->dqb ? pass_const_data(mt->dqb->inputs[0]) : NULL;
+  uint64_t ns = 1;
+  const float *bs = mt->dqb ? scales(mt->dqb->inputs[1], &ns) : NULL;
+  const Tensor *bz = mt->dqb && mt->dqb->n_inputs > 2 && mt->dqb->inputs[2] ? pass_const_data(mt->dqb->inputs[2]) : NULL;
+  const Tensor *bf = mt->dqb ? NULL : pass_const_data(mt->bias_v);
+  for (int64_t m = 0; m < n; m++) {
+    float acc_scale = mt->xsv * mt->wsv[mt->nws > 1 ? m : 0];
+    uint64_t k = ns > 1 ? (uint64_t)m : 0;
+    int32_t z = bz ? ((const int32_t *)bz->data)[k] : 0;
+    double v;
+    if (bq) {
+      int32_t q = ((const int32_t *)bq->data)[m];
+      if (bs[k] == acc_scale && z == 0) {
+        r[m] = q;
+        continue;
+      }
+      v = (double)(float)((float)((double)q - z) * bs[k]);
+    } else {
+      v = ((const float *)bf->data)[numel(bf) > 1 ? m : 0];
+    }
+    double t = nearbyint(v / (double)acc_scale);
+    r[m] = t >= 2147483647.0 ? INT32_MAX : t <= -2147483648.0 ? INT32_MIN : isnan(t) ? 0 : (int32_t)t;
+  }
+  return r;
+}
+
+static Value *new_const(Graph *g, const char *base, ElemType e, int rank, const int64_t *dims,
+                        const void *data, size_t nbytes) {
+  Tensor *t = ir_tensor_new(&g->model->arena, e, rank, dims);
+  t->has_data = true;
+  t->nbytes = nbytes;
+  t->data = ir_arena_dup(&g->model->arena, data, nbytes ? nbytes : 1);
+  return pass_add_initializer(g, base, t);
+}
+
+/* A zero point for an absent one: a zero of type e. */
+static Value *zp_or_zero(Graph *g, Value *z, ElemType e) {
+  uint8_t zero = 0;
+  return z ? z : new_const(g, "zero_point", e, 0, NULL, &zero, 1);
+}
+
+static Node *new_node(Graph *g, const Node *like, const char *op, int nin, int64_t opset) {
+  Node *n = ir_node_new(g, "", op, nin, 1);
+  n->name = like->name;
+  n->loc = like->loc;
+  n->op = ir_op_find("", op, opset);
+  return n;
+}
+
+/* Match the pattern ending at QuantizeLinear q. */
+static bool match(QdqMatch *mt, Node *q) {
+  memset(mt, 0, sizeof *mt);
+  if (!is_op(q, "QuantizeLinear") || !plain_qdq(q) || q->n_inputs < 2) return false;
+  uint64_t n;
+  const float *ys = scales(q->inputs[1], &n);
+  Value *yz = q->n_inputs > 2 ? q->inputs[2] : NULL;
+  ElemType yt = ELEM_UINT8;
+  int64_t odt = q->op->since >= 21 ? ir_attr_int(q, "output_dtype", 0) : 0;
+  if (odt) yt = (ElemType)odt;
+  if (!ys || n != 1 || !zero_point(yz, 1, &yt) || !is_q8(yt)) return false;
+  mt->q = q, mt->ys = q->inputs[1], mt->yz = yz, mt->yt = yt;
+  Value *yf = q->inputs[0];
+  Node *core = yf ? yf->producer : NULL;
+  /* Relu before a quantization whose zero point is the type's minimum changes nothing */
+  int32_t qmin = yt == ELEM_UINT8 ? 0 : -128;
+  if (is_op(core, "Relu") && sole_producer(yf, "Relu") && zp_at(yz, 0) == qmin) {
+    mt->relu = core;
+    yf = core->inputs[0];
+    core = yf ? yf->producer : NULL;
+  }
+  if (!core || !sole_producer(yf, core->op ? core->op->family : "") || core->n_outputs != 1) return false;
+  for (int i = 0; i < core->n_attrs; i++)
+    if (core->attrs[i].ref_attr_name) return false;
+  mt->core = core;
+  if (core->n_inputs < 2 || !match_x(mt, core->inputs[0])) return false;
+  if (is_op(core, "Conv")) {
+    const Value *wv = core->inputs[1] ? core->inputs[1]->producer ? core->inputs[1]->producer->inputs[0] : NULL : NULL;
+    const Tensor *w = wv ? pass_const_data(wv) : NULL;
+    if (!w || w->rank < 3 || !match_w(mt, core->inputs[1], w->rank, 0)) return false;
+    mt->N = w->dims[0];
+    return match_bias(mt, core->n_inputs > 2 ? core->inputs[2] : NULL, mt->N);
+  }
+  if (is_op(core, "MatMul")) {
+    if (!match_w(mt, core->inputs[1], 2, 1)) return false;
+    mt->N = pass_const_data(mt->w)->dims[1];
+    return true;
+  }
+  if (is_op(core, "Gemm")) {
+    if (ir_attr_int(core, "transA", 0) || ir_attr_float(core, "alpha", 1.0f) != 1.0f ||
+        ir_attr_float(core, "beta", 1.0f) != 1.0f)
+      return false;
+    mt->trans_b = ir_attr_int(core, "transB", 0) != 0;
+    if (!match_w(mt, core->inputs[1], 2, mt->trans_b ? 0 : 1)) return false;
+    mt->N = pass_const_data(mt->w)->dims[mt->trans_b ? 0 : 1];
+    return match_bias(mt, core->n_inputs > 2 ? core->inputs[2] : NULL, mt->N);
+  }
+  return false;
+}
+
+/* B as [N, K] (transposed from [K, N] unless trans_b), optionally with two unit dims. */
+static Value *weight_nk(Graph *g, const QdqMatch *mt, int rank) {
+  const Tensor *w = pass_const_data(mt->w);
+  int64_t r0 = w->dims[0], r1 = w->dims[1], N = mt->trans_b ? r0 : r1, K = mt->trans_b ? r1 : r0;
+  uint8_t *d = malloc((size_t)(N * K) + 1);
+  if (!d) return NULL;
+  const uint8_t *s = w->data;
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) d[n * K + k] = mt->trans_b ? s[n * K + k] : s[k * N + n];
+  int64_t dims[4] = {N, K, 1, 1};
+  Value *v = new_const(g, "weight_q", w->elem, rank, dims, d, (size_t)(N * K));
+  free(d);
+  return v;
+}
+
+/* B as [K, N] for QLinearMatMul. */
+static Value *weight_kn(Graph *g, const QdqMatch *mt) {
+  if (!mt->trans_b) return mt->w;
+  const Tensor *w = pass_const_data(mt->w);
+  int64_t N = w->dims[0], K = w->dims[1];
+  uint8_t *d = malloc((size_t)(N * K) + 1);
+  if (!d) return NULL;
+  const uint8_t *s = w->data;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t n = 0; n < N; n++) d[k * N + n] = s[n * K + k];
+  int64_t dims[2] = {K, N};
+  Value *v = new_const(g, "weight_q", w->elem, 2, dims, d, (size_t)(N * K));
+  free(d);
+  return v;
+}
+
+/* The replacement nodes (up to 3) for a match, in order; returns their count (0: none). */
+static int rewrite(Graph *g, QdqMatch *mt, Node **out) {
+  int64_t opset = ir_node_opset(mt->q);
+  if (opset < 10) return 0;
+  Value *xz = zp_or_zero(g, mt->xz, mt->xt), *yz = zp_or_zero(g, mt->yz, mt->yt);
+  Value *wz = zp_or_zero(g, mt->wz, mt->wt), *y = mt->q->outputs[0];
+  bool conv = is_op(mt->core, "Conv"), gemm_bias = is_op(mt->core, "Gemm") && mt->bias_v;
+  Value *bias = NULL;
+  if (mt->bias_v) {
+    int32_t *b = bias_int(mt, mt->N);
+    if (!b) return 0;
+    bias = new_const(g, "bias_q", ELEM_INT32, 1, &mt->N, b, sizeof(int32_t) * (size_t)mt->N);
+    free(b);
+  }
+  if (!conv && !gemm_bias) { /* QLinearMatMul */
+    Value *w = weight_kn(g, mt);
+    if (!w) return 0;
+    Node *n = new_node(g, mt->core, "QLinearMatMul", 8, opset);
+    Value *in[8] = {mt->x, mt->xs, xz, w, mt->ws, wz, mt->ys, yz};
+    for (int i = 0; i < 8; i++) ir_node_set_input(n, i, in[i]);
+    ir_node_set_output(n, 0, y);
+    out[0] = n;
+    return 1;
+  }
+  Node *qc = new_node(g, mt->core, "QLinearConv", bias ? 9 : 8, opset);
+  Value *x = mt->x, *w = mt->w;
+  int k = 0;
+  if (conv) {
+    qc->attrs = mt->core->attrs;
+    qc->n_attrs = mt->core->n_attrs;
+  } else { /* Gemm + bias: [M, K] -> [M, K, 1, 1] -> 1x1 QLinearConv -> [M, N] */
+    int64_t s4[4] = {0, 0, 1, 1}, s2[2] = {0, 0}, d1 = 4, d2 = 2;
+    w = weight_nk(g, mt, 4);
+    if (!w) return 0;
+    Node *r1 = new_node(g, mt->core, "Reshape", 2, opset);
+    x = ir_value_new(g, pass_fresh_name(g, "x4"), NULL);
+    ir_node_set_input(r1, 0, mt->x);
+    ir_node_set_input(r1, 1, new_const(g, "shape", ELEM_INT64, 1, &d1, s4, sizeof s4));
+    ir_node_set_output(r1, 0, x);
+    out[k++] = r1;
+    Value *y4 = ir_value_new(g, pass_fresh_name(g, "y4"), NULL);
+    Node *r2 = new_node(g, mt->core, "Reshape", 2, opset);
+    ir_node_set_input(r2, 0, y4);
+    ir_node_set_input(r2, 1, new_const(g, "shape", ELEM_INT64, 1, &d2, s2, sizeof s2));
+    ir_node_set_output(r2, 0, y);
+    y = y4;
+    out[k + 1] = r2;
+  }
+  Value *in[9] = {x, mt->xs, xz, w, mt->ws, wz, mt->ys, yz, bias};
+  for (int i = 0; i < (bias ? 9 : 8); i++) ir_node_set_input(qc, i, in[i]);
+  ir_node_set_output(qc, 0, y);
+  out[k] = qc;
+  return conv ? 1 : 3;
+}
+
+typedef struct QdqRepl {
+  Node *q;
+  Node *nodes[3];
+  int n;
+} QdqRepl;
+
+static void drop_value(Value *v) {
+  if (!v) return;
+  v->has_value_info = false;
+  v->producer = NULL;
+}
+
+static int fuse_graph(Graph *g) {
+  size_t nn = g->nodes.n, nr = 0;
+  QdqRepl *rp = calloc(nn + 1, sizeof *rp);
+  Node **touched = calloc(3 * nn + 1, sizeof *touched);
+  size_t nt = 0;
+  if (!rp || !touched) {
+    free(rp), free(touched);
+    return 0;
+  }
+  for (size_t i = 0; i < nn; i++) {
+    Node *q = g->nodes.v[i];
+    QdqMatch mt;
+    if (!q || !match(&mt, q)) continue;
+    QdqRepl *r = &rp[nr];
+    r->n = rewrite(g, &mt, r->nodes);
+    if (!r->n) continue;
+    r->q = q;
+    nr++;
+    Node *gone[3] = {q, mt.relu, mt.core};
+    for (int k = 0; k < 3; k++)
+      if (gone[k]) {
+        pass_unlink_node(gone[k]);
+        gone[k]->id = UINT32_MAX;
+      }
+    drop_value(mt.core->outputs[0]);
+    if (mt.relu) drop_value(mt.relu->outputs[0]);
+    touched[nt++] = mt.dqx;
+    touched[nt++] = mt.dqw;
+    if (mt.dqb) touched[nt++] = mt.dqb;
+  }
+  /* DequantizeLinear nodes nothing reads any more */
+  for (size_t i = 0; i < nt; i++) {
+    Node *d = touched[i];
+    if (d->id == UINT32_MAX || pass_use_count(d->outputs[0]) || pass_is_graph_output(g, d->outputs[0])) continue;
+    pass_unlink_node(d);
+    d->id = UINT32_MAX;
+    drop_value(d->outputs[0]);
+  }
+  if (nr) {
+    Node **v = malloc(sizeof(Node *) * (nn + 2 * nr + 1));
+    size_t w = 0, r = 0;
+    for (size_t i = 0; v && i < nn; i++) {
+      Node *n = g->nodes.v[i];
+      if (r < nr && n == rp[r].q) {
+        for (int k = 0; k < rp[r].n; k++) v[w++] = rp[r].nodes[k];
+        r++;
+      } else if (n && n->id != UINT32_MAX) {
+        v[w++] = n;
+      }
+    }
+    if (v) {
+      g->nodes.n = 0;
+      for (size_t i = 0; i < w; i++) ir_vec_push(g->nodes, v[i]);
+      free(v);
+    }
+    pass_compact_value_infos(g);
+  }
+  free(rp), free(touched);
+  return (int)nr;
+}
+
+static int run(Model *m, const PassOptions *o, PassCtx *c) {
+  (void)o;
+  pass_load_weights(m, c->d);
+  int ng, n = 0;
+  Graph **gs = pass_graphs(m, &ng, false);
+  for (int k = 0; k < ng; k++) n += fuse_graph(gs[k]);
+  free(gs);
+  pass_stat(c, "qdq-fused", n);
+  return 0;
+}
+
+const Pass pass_qdq_fuse = {
+    "qdq-fuse",
+    "rewrite QDQ Conv/MatMul/Gemm patterns into QLinearConv/QLinearMatMul",
+    NULL,
+    0,
+    run,
+    0,
+    "DequantizeLinear(x) and DequantizeLinear(constant w) into Conv, MatMul or Gemm "
+    "(transA = 0, alpha = beta = 1), optionally through a Relu when the output zero point is "
+    "the type's minimum, into QuantizeLinear, become one QLinearConv or QLinearMatMul on the "
+    "exact integer kernels. Scales must be float32 constants: x and y per tensor, w per "
+    "tensor or per output channel; zero points 8-bit constants. A bias (float constant or "
+    "DequantizeLinear of int32) becomes QLinearConv's int32 bias on the scale x_scale * "
+    "w_scale (kept as is when already on that scale with zero point 0); Gemm with a bias "
+    "runs as a 1x1 QLinearConv between two Reshapes. Not exact: the integer graph rounds "
+    "once where the float graph rounds the accumulation and the bias, so outputs may differ "
+    "from the QDQ graph's by one quantization step (tests/lit/qdq_cnn.onnxtxt measures it). "
+    "DequantizeLinear nodes left without readers are removed; old initializers stay (run "
+    "`dce`).",
+};
