@@ -26,7 +26,8 @@ def read_results(path, with_status=False):
 
 
 BACKEND_NAMES = {"generic": "C, target generic", "native": "C, target native",
-                 "aarch64": "C, target aarch64 (qemu)", "jit": "LLVM JIT"}
+                 "aarch64": "C, target aarch64 (qemu)", "jit": "LLVM JIT",
+                 "aarch64-sample": "C, target aarch64 (qemu), run on a sample"}
 
 
 def unsupported_reason(why):
