@@ -65,8 +65,10 @@ static void conv_bench(int isa, int reps) {
     uint8_t *qx = malloc((size_t)nx), *qw = malloc((size_t)nw), *qy = malloc((size_t)ny);
     for (int64_t i = 0; i < nx; i++) x[i] = (float)(i % 7) - 3, qx[i] = (uint8_t)(i * 31);
     for (int64_t i = 0; i < nw; i++) w[i] = (float)(i % 5) - 2, qw[i] = (uint8_t)(i * 17);
-    float *fp = malloc(effc_conv2d_packed_size(&f) * sizeof(float) + 64);
-    effc_conv2d_pack(&f, w, fp);
+    float *fp = malloc(effc_conv2d_packed_size(&f, isa) * sizeof(float) + 64);
+    float *ftmp = malloc(effc_conv2d_pack_tmp(&f) + 64);
+    effc_conv2d_pack(&f, isa, w, fp, ftmp);
+    free(ftmp);
     void *fs = malloc(effc_conv2d_scratch(&f, isa, 1) + 64);
     double *mult = malloc(sizeof(double) * (size_t)c->M);
     for (int64_t j = 0; j < c->M; j++) mult[j] = 1e-4;
