@@ -220,13 +220,15 @@ void qc_synth1(QcCircuit *out, int q, const double m[8], char form);
 
 /* ------------------------------------------------------------------ qc_route.c */
 /* A coupling map: n physical qubits, undirected edges, all-pairs distances. */
+#define QC_MAX_PHYS 2048 /* physical qubits a coupling map may have */
 typedef struct QcCoupling {
   int n;
   int *adj;   /* n*n 0/1 */
   int *dist;  /* n*n hops (n*n*2 when unreachable) */
 } QcCoupling;
 /* "line:N", "ring:N", "grid:RxC", "heavy-hex:RxC" (R chains of C qubits joined by bridge
- * qubits every 4 columns, alternating offset) or "file:PATH" (one "a b" edge per line). */
+ * qubits every 4 columns, alternating offset) or "file:PATH" (one "a b" edge per line; '#'
+ * comments). At most QC_MAX_PHYS qubits. On failure writes the reason into err. */
 bool qc_coupling_parse(const char *spec, QcCoupling *cm, char *err, size_t errlen);
 void qc_coupling_free(QcCoupling *cm);
 typedef struct QcRouteStats {

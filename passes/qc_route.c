@@ -36,7 +36,7 @@ bool qc_coupling_parse(const char *spec, QcCoupling *cm, char *err, size_t errle
   arg++;
   size_t kl = (size_t)(arg - 1 - spec);
   int *ea = NULL, *eb = NULL, ne = 0;
-  if (!strncmp(spec, "line", kl) || !strncmp(spec, "ring", kl)) {
+  if (kl == 4 && (!strncmp(spec, "line", kl) || !strncmp(spec, "ring", kl))) {
     char *e;
     long v = strtol(arg, &e, 10);
     if (*e || v < 2 || v > 4096) goto bad;
@@ -83,6 +83,12 @@ bool qc_coupling_parse(const char *spec, QcCoupling *cm, char *err, size_t errle
   } else {
     goto bad;
   }
+  if (n > QC_MAX_PHYS) {
+    snprintf(err, errlen, "coupling map '%s' has %d qubits; at most %d are supported", spec, n,
+             QC_MAX_PHYS);
+    free(ea), free(eb);
+    return false;
+  }
   cm->n = n;
   cm->adj = calloc((size_t)n * n, sizeof *cm->adj);
   cm->dist = malloc((size_t)n * n * sizeof *cm->dist);
@@ -109,9 +115,17 @@ bool qc_coupling_parse(const char *spec, QcCoupling *cm, char *err, size_t errle
     for (int i = 0; i < ne; i++) edge(cm, ea[i], eb[i]);
     free(ea), free(eb);
   }
-  /* distances by BFS from every qubit */
-  int *queue = malloc((size_t)n * sizeof *queue);
-  if (!queue) abort();
+  /* distances by BFS from every qubit, over neighbour lists (O(n * (n + edges))) */
+  int *queue = malloc((size_t)n * sizeof *queue), *first = calloc((size_t)n + 1, sizeof *first);
+  if (!queue || !first) abort();
+  for (int u = 0; u < n; u++)
+    for (int v = 0; v < n; v++) first[u + 1] += cm->adj[u * n + v];
+  for (int u = 0; u < n; u++) first[u + 1] += first[u];
+  int *nbr = malloc(((size_t)first[n] + 1) * sizeof *nbr);
+  if (!nbr) abort();
+  for (int u = 0, k = 0; u < n; u++)
+    for (int v = 0; v < n; v++)
+      if (cm->adj[u * n + v]) nbr[k++] = v;
   for (int s = 0; s < n; s++) {
     int *d = &cm->dist[s * n];
     for (int i = 0; i < n; i++) d[i] = -1;
@@ -120,13 +134,13 @@ bool qc_coupling_parse(const char *spec, QcCoupling *cm, char *err, size_t errle
     queue[t++] = s;
     while (h < t) {
       int u = queue[h++];
-      for (int v = 0; v < n; v++)
-        if (cm->adj[u * n + v] && d[v] < 0) d[v] = d[u] + 1, queue[t++] = v;
+      for (int k = first[u]; k < first[u + 1]; k++)
+        if (d[nbr[k]] < 0) d[nbr[k]] = d[u] + 1, queue[t++] = nbr[k];
     }
     for (int i = 0; i < n; i++)
       if (d[i] < 0) d[i] = 2 * n * n;
   }
-  free(queue);
+  free(queue), free(first), free(nbr);
   return true;
 bad:
   snprintf(err, errlen, "coupling map '%s': expected line:N, ring:N, grid:RxC, heavy-hex:RxC or file:PATH", spec);
