@@ -77,7 +77,8 @@ static void gemm_case(int isa, int64_t M, int64_t N, int64_t K, int as, int bs, 
   int row_za = rnd() & 1, col_zb = rnd() & 1, has_bias = rnd() & 1, row_mult = rnd() & 1;
   int trans_b = rnd() & 1, trans_y = rnd() & 1, trans_a = rnd() & 1;
   for (int64_t i = 0; i < M; i++) za[i] = rzp(as);
-  for (int64_t i = 0; i < N; i++) zb[i] = rzp(bs), bias[i] = (int32_t)rnd() - (int32_t)(rnd() >> 1);
+  for (int64_t i = 0; i < N; i++) /* the bias wraps in unsigned arithmetic */
+    zb[i] = rzp(bs), bias[i] = (int32_t)(uint32_t)(rnd() - (rnd() >> 1));
   for (int64_t i = 0; i < M * N; i++) mult[i] = rmult();
   for (int64_t i = 0; i < M; i++) yzp[i] = (double)rzp(y_type == EFFC_Q_S8);
   /* reference */
@@ -200,7 +201,7 @@ static void requant_edges(int isa) {
   int32_t acc[37];
   double mult[37];
   for (int i = 0; i < 37; i++) {
-    acc[i] = (int32_t)(i * 2 - 37) * (i % 5 == 0 ? 100000000 : 1);
+    acc[i] = (int32_t)(i * 2 - 37) * (i % 5 == 0 ? 50000000 : 1); /* |acc| < 2^31 */
     mult[i] = i % 7 == 3 ? NAN : i % 3 ? 0.5 : 1e-3;
   }
   acc[36] = INT32_MIN;
