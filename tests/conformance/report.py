@@ -26,8 +26,7 @@ def read_results(path, with_status=False):
 
 
 BACKEND_NAMES = {"generic": "C, target generic", "native": "C, target native",
-                 "aarch64": "C, target aarch64 (qemu)", "jit": "LLVM JIT",
-                 "aarch64-sample": "C, target aarch64 (qemu), run on a sample"}
+                 "aarch64": "C, target aarch64 (qemu)", "jit": "LLVM JIT"}
 
 
 def unsupported_reason(why):
