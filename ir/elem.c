@@ -363,3 +363,11 @@ size_t ir_elem_align(ElemType t) {
   bool complex = t == ELEM_COMPLEX64 || t == ELEM_COMPLEX128;
   return (size_t)e->bits / (complex ? 16 : 8);
 }
+
+void ir_elem_int_limits(ElemType t, int64_t *lo, int64_t *hi) {
+  bool sgn = ir_elem(t)->is_signed;
+  int bits = t == ELEM_BOOL ? 1 : ir_elem(t)->bits;
+  *lo = sgn ? (bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1))) : 0;
+  *hi = sgn ? (bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1)
+            : (bits == 64 ? -1 : (int64_t)(((uint64_t)1 << bits) - 1));
+}

@@ -163,6 +163,9 @@ bool ir_elem_nbytes(ElemType t, uint64_t n, size_t *out);
 /* Alignment a payload of t needs to be read in place (a complex's component size; 1 for
  * byte and sub-byte types and strings). */
 size_t ir_elem_align(ElemType t);
+/* The lowest and highest value of an integer type (bool: 0 and 1), as int64; UINT64's highest
+ * is UINT64_MAX's bit pattern (-1). */
+void ir_elem_int_limits(ElemType t, int64_t *lo, int64_t *hi);
 /* Bit conversions for the small float formats (used by to_f64/from_f64 and printing). */
 float ir_f16_to_f32(uint16_t h);
 uint16_t ir_f32_to_f16(float f);

@@ -90,15 +90,11 @@ static void reduce_i(RdOp op, const RtValue *x, uint64_t base, const uint64_t *i
                      RtValue *out, uint64_t k) {
   ElemType e = x->elem;
   bool sgn = ir_elem(e)->is_signed, u64 = e == ELEM_UINT64;
-  int bits = e == ELEM_BOOL ? 1 : ir_elem(e)->bits;
   if (op == R_MAX || op == R_MIN) {
     /* identity: the type's lowest (for max) or highest (for min) value */
-    int64_t best;
-    if (op == R_MAX)
-      best = sgn ? (bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1))) : 0;
-    else
-      best = sgn ? (bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1)
-                 : (bits == 64 ? -1 : (int64_t)(((uint64_t)1 << bits) - 1));
+    int64_t lo, hi;
+    ir_elem_int_limits(e, &lo, &hi);
+    int64_t best = op == R_MAX ? lo : hi;
     for (uint64_t i = 0; i < n; i++) {
       int64_t v = rt_get_i64(x, base + inner[i]);
       bool gt = u64 ? (uint64_t)v > (uint64_t)best : v > best;

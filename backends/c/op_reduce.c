@@ -192,14 +192,10 @@ int ops_emit_reduce(CEmit *e, const Node *n) {
     ce_printf(e, "  o[g] = (%s)(%s);\n", yt, fin);
   } else {
     bool sgn = ir_elem(t)->is_signed;
-    int bits = t == ELEM_BOOL ? 1 : ir_elem(t)->bits;
     if (op == R_MAX || op == R_MIN) {
-      int64_t best;
-      if (op == R_MAX)
-        best = sgn ? (bits == 64 ? INT64_MIN : -((int64_t)1 << (bits - 1))) : 0;
-      else
-        best = sgn ? (bits == 64 ? INT64_MAX : ((int64_t)1 << (bits - 1)) - 1)
-                   : (bits == 64 ? -1 : (int64_t)(((uint64_t)1 << bits) - 1));
+      int64_t lo, hi;
+      ir_elem_int_limits(t, &lo, &hi);
+      int64_t best = op == R_MAX ? lo : hi;
       char lit[64];
       ce_printf(e, "  %s acc = %s;\n", yt, ops_lit_i(lit, sizeof lit, t, best));
       ce_printf(e, "  for (int64_t i = 0; i < cnt; i++)\n");
