@@ -23,7 +23,7 @@ static bool dims2(const char *s, int *r, int *c) {
   long a = strtol(s, &e, 10);
   if (*e != 'x') return false;
   long b = strtol(e + 1, &e, 10);
-  if (errno || *e || a < 1 || b < 1 || a * b > 4096) return false;
+  if (errno || *e || a < 1 || b < 1 || a > 4096 || b > 4096 || a * b > 4096) return false;
   *r = (int)a, *c = (int)b;
   return true;
 }

@@ -422,6 +422,7 @@ static int run_node(RtInterp *in, Frame *f, const Node *n, Plan *plan, size_t po
     }
   }
   in->cur = saved;
+  if (rc == 0 && in->opt.observe) in->opt.observe(in->opt.observe_ctx, n, ins, outs);
   for (int i = 0; rc == 0 && i < n->n_outputs; i++) {
     const Value *v = n->outputs[i];
     if (!v) continue;

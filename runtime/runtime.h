@@ -134,6 +134,11 @@ typedef struct RtOptions {
   bool check_types; /* compare each output with the value's declared type (default on) */
   uint64_t seed;    /* for random operators */
   uint64_t max_steps; /* node executions before the run stops with an error (0: no limit) */
+  /* Called after every node of every graph (subgraphs and function bodies included) ran,
+   * with its inputs (NULL for absent ones) and outputs; calibration, GPTQ/AWQ statistics and
+   * per-layer comparisons read activations through it. The values are borrowed. */
+  void (*observe)(void *ctx, const Node *n, RtValue *const *ins, RtValue *const *outs);
+  void *observe_ctx;
 } RtOptions;
 
 /* Prepare a model to run: binds operators and reports every node that cannot run (unknown
