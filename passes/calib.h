@@ -54,9 +54,10 @@ typedef struct CalibStats {
   uint32_t n;
 } CalibStats;
 
-/* Collect statistics of the float tensor values with want[id] (NULL: every float tensor
- * value produced by a node of the main graph or a main-graph input): min/max over the set,
- * then (when `hist`) a second run for histograms over [-amax, amax]. 0, or -1. */
+/* Collect statistics of the float tensor values with want[id] (NULL: every value produced
+ * by a node of the main graph and every main-graph input; those that turn out not to be
+ * float tensors keep count 0 and no histogram): min/max over the set, then (when `hist`) a
+ * second run for histograms over [-amax, amax]. 0, or -1. */
 int calib_collect(Model *m, const CalibSet *s, int64_t batch, const bool *want, bool hist,
                   CalibStats *st, Diag *d);
 void calib_stats_free(CalibStats *st);
