@@ -145,7 +145,7 @@ static void test_collect_minmax(void **s) {
 static int run_pipe(Model *m, const char *pipeline, Cap *c) {
   PassPipeline *p = pass_pipeline_parse(pipeline, &c->d);
   assert_non_null(p);
-  PassRunOptions ro = {.verify_each = true, .report = c->fp};
+  PassRunOptions ro = {.verify_each = true, .pass_stats = true, .report = c->fp};
   int rc = pass_pipeline_run(m, p, &ro, &c->d);
   pass_pipeline_free(p);
   return rc;
@@ -256,6 +256,34 @@ static void test_dynamic_by_hand(void **s) {
   ir_model_free(m);
 }
 
+static void test_smooth_by_hand(void **s) {
+  (void)s;
+  Model *m = parse_verified("<ir_version: 8, opset_import: [\"\" : 17]>\n"
+                            "g (float[N,2] x) => (float[N,2] y)\n"
+                            "<float[2] gm = {4, 0.5}, float[2] bt = {0, 0},"
+                            " float[2,2] W = {0.5, -1, 2, 0.25}> {\n"
+                            "  h = LayerNormalization (x, gm, bt)\n  y = MatMul (h, W)\n}\n");
+  float x[4] = {1, 3, 2, -2};
+  int64_t dims[2] = {2, 2};
+  const char *path = write_npy("s.npy", 2, dims, x);
+  Cap c;
+  cap_init(&c);
+  char pipe[700];
+  snprintf(pipe, sizeof pipe, "quantize{data=%s,smooth=0.5,mode=dynamic}", path);
+  int rc = run_pipe(m, pipe, &c);
+  if (rc) fprintf(stderr, "%s", cap_text(&c));
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(cap_text(&c), "smoothed-layers = 1"));
+  cap_free(&c);
+  /* Each row of two normalizes to -+d/sqrt(d^2 + eps) (d = 1 and 2 here), so max|X_j| =
+   * gm_j / sqrt(1 + 1e-5); max|W_j| over row j: 1 and 2. alpha 0.5:
+   * s = sqrt(max|X_j|) / sqrt(max|W_j|) = {2, 0.5} / (1 + 1e-5)^(1/4). */
+  double k = pow(1 + 1e-5, 0.25), s0 = 2 / k, s1 = 0.5 / k;
+  assert_true(fabs(init_f(m, "gm_smooth", 0) - 4 / s0) < 1e-5);
+  assert_true(fabs(init_f(m, "gm_smooth", 1) - 0.5 / s1) < 1e-5);
+  ir_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ranges_uniform),
@@ -263,6 +291,7 @@ int main(void) {
       cmocka_unit_test(test_collect_minmax),
       cmocka_unit_test(test_per_channel_and_bound),
       cmocka_unit_test(test_dynamic_by_hand),
+      cmocka_unit_test(test_smooth_by_hand),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
