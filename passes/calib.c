@@ -189,6 +189,10 @@ void calib_hist_add(CalibHist *h, const RtValue *v, bool hist) {
       h->count++;
       continue;
     }
+    if (x == 0) {
+      h->zeros++;
+      continue;
+    }
     int64_t b = (int64_t)(fabs(x) / w);
     if (b >= CALIB_BINS) b = CALIB_BINS - 1;
     h->bins[x < 0 ? CALIB_BINS - 1 - b : CALIB_BINS + b] += 1;
@@ -364,14 +368,22 @@ void calib_range(const CalibHist *h, CalibMethod m, double pct, bool sym, int le
   switch (m) {
   case CALIB_MINMAX:
     break;
-  case CALIB_PERCENTILE:
+  case CALIB_PERCENTILE: {
+    /* the zeros go back into the bin [0, w) */
+    double *b = malloc(2 * CALIB_BINS * sizeof *b);
+    if (!b) abort();
+    memcpy(b, h->bins, 2 * CALIB_BINS * sizeof *b);
+    b[CALIB_BINS] += (double)h->zeros;
+    a[0] += (double)h->zeros;
     if (sym) {
       t = fmin(t, quantile(a, CALIB_BINS, 0, w, pct / 100));
     } else {
-      mn = fmin(0, fmax(mn, quantile(h->bins, 2 * CALIB_BINS, -h->amax, w, 1 - pct / 100)));
-      mx = fmax(0, fmin(mx, quantile(h->bins, 2 * CALIB_BINS, -h->amax, w, pct / 100)));
+      mn = fmin(0, fmax(mn, quantile(b, 2 * CALIB_BINS, -h->amax, w, 1 - pct / 100)));
+      mx = fmax(0, fmin(mx, quantile(b, 2 * CALIB_BINS, -h->amax, w, pct / 100)));
     }
+    free(b);
     break;
+  }
   case CALIB_ENTROPY: {
     bool nonneg = h->min >= 0;
     int nq = sym || !nonneg ? (levels + 1) / 2 : levels + 1;

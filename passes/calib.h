@@ -44,6 +44,8 @@ typedef struct CalibHist {
   double min, max; /* over all elements (NaN skipped) */
   double amax;     /* the histogram's range is [-amax, amax], 2 * CALIB_BINS bins */
   uint64_t count;
+  uint64_t zeros;  /* exact zeros: quantized exactly by any range, so kept out of the bins
+                      (entropy and MSE ignore them; percentiles count them) */
   double *bins;    /* NULL until the histogram pass; bins[CALIB_BINS + i] covers
                       [i, i+1) * amax / CALIB_BINS, bins[CALIB_BINS - 1 - i] its mirror */
 } CalibHist;

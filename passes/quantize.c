@@ -17,7 +17,7 @@ typedef struct QOpts {
   CalibMethod method;
   double pct, smooth;
   int64_t samples, batch;
-  bool bias_corr;
+  bool bias_corr, quant_outputs;
   const char *data;
 } QOpts;
 
@@ -232,7 +232,7 @@ static Value *quant_point(Graph *g, Value *v) {
   return is_op(r, "Relu") && r->graph == g ? r->outputs[0] : v;
 }
 
-static void plan_graph(Graph *g, Plan *p) {
+static void plan_graph(Graph *g, Plan *p, bool quant_outputs) {
   for (size_t k = 0; k < g->nodes.n; k++) {
     Node *n = g->nodes.v[k];
     Kind kd = kind_of(n);
@@ -248,7 +248,8 @@ static void plan_graph(Graph *g, Plan *p) {
       if (is_float_act(n->inputs[i])) mark(p, n->inputs[i], (int32_t)n->inputs[i]->id);
     if (kd == K_CORE && core_weight(n)) p->core[p->ncore++] = n;
     Value *y = quant_point(g, n->outputs[0]);
-    if (is_float_act(y)) mark(p, y, (int32_t)y->id);
+    if (is_float_act(y) && (quant_outputs || !pass_is_graph_output(g, y)))
+      mark(p, y, (int32_t)y->id);
   }
 }
 
@@ -355,7 +356,7 @@ static int quantize_static(Model *m, const QOpts *o, const CalibSet *set, PassCt
   Plan p = {nv, malloc((nv + 1) * sizeof *p.root), calloc(g->nodes.n + 1, sizeof *p.core), 0};
   if (!p.root || !p.core) abort();
   for (uint32_t i = 0; i < nv; i++) p.root[i] = -1;
-  plan_graph(g, &p);
+  plan_graph(g, &p, o->quant_outputs);
   bool *want = calloc(nv + 1, sizeof *want), *track = calloc(nv + 1, sizeof *track);
   if (!want || !track) abort();
   int nq = 0;
@@ -883,6 +884,7 @@ static int run(Model *m, const PassOptions *po, PassCtx *c) {
   o.samples = pass_opt_int(po, "samples");
   o.batch = pass_opt_int(po, "batch");
   o.bias_corr = pass_opt_int(po, "bias-correction") != 0;
+  o.quant_outputs = pass_opt_int(po, "outputs") != 0;
   o.data = pass_opt_str(po, "data");
   if (!(o.pct > 0 && o.pct <= 100) || o.smooth < 0 || o.smooth > 1 || o.samples < 0 ||
       o.batch < 0) {
@@ -920,6 +922,7 @@ static const PassOptSpec opts[] = {
     {"samples", POPT_INT, "200", "calibration samples used (0: all)"},
     {"batch", POPT_INT, "50", "samples per interpreter run"},
     {"bias-correction", POPT_INT, "0", "1: fold each channel's mean output error into the bias"},
+    {"outputs", POPT_INT, "1", "0: model outputs stay float (no QuantizeLinear on the logits)"},
     {"smooth", POPT_FLOAT, "0", "SmoothQuant alpha (0: off): migrate activation outliers into "
                                 "the weights after LayerNormalization"},
 };

@@ -77,6 +77,16 @@ static void test_ranges_uniform(void **s) {
   calib_range(&h, CALIB_MSE, 0, false, 255, &lo, &hi);
   assert_true(hi > 0.985 && hi <= 1.0 && fabs(lo + hi) < 1e-9);
   free(h.bins);
+  /* a Relu's output: half exact zeros (quantized exactly, kept out of the KL and MSE
+   * histograms), half uniform on (0, 1]: still the full range; the median is 0 */
+  for (int i = 0; i < N; i++) v[i] = i < N / 2 ? 0 : (float)((i - N / 2 + 0.5) / (N / 2));
+  h = hist_of(v, N);
+  assert_int_equal(h.zeros, N / 2);
+  calib_range(&h, CALIB_ENTROPY, 0, false, 255, &lo, &hi);
+  assert_true(lo == 0 && hi > 0.99 && hi <= 1.0 + w);
+  calib_range(&h, CALIB_PERCENTILE, 50, false, 255, &lo, &hi);
+  assert_true(lo == 0 && hi < 2 * w);
+  free(h.bins);
 }
 
 static void test_ranges_outlier(void **s) {
@@ -127,7 +137,7 @@ static void test_collect_minmax(void **s) {
   assert_int_equal(st.v[vx->id]->count, 9);
   double tot = 0;
   for (int i = 0; i < 2 * CALIB_BINS; i++) tot += st.v[vr->id]->bins[i];
-  assert_true(tot == 9);
+  assert_true(tot == 6 && st.v[vr->id]->zeros == 3); /* relu(-2), relu(-1), relu(-0.5) */
   calib_stats_free(&st);
   calib_set_free(&set);
   /* a wrong file type is named */
