@@ -132,6 +132,36 @@ static Value *add_init(Graph *g, Model *m, const char *base, ElemType e, int ran
   return pass_add_initializer(g, base, t);
 }
 
+/* x / s folded into x's producer when it is a LayerNormalization over the last axis with
+ * constant scale (and bias) and x feeds only this product: scale and bias divided by s (new
+ * initializers). False when that does not apply. */
+static bool fold_into_ln(Model *m, Graph *g, Value *x, const float *awq_s, int64_t K) {
+  Node *ln = x->producer;
+  if (!ln || !ln->op || *ln->op->domain || strcmp(ln->op->family, "LayerNormalization") ||
+      pass_use_count(x) != 1 || pass_is_graph_output(g, x) || ln->n_inputs < 2 || !x->type ||
+      x->type->rank < 1)
+    return false;
+  int64_t axis = ir_attr_int(ln, "axis", -1);
+  if (axis != -1 && axis != x->type->rank - 1) return false;
+  for (int k = 1; k < ln->n_outputs; k++)
+    if (ln->outputs[k] && pass_use_count(ln->outputs[k])) return false;
+  const Tensor *sc = const_f32(ln->inputs[1], 1);
+  const Tensor *bi = ln->n_inputs > 2 && ln->inputs[2] ? const_f32(ln->inputs[2], 1) : NULL;
+  if (!sc || sc->dims[0] != K || (ln->n_inputs > 2 && ln->inputs[2] && (!bi || bi->dims[0] != K)))
+    return false;
+  for (int i = 1; i < 3 && i < ln->n_inputs; i++) {
+    const Tensor *t = i == 1 ? sc : bi;
+    if (!t) continue;
+    float *v = malloc((size_t)K * sizeof *v);
+    for (int64_t k = 0; k < K; k++) v[k] = ((const float *)t->data)[k] / awq_s[k];
+    char nm[256];
+    snprintf(nm, sizeof nm, "%s_awq", ln->inputs[i]->name);
+    pass_set_input(ln, i, add_init(g, m, nm, ELEM_FLOAT, 1, &K, v, (size_t)K * sizeof *v));
+    free(v);
+  }
+  return true;
+}
+
 /* The site's node as MatMulNBits (*fused), behind *mul = Mul(x, 1/s) when awq_s (else
  * NULL); the old node is unlinked. Returns the bytes of the new weights. */
 static uint64_t rewrite(Model *m, Graph *g, Site *s, const Int4Layer *l, const float *awq_s,
@@ -170,6 +200,8 @@ static uint64_t rewrite(Model *m, Graph *g, Site *s, const Int4Layer *l, const f
   free(packed);
   Value *x = old->inputs[0];
   Node *mul = NULL;
+  if (awq_s && fold_into_ln(m, g, x, awq_s, s->K))
+    awq_s = NULL; /* the LayerNormalization computes x / s (its parameters replaced) */
   if (awq_s) { /* x / s as a Mul by the reciprocal, right before the product */
     float *inv = malloc((size_t)s->K * sizeof *inv);
     for (int64_t k = 0; k < s->K; k++) inv[k] = 1.0f / awq_s[k];
@@ -396,7 +428,9 @@ const Pass pass_quantize_int4 = {
     "`block` columns; act-order=1 visits columns by decreasing diag(H), groups follow that "
     "order and g_idx records each column's group. awq: s_k = mean|X_k|^alpha (normalized), "
     "alpha on a grid of 21 points in [0, 1] chosen by the output MSE on up to 512 calibration "
-    "rows; W s is quantized and x / s computed by a Mul right before the MatMulNBits. Each "
+    "rows; W s is quantized and x / s folded into the LayerNormalization that produces x (its "
+    "scale and bias divided by s) when x feeds nothing else, else computed by a Mul right "
+    "before the MatMulNBits. Each "
     "layer's output SQNR on the calibration rows is reported when data is given. See "
     "docs/quantization.md.",
 };
