@@ -307,7 +307,8 @@ EFFC_KERN void effc_dynquant_params(const float *x, int64_t n, float *scale, uin
  * codes packed low bits first along k; scales [N][kb]; zero points either packed codes
  * ([N][ceil(kb * bits / 8)] bytes, low bits first), or floats [N][kb], or absent
  * (2^(bits-1)). bits is 2, 4 or 8. A tile of 16 columns of B is dequantized on the fly into
- * scratch and multiplied with A, 4 rows at a time; each output sums k in order. */
+ * scratch and multiplied with A, 4 rows at a time (AVX2, NEON or portable C); each output sums
+ * k in order. */
 typedef struct EffcNbits {
   int64_t M, N, K, bits, block;
   const uint8_t *b;

@@ -1,7 +1,7 @@
 /* nbits.c - com.microsoft MatMulNBits on float32 activations (kern.h): B's 2/4/8-bit codes are
  * dequantized 16 columns at a time into a k-major tile (w[k * 16 + j]) in the thread's scratch,
- * then multiplied with A four rows at a time (AVX2: two 8-wide FMA accumulators per row; the
- * portable loop over j is what compilers vectorize for NEON and others). Tiles of columns are
+ * then multiplied with A four rows at a time (AVX2: two 8-wide FMA accumulators per row; NEON:
+ * four 4-wide; a portable loop over j elsewhere). Tiles of columns are
  * split over threads; every output sums k in order, so results do not depend on nt. */
 #include "kern.h"
 
@@ -127,6 +127,32 @@ EFFC_TARGET_AVX2 static void nb_rows_avx2(const EffcNbits *p, const float *A, co
 }
 #endif
 
+#if defined(EFFC_HAVE_NEON)
+static void nb_rows_neon(const EffcNbits *p, const float *A, const float *t, int64_t m0,
+                         int64_t mr, int64_t n0, int64_t nc, float *Y) {
+  float32x4_t acc[4][4];
+  const float *a[4];
+  for (int r = 0; r < 4; r++) {
+    for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_f32(0.0f);
+    a[r] = A + (m0 + (r < mr ? r : 0)) * p->K;
+  }
+  for (int64_t k = 0; k < p->K; k++) {
+    float32x4_t w[4];
+    for (int q = 0; q < 4; q++) w[q] = vld1q_f32(t + k * NB_TILE + 4 * q);
+    for (int r = 0; r < 4; r++) {
+      float32x4_t x = vdupq_n_f32(a[r][k]);
+      for (int q = 0; q < 4; q++) acc[r][q] = vfmaq_f32(acc[r][q], x, w[q]);
+    }
+  }
+  for (int64_t r = 0; r < mr; r++) {
+    float o[NB_TILE];
+    for (int q = 0; q < 4; q++) vst1q_f32(o + 4 * q, acc[r][q]);
+    for (int64_t j = 0; j < nc; j++)
+      Y[(m0 + r) * p->N + n0 + j] = o[j] + (p->bias ? p->bias[n0 + j] : 0.0f);
+  }
+}
+#endif
+
 EFFC_KERN void effc_matmul_nbits(int isa, const EffcNbits *p, const float *A, float *Y,
                                  void *scratch, int tid, int nt) {
   int64_t tiles = (p->N + NB_TILE - 1) / NB_TILE;
@@ -141,6 +167,12 @@ EFFC_KERN void effc_matmul_nbits(int isa, const EffcNbits *p, const float *A, fl
 #if defined(EFFC_HAVE_AVX2)
       if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) {
         nb_rows_avx2(p, A, t, m0, mr, n0, nc, Y);
+        continue;
+      }
+#endif
+#if defined(EFFC_HAVE_NEON)
+      if (isa == EFFC_ISA_NEON) {
+        nb_rows_neon(p, A, t, m0, mr, n0, nc, Y);
         continue;
       }
 #endif
