@@ -482,6 +482,39 @@ int ir_infer_matmul(InferCtx *c) {
   return 0;
 }
 
+/* com.microsoft MatMulNBits: Y = A[..., K] x dequantized B^T -> [..., N] (K, N attributes);
+ * B must be [N, ceil(K / block_size), block_size * bits / 8]. */
+int ir_infer_matmul_nbits(InferCtx *c) {
+  int64_t K = ir_attr_int(c->node, "K", -1), N = ir_attr_int(c->node, "N", -1);
+  int64_t bits = ir_attr_int(c->node, "bits", 4), bs = ir_attr_int(c->node, "block_size", -1);
+  if (K < 1 || N < 1 || (bits != 2 && bits != 4 && bits != 8) || bs < 16 || (bs & (bs - 1)))
+    return fail(c, "needs K >= 1, N >= 1, bits 2, 4 or 8 and block_size a power of two >= 16"
+                "%s (K %lld, N %lld)", "", (long long)K, (long long)N);
+  const Type *a = shaped(c, 0), *b = shaped(c, 1);
+  if (b && (b->rank != 3 || (known(&b->dims[0]) && b->dims[0].value != N) ||
+            (known(&b->dims[1]) && b->dims[1].value != (K + bs - 1) / bs) ||
+            (known(&b->dims[2]) && b->dims[2].value != bs * bits / 8)))
+    return fail(c, "B must be uint8 [N, ceil(K / block_size), block_size * bits / 8]%s (N %lld, "
+                "K %lld)", "", (long long)N, (long long)K);
+  if (!a || a->rank == 0 || a->rank > MAXR) {
+    set_out(c, 0, mk(c, ein(c, 0), -1, NULL));
+    return 0;
+  }
+  if (known(&a->dims[a->rank - 1]) && a->dims[a->rank - 1].value != K)
+    return fail(c, "A's last dimension is not K%s (%lld vs %lld)", "",
+                (long long)a->dims[a->rank - 1].value, (long long)K);
+  Dim o[MAXR];
+  memcpy(o, a->dims, (size_t)a->rank * sizeof *o);
+  o[a->rank - 1] = dim_of(N);
+  set_out(c, 0, mk(c, ein(c, 0), a->rank, o));
+  uint64_t rows = 1;
+  bool ok = true;
+  for (int i = 0; i + 1 < a->rank && ok; i++)
+    if ((ok = known(&a->dims[i]))) rows *= (uint64_t)a->dims[i].value;
+  if (ok) c->macs = rows * (uint64_t)N * (uint64_t)K;
+  return 0;
+}
+
 /* BatchNormalization: Y like X; training outputs like the mean and var inputs. */
 int ir_infer_batchnorm(InferCtx *c) {
   out_like(c, 0, ein(c, 0), 0);

@@ -26,6 +26,7 @@ RULES = {
     'global_pool': 'GlobalAveragePool GlobalMaxPool GlobalLpPool',
     'gemm': 'Gemm ms_FusedGemm',
     'matmul': 'MatMul MatMulInteger QLinearMatMul',
+    'matmul_nbits': 'ms_MatMulNBits',
     'batchnorm': 'BatchNormalization',
     'layernorm': 'LayerNormalization',
     'reshape': 'Reshape',

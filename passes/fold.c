@@ -33,9 +33,13 @@ static bool foldable_op(const Node *n) {
 }
 
 /* Run n's kernel on its constant inputs; on success its outputs become initializers. */
-static bool fold_node(Model *m, Graph *g, Node *n, int64_t max_bytes, int64_t *bytes) {
-  for (int i = 0; i < n->n_inputs; i++)
+static bool fold_node(Model *m, Graph *g, Node *n, int64_t max_bytes, int64_t max_growth,
+                      int64_t *bytes) {
+  size_t in_bytes = 0;
+  for (int i = 0; i < n->n_inputs; i++) {
     if (n->inputs[i] && !pass_const_data(n->inputs[i])) return false;
+    if (n->inputs[i]) in_bytes += pass_const_data(n->inputs[i])->nbytes;
+  }
   for (int j = 0; j < n->n_outputs; j++)
     if (n->outputs[j] && pass_is_graph_output(g, n->outputs[j])) return false;
   RtValue **in = calloc((size_t)n->n_inputs + 1, sizeof *in);
@@ -58,6 +62,9 @@ static bool fold_node(Model *m, Graph *g, Node *n, int64_t max_bytes, int64_t *b
     if (ok) total += out[j]->nbytes;
   }
   ok = ok && (int64_t)total <= max_bytes;
+  /* never trade compact constants for a bigger result (clustered weights' Cast + Gather);
+   * results of tiny inputs (shape arithmetic, Range, ConstantOfShape) stay foldable */
+  ok = ok && (n->n_inputs == 0 || !pass_fold_grows(in_bytes, total, max_growth));
   for (int j = 0; ok && j < n->n_outputs; j++) {
     Value *v = n->outputs[j];
     if (!v) continue;
@@ -98,19 +105,20 @@ static bool listed(const char *list, const char *op) {
 }
 
 typedef struct FoldState {
-  int64_t max_bytes, bytes;
+  int64_t max_bytes, max_growth, bytes;
   const char *skip;
 } FoldState;
 
 static bool visit(PassVisit *v, Node *n) {
   FoldState *st = v->arg;
   return foldable_op(n) && !listed(st->skip, n->op_type) &&
-         fold_node(v->m, v->g, n, st->max_bytes, &st->bytes);
+         fold_node(v->m, v->g, n, st->max_bytes, st->max_growth, &st->bytes);
 }
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   pass_load_weights(m, c->d); /* weights in external files */
-  FoldState st = {pass_opt_int(o, "max-bytes"), 0, pass_opt_str(o, "skip")};
+  FoldState st = {pass_opt_int(o, "max-bytes"), pass_opt_int(o, "max-growth"), 0,
+                  pass_opt_str(o, "skip")};
   int folded = pass_drop_nodes(m, false, visit, &st);
   pass_stat(c, "nodes-folded", folded);
   pass_stat(c, "bytes-created", st.bytes);
@@ -120,19 +128,22 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
 static const PassOptSpec opts[] = {
     {"max-bytes", POPT_INT, "1048576", "do not fold a node whose results exceed this many bytes"},
     {"skip", POPT_LIST, "[]", "operator types never to fold, e.g. [Shape,Gather]"},
+    {"max-growth", POPT_INT, "0", "do not fold a node whose results exceed its constant inputs "
+                                  "(128 bytes or more) by more than this many bytes"},
 };
 
 const Pass pass_fold = {
     "fold",
     "constant folding through the reference interpreter's kernels",
     opts,
-    2,
+    3,
     run,
     PASS_REQ_KERNELS,
     "A node whose inputs are all constant (initializers that no graph input can override, "
     "including earlier folded results) runs through the reference interpreter's kernel for "
     "its operator, so there is one implementation of every operator's arithmetic; its outputs"
     " become initializers. Skipped: random operators, nodes with subgraphs or attribute "
-    "references, string and non-tensor results, results above `max-bytes`, graph outputs, and"
+    "references, string and non-tensor results, results above `max-bytes`, results larger than their constant inputs (128 bytes or more) by "
+    "over `max-growth` bytes, so folding never expands compressed weights, graph outputs, and"
     " operator types listed in `skip`. A kernel that fails leaves its node for run time.",
 };

@@ -132,6 +132,11 @@ const Tensor *pass_const_data(const Value *v);
 /* Load the external data of every initializer that can be loaded; the rest stay unknown
  * (one warning to d with the count). Returns how many could not be loaded. */
 int pass_load_weights(Model *m, Diag *d);
+/* Whether folding a node with constant inputs of in_bytes into results of out_bytes would
+ * grow the model by more than max_growth (inputs under 128 bytes, e.g. shape arithmetic,
+ * never count as growing): `fold` refuses such folds, and the planner gives their results
+ * buffers. */
+bool pass_fold_grows(uint64_t in_bytes, uint64_t out_bytes, int64_t max_growth);
 /* A fresh name based on `base` not defined in g or any enclosing graph. */
 const char *pass_fresh_name(Graph *g, const char *base);
 /* A new initializer in g holding t (t->name is set). */
@@ -253,7 +258,7 @@ int qc_scales_parse(const char *s, double *out, int max);
 
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
-    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_qc_expand, pass_qc_decompose,
+    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_quantize, pass_quantize_int4, pass_cluster, pass_qc_expand, pass_qc_decompose,
     pass_qc_resynth, pass_qc_cancel, pass_qc_merge, pass_qc_route, pass_qc_zne;
 
 #endif

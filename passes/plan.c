@@ -314,9 +314,20 @@ static bool const_node(const Node *n, const bool *konst) {
   if (!n->op || has_subgraph(n)) return false;
   for (size_t i = 0; i < sizeof random_ops / sizeof random_ops[0]; i++)
     if (!strcmp(n->op_type, random_ops[i])) return false;
-  for (int k = 0; k < n->n_inputs; k++)
-    if (n->inputs[k] && !konst[n->inputs[k]->id]) return false;
-  return true;
+  uint64_t in = 0, out = 0, ne;
+  size_t nb;
+  for (int k = 0; k < n->n_inputs; k++) {
+    const Value *v = n->inputs[k];
+    if (v && !konst[v->id]) return false;
+    if (v && v->type && ir_type_numel(v->type, &ne) && ir_elem_nbytes(v->type->elem, ne, &nb))
+      in += nb;
+  }
+  for (int k = 0; k < n->n_outputs; k++) { /* results `fold` leaves in place need buffers */
+    const Value *v = n->outputs[k];
+    if (v && v->type && ir_type_numel(v->type, &ne) && ir_elem_nbytes(v->type->elem, ne, &nb))
+      out += nb;
+  }
+  return n->n_inputs == 0 || !pass_fold_grows(in, out, 0);
 }
 
 /* The main-graph node that holds (at any depth) the node u, or NULL. */

@@ -280,3 +280,7 @@ int pass_drop_nodes(Model *m, bool with_functions, bool (*visit)(PassVisit *v, N
   free(v.gs);
   return removed;
 }
+
+bool pass_fold_grows(uint64_t in_bytes, uint64_t out_bytes, int64_t max_growth) {
+  return in_bytes >= 128 && (int64_t)out_bytes > (int64_t)in_bytes + max_growth;
+}

@@ -21,7 +21,7 @@ struct CeKernSrc {
 extern const struct CeKernSrc ce_kern_sources[];
 
 /* The operator tables, one per op_*.c file, searched in this order. */
-static const CEmitOp *const ce_op_tables[] = {ce_ops_gemm, ce_ops_conv, ce_ops_quant,
+static const CEmitOp *const ce_op_tables[] = {ce_ops_gemm, ce_ops_conv, ce_ops_quant, ce_ops_nbits,
                                               ce_ops_basic};
 
 #define CE_ALIGN 64

@@ -32,7 +32,7 @@ typedef struct CEmitOp {
 
 /* The operator tables, one per op_*.c file, each ended by a {NULL, NULL} row; the core
  * searches them in order (ce_op_tables in cemit.c lists them). */
-extern const CEmitOp ce_ops_gemm[], ce_ops_conv[], ce_ops_quant[], ce_ops_basic[];
+extern const CEmitOp ce_ops_gemm[], ce_ops_conv[], ce_ops_quant[], ce_ops_nbits[], ce_ops_basic[];
 
 struct CEmit {
   const EmitOptions *o;

@@ -300,4 +300,34 @@ EFFC_KERN void effc_dequantize_f32(const void *x, int x_type, int64_t i0, int64_
 /* DynamicQuantizeLinear's uint8 scale and zero point of n values (then effc_quantize_f32). */
 EFFC_KERN void effc_dynquant_params(const float *x, int64_t n, float *scale, uint8_t *zp);
 
+/* ------------------------------------------------------------------ kern/nbits.c
+ * Weight-only block-quantized matrix product, ONNX Runtime's com.microsoft MatMulNBits:
+ * Y[m, n] = sum_k A[m, k] * Bq(n, k) + bias[n], Bq(n, k) = (q(n, k) - zp(n, g)) * scale(n, g)
+ * with g = k / block (or g_idx[k]). B is [N][kb][block * bits / 8] bytes (kb = ceil(K / block)),
+ * codes packed low bits first along k; scales [N][kb]; zero points either packed codes
+ * ([N][ceil(kb * bits / 8)] bytes, low bits first), or floats [N][kb], or absent
+ * (2^(bits-1)). bits is 2, 4 or 8. A tile of 16 columns of B is dequantized on the fly into
+ * scratch and multiplied with A, 4 rows at a time (AVX2, NEON or portable C); each output sums
+ * k in order. */
+typedef struct EffcNbits {
+  int64_t M, N, K, bits, block;
+  const uint8_t *b;
+  const float *scales;
+  const uint8_t *zp_packed; /* or NULL */
+  const float *zp_float;    /* or NULL */
+  const int32_t *g_idx;     /* [K] block of each k, or NULL */
+  const float *bias;        /* [N] or NULL */
+} EffcNbits;
+/* Checks the attributes and the element counts of the inputs (-1: input absent; zp_float:
+ * the zero points are floats, not packed codes): NULL, or what is wrong. Shared by the
+ * interpreter and the C backend. */
+EFFC_KERN const char *effc_nbits_check(int64_t K, int64_t N, int64_t bits, int64_t block,
+                                       int64_t n_b, int64_t n_scales, int64_t n_zp, int zp_float,
+                                       int64_t n_gidx, int64_t n_bias);
+/* B's row n dequantized: w[k] for k in [0, K). */
+EFFC_KERN void effc_nbits_dequant_row(const EffcNbits *p, int64_t n, float *w);
+EFFC_KERN size_t effc_nbits_scratch(const EffcNbits *p, int nt);
+EFFC_KERN void effc_matmul_nbits(int isa, const EffcNbits *p, const float *A, float *Y,
+                                 void *scratch, int tid, int nt);
+
 #endif
