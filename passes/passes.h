@@ -149,6 +149,8 @@ void pass_set_attr_ints(Node *n, const char *name, const int64_t *v, size_t coun
  * shapes are unknown). */
 uint64_t pass_model_macs(Model *m);
 uint64_t pass_node_macs(Model *m, const Node *n); /* one node's (types of its inputs known) */
+/* pass_model_macs of a copy whose symbolic graph-input dims are bound to 1 (per sample). */
+uint64_t pass_macs_per_sample(const Model *m, Diag *d);
 /* A deep copy of m (through the protobuf exporter and importer; external data stays
  * referenced from m->base_dir). NULL after reporting. */
 Model *pass_model_clone(const Model *m, Diag *d);

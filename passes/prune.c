@@ -401,13 +401,13 @@ static int channels(Prune *p) {
     }
     int64_t total = 0, params = 0;
     for (int i = 0; i < ng; i++) total += removed[i];
-    uint64_t before = pass_model_macs(p->m);
+    uint64_t before = pass_macs_per_sample(p->m, p->c->d);
     rc = prune_groups_apply(pg, remove, &params, p->c->d);
     if (!rc) rc = ir_infer_model(p->m, p->c->d);
     pass_stat(p->c, "channels-removed", total);
     pass_stat(p->c, "params-removed", params);
     pass_stat(p->c, "macs-before", (int64_t)before);
-    pass_stat(p->c, "macs-after", (int64_t)pass_model_macs(p->m));
+    pass_stat(p->c, "macs-after", (int64_t)pass_macs_per_sample(p->m, p->c->d));
   }
   free(imp);
   free(remove);
@@ -513,7 +513,7 @@ const Pass pass_prune = {
     "never channels of graph outputs or of readers the analysis does not follow. Weights, "
     "biases, BN parameters, per-channel constants, depthwise `group` and value types shrink;"
     " `scope=global` ranks all channels by per-weight RMS / mean instead. Stats: params "
-    "zeroed or removed, MACs before and after. With `data` (and `labels`) the pass reports "
+    "zeroed or removed, MACs per sample before and after. With `data` (and `labels`) the pass reports "
     "top-1 before and after (or the output SQNR in dB) on stderr and as stats in basis "
     "points / centi-dB. Replaced weights are dropped (`dce`).",
 };

@@ -322,3 +322,20 @@ Model *pass_model_clone(const Model *m, Diag *d) {
   if (c && m->base_dir) c->base_dir = ir_arena_strdup(&c->arena, m->base_dir);
   return c;
 }
+
+uint64_t pass_macs_per_sample(const Model *m, Diag *d) {
+  Model *c = pass_model_clone(m, d);
+  if (!c) return 0;
+  Graph *g = c->graph;
+  for (int i = 0; i < g->n_inputs; i++) {
+    const Type *t = g->inputs[i]->type;
+    for (int k = 0; t && t->kind == TYPE_TENSOR && k < t->rank; k++)
+      if (t->dims[k].param) {
+        char *spec = ir_arena_printf(&c->arena, "%s=1", t->dims[k].param);
+        pass_bind_dim(c, spec, d);
+      }
+  }
+  uint64_t macs = ir_infer_model(c, d) == 0 ? pass_model_macs(c) : 0;
+  ir_model_free(c);
+  return macs;
+}
