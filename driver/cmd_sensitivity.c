@@ -78,22 +78,9 @@ typedef struct Sens {
 /* Parameters (nonzero float initializer elements) and per-sample MACs scaled by weight
  * density, on a copy with symbolic input dims bound to 1. */
 static int cost(Sens *S, Model *m, int64_t *params, int64_t *macs) {
-  Model *c = pass_model_clone(m, S->d);
+  Model *c = pass_clone_per_sample(m, S->d);
   if (!c) return -1;
   Graph *g = c->graph;
-  for (int i = 0; i < g->n_inputs; i++) {
-    const Type *t = g->inputs[i]->type;
-    for (int k = 0; t && t->kind == TYPE_TENSOR && k < t->rank; k++)
-      if (t->dims[k].param) {
-        char spec[256];
-        snprintf(spec, sizeof spec, "%s=1", t->dims[k].param);
-        pass_bind_dim(c, spec, S->d);
-      }
-  }
-  if (ir_infer_model(c, S->d)) {
-    ir_model_free(c);
-    return -1;
-  }
   *params = 0;
   for (size_t i = 0; i < g->initializers.n; i++) {
     const Tensor *t = g->initializers.v[i]->init;

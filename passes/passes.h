@@ -149,7 +149,9 @@ void pass_set_attr_ints(Node *n, const char *name, const int64_t *v, size_t coun
  * shapes are unknown). */
 uint64_t pass_model_macs(Model *m);
 uint64_t pass_node_macs(Model *m, const Node *n); /* one node's (types of its inputs known) */
-/* pass_model_macs of a copy whose symbolic graph-input dims are bound to 1 (per sample). */
+/* A copy whose symbolic graph-input dims are bound to 1 (one sample), types inferred; NULL
+ * after reporting. pass_macs_per_sample: its pass_model_macs. */
+Model *pass_clone_per_sample(const Model *m, Diag *d);
 uint64_t pass_macs_per_sample(const Model *m, Diag *d);
 /* A deep copy of m (through the protobuf exporter and importer; external data stays
  * referenced from m->base_dir). NULL after reporting. */

@@ -158,6 +158,11 @@ typedef struct Mag {
   uint32_t idx;
 } Mag;
 
+/* |x| for ranking; NaN ranks above everything (kept) */
+static float magnitude(double x) {
+  return isnan(x) ? INFINITY : (float)fabs(x);
+}
+
 static int cmp_mag(const void *a, const void *b) {
   const Mag *x = a, *y = b;
   if (x->mag != y->mag) return x->mag < y->mag ? -1 : 1;
@@ -237,7 +242,7 @@ static int fine_grained(Prune *p) {
           for (uint64_t k0 = 0; k0 < w->K; k0 += (uint64_t)p->mm) {
             for (int64_t j = 0; j < p->mm; j++) {
               uint64_t idx = ((o * w->K) + k0 + (uint64_t)j) * w->inner + i;
-              mg[j] = (Mag){(float)fabs(tr->to_f64(w->w->data, idx)), 0, (uint32_t)j};
+              mg[j] = (Mag){magnitude(tr->to_f64(w->w->data, idx)), 0, (uint32_t)j};
             }
             qsort(mg, (size_t)p->mm, sizeof *mg, cmp_mag);
             for (int64_t j = 0; j < p->mm - p->n; j++)
@@ -262,7 +267,7 @@ static int fine_grained(Prune *p) {
         if (L[l].s < 0 || L[l].in_table) continue;
         const ElemTraits *tr = ir_elem(L[l].w->elem);
         for (uint64_t i = 0; i < L[l].numel; i++)
-          all[k++] = (Mag){(float)fabs(tr->to_f64(L[l].w->data, i)), l, (uint32_t)i};
+          all[k++] = (Mag){magnitude(tr->to_f64(L[l].w->data, i)), l, (uint32_t)i};
       }
       qsort(all, total, sizeof *all, cmp_mag);
     }
@@ -277,7 +282,7 @@ static int fine_grained(Prune *p) {
       } else {
         const ElemTraits *tr = ir_elem(w->w->elem);
         for (uint64_t i = 0; i < w->numel; i++)
-          mg[i] = (Mag){(float)fabs(tr->to_f64(w->w->data, i)), 0, (uint32_t)i};
+          mg[i] = (Mag){magnitude(tr->to_f64(w->w->data, i)), 0, (uint32_t)i};
         qsort(mg, w->numel, sizeof *mg, cmp_mag);
         uint64_t k = (uint64_t)floor(w->s * (double)w->numel + 1e-9);
         for (uint64_t i = 0; i < k; i++) zero[mg[i].idx] = 1;
@@ -381,7 +386,7 @@ static int channels(Prune *p) {
       int start = nc;
       for (int j = 0; j < G[i].n_classes; j++)
         if (!prune_class_fixed(pg, G[i].classes[j]))
-          cand[nc++] = (Cand){imp[G[i].classes[j]], G[i].classes[j], i};
+          cand[nc++] = (Cand){isnan(imp[G[i].classes[j]]) ? INFINITY : imp[G[i].classes[j]], G[i].classes[j], i};
       if (global) continue;
       qsort(cand + start, (size_t)(nc - start), sizeof *cand, cmp_cand);
       int want = (int)floor(gs[i] * G[i].n_classes + 1e-9);

@@ -148,7 +148,8 @@ static bool conv(PruneGroups *g, Node *n) {
     if (sx && sx->C != Cg) return false;
     if (sx) edit(g, n, 1, 1, n->inputs[0], 1);
     Space *s = set_space(g, y, M, 1, NULL);
-    for (int64_t c = 0; s && c < M; c++) {
+    if (!s) return false;
+    for (int64_t c = 0; c < M; c++) {
       Rec r = {s->el[c], n, c};
       ir_vec_push(g->prod, r);
     }
@@ -194,7 +195,8 @@ static bool gemm(PruneGroups *g, Node *n, bool matmul) {
   if (sa) edit(g, n, 1, tb ? 1 : 0, n->inputs[0], sa->stride);
   Value *y = n->outputs[0];
   Space *s = set_space(g, y, N, 1, NULL);
-  for (int64_t c = 0; s && c < N; c++) {
+  if (!s) return false;
+  for (int64_t c = 0; c < N; c++) {
     Rec r = {s->el[c], n, c};
     ir_vec_push(g->prod, r);
   }

@@ -323,9 +323,9 @@ Model *pass_model_clone(const Model *m, Diag *d) {
   return c;
 }
 
-uint64_t pass_macs_per_sample(const Model *m, Diag *d) {
+Model *pass_clone_per_sample(const Model *m, Diag *d) {
   Model *c = pass_model_clone(m, d);
-  if (!c) return 0;
+  if (!c) return NULL;
   Graph *g = c->graph;
   for (int i = 0; i < g->n_inputs; i++) {
     const Type *t = g->inputs[i]->type;
@@ -335,7 +335,15 @@ uint64_t pass_macs_per_sample(const Model *m, Diag *d) {
         pass_bind_dim(c, spec, d);
       }
   }
-  uint64_t macs = ir_infer_model(c, d) == 0 ? pass_model_macs(c) : 0;
+  if (ir_infer_model(c, d) == 0) return c;
+  ir_model_free(c);
+  return NULL;
+}
+
+uint64_t pass_macs_per_sample(const Model *m, Diag *d) {
+  Model *c = pass_clone_per_sample(m, d);
+  if (!c) return 0;
+  uint64_t macs = pass_model_macs(c);
   ir_model_free(c);
   return macs;
 }
