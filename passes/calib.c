@@ -324,14 +324,16 @@ static int kl_threshold(const double *a, int n, int nq) {
       for (int j = b0; j < b1; j++) sum += a[j], nz += a[j] > 0;
       for (int j = b0; j < b1; j++) q[j] = a[j] > 0 ? sum / nz : 0;
     }
-    double ps = 0, qs = 0;
-    for (int j = 0; j < i; j++) ps += p[j], qs += q[j];
-    if (!(ps > 0) || !(qs > 0)) continue;
+    /* P and Q on the same total: Q lacks the clipped tail, so clipping costs even when
+     * what is left is one spike (renormalized apart, both would be that spike: KL 0) */
+    double ps = 0;
+    for (int j = 0; j < i; j++) ps += p[j];
+    if (!(ps > 0)) continue;
     double kl = 0;
     for (int j = 0; j < i; j++) {
       if (p[j] <= 0) continue;
-      double pj = p[j] / ps, qj = q[j] / qs;
-      kl += pj * log(pj / (qj > 0 ? qj : 1e-12 / qs));
+      double pj = p[j] / ps, qj = q[j] / ps;
+      kl += pj * log(pj / (qj > 0 ? qj : 1e-12 / ps));
     }
     if (kl < best) best = kl, best_i = i;
   }
