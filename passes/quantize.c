@@ -570,12 +570,24 @@ static int quantize_static(Model *m, const QOpts *o, const CalibSet *set, PassCt
   }
   rebuild(g, &ins, NULL);
   set_biases(bias, nbias, NULL);
-  /* bias correction: the quantized model's per-channel mean error folds into the bias */
+  /* bias correction, layer by layer in graph order (each measured with the ones before it
+   * corrected): the quantized model's per-channel mean error folds into the bias */
   if (o->bias_corr && nbias) {
+    bool *only = calloc(nn + 1, sizeof *only);
+    if (!only) abort();
     t.compare = true;
-    for (uint32_t i = 0; i < nv; i++) t.pos[i] = t.cap[i]; /* means only */
-    rc = calib_run(m, set, o->batch, track_cb, &t, d);
-    if (!rc) pass_stat(c, "bias-corrected", set_biases(bias, nbias, &t));
+    t.core_bias = only;
+    for (int i = 0; i < nbias && !rc; i++) {
+      uint32_t id = bias[i].core->id;
+      if (id >= nn || !core_bias[id]) continue;
+      only[id] = true;
+      for (uint32_t k = 0; k < nv; k++) t.pos[k] = t.cap[k]; /* means only */
+      rc = calib_run(m, set, o->batch, track_cb, &t, d);
+      if (!rc) pass_stat(c, "bias-corrected", set_biases(&bias[i], 1, &t));
+      only[id] = false;
+    }
+    t.core_bias = core_bias;
+    free(only);
   }
   /* the report: SQNR of every quantized value and output on the calibration set */
   if (!rc) {
