@@ -7,6 +7,8 @@
  * first. Reports the output SQNR per quantized value and per model output. */
 #include "calib.h"
 
+#include "eval.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -916,9 +918,40 @@ static int run(Model *m, const PassOptions *po, PassCtx *c) {
     calib_set_free(&set);
     return -1;
   }
+  const char *lab = pass_opt_str(po, "labels");
+  RtValue *x = NULL, *y = NULL;
+  double before = 0, after = 0;
   int rc = 0;
-  if (o.smooth > 0) rc = smooth_quant(m, &o, &set, c);
+  if (*lab) { /* top-1 on the data rows, before and after */
+    if (!*o.data) {
+      ir_error(c->d, ir_noloc, "labels= needs data= (the rows they label)");
+      rc = -1;
+    }
+    Arena la;
+    ir_arena_init(&la);
+    Tensor *lt = rc ? NULL : ir_npy_read(&la, lab, ELEM_UNDEFINED, c->d);
+    RtValue *lw = lt ? rt_tensor_wrap(lt) : NULL;
+    if (!rc && (!lw || lw->rank != 1 || lw->dims[0] < set.samples)) {
+      if (lw) ir_error(c->d, ir_noloc, "%s: labels must be one integer per data row (%lld rows)",
+                       lab, (long long)set.samples);
+      rc = -1;
+    }
+    y = rc ? NULL : rt_rows(lw, 0, set.samples);
+    rt_unref(lw);
+    ir_arena_free(&la);
+    for (int i = 0; !rc && i < set.n_inputs && !x; i++)
+      if (set.inputs[i]) x = rt_rows(set.inputs[i], 0, set.samples);
+    if (!rc) rc = rt_eval_top1(m, x, y, o.batch, &before, c->d);
+  }
+  if (!rc && o.smooth > 0) rc = smooth_quant(m, &o, &set, c);
   if (!rc) rc = o.dynamic ? quantize_dynamic(m, &o, c) : quantize_static(m, &o, &set, c);
+  if (!rc && y) {
+    rc = rt_eval_top1(m, x, y, o.batch, &after, c->d);
+    if (!rc)
+      ir_note(c->d, ir_noloc, "top-1 on the %lld data rows: %.4f%% before, %.4f%% after (%+.4f)",
+              (long long)set.samples, 100 * before, 100 * after, 100 * (after - before));
+  }
+  rt_unref(x), rt_unref(y);
   calib_set_free(&set);
   return rc;
 }
@@ -931,6 +964,7 @@ static const PassOptSpec opts[] = {
     {"calib", POPT_STRING, "minmax", "activation ranges: minmax, percentile, entropy or mse"},
     {"percentile", POPT_FLOAT, "99.99", "the percentile kept by calib=percentile"},
     {"data", POPT_STRING, "", "calibration inputs: X.npy or [name=X.npy,...]"},
+    {"labels", POPT_STRING, "", "int labels of the data rows: report top-1 before and after"},
     {"samples", POPT_INT, "200", "calibration samples used (0: all)"},
     {"batch", POPT_INT, "50", "samples per interpreter run"},
     {"bias-correction", POPT_INT, "0", "1: fold each channel's mean output error into the bias"},
@@ -955,11 +989,12 @@ const Pass pass_quantize = {
     "scale max|w|/127 per output channel or per tensor) behind a DequantizeLinear, biases "
     "int32 on x_scale * w_scale, as ONNX Runtime's quantizer writes them. bias-correction=1 "
     "compares each layer's per-channel output mean with the float model's on the calibration "
-    "set and folds the difference into the bias. Dynamic mode rewrites MatMul/Gemm with "
+    "set, layer by layer in graph order, and folds the difference into the bias. Dynamic mode rewrites MatMul/Gemm with "
     "constant weights into DynamicQuantizeLinear + MatMulInteger + Cast + Mul (+ Add for "
     "Gemm's bias). smooth=ALPHA (SmoothQuant) first divides a LayerNormalization's scale and "
     "bias by s_j = max|X_j|^ALPHA / max|W_j|^(1-ALPHA) and multiplies the rows of the "
     "MatMul/Gemm weights it feeds by s_j. The pass reports the SQNR of every quantized value "
-    "and of the outputs against the float model on the calibration set. See "
+    "and of the outputs against the float model on the calibration set, and with labels= "
+    "the top-1 accuracy on it before and after. See "
     "docs/quantization.md.",
 };
