@@ -295,6 +295,12 @@ static void track_cb(void *ctx, const Node *n, RtValue *const *ins, RtValue *con
     if (!v || v->id >= t->nv || !t->want[v->id] || !r || r->elem != ELEM_FLOAT) continue;
     const float *f = r->data;
     uint64_t id = v->id;
+    if (!t->compare && t->pos[id] < t->cap[id]) { /* room for this run's elements */
+      uint64_t need = t->pos[id] + r->numel < t->cap[id] ? t->pos[id] + r->numel : t->cap[id];
+      float *nb = realloc(t->ref[id], (size_t)need * sizeof(float) + 1);
+      if (!nb) abort();
+      t->ref[id] = nb;
+    }
     for (uint64_t j = 0; j < r->numel && t->pos[id] < t->cap[id]; j++, t->pos[id]++) {
       if (!t->compare) {
         t->ref[id][t->pos[id]] = f[j];
@@ -390,30 +396,12 @@ static int quantize_static(Model *m, const QOpts *o, const CalibSet *set, PassCt
   if (!t.ref || !t.len || !t.cap || !t.pos || !t.sig || !t.err || !t.mean || !t.mean2 || !t.cnt ||
       !core_bias)
     abort();
-  /* at most 64 MB of reference activations: each value keeps its first elements */
-  uint64_t per_sample = 0;
-  for (size_t k = 0; k < g->nodes.n; k++)
-    for (int i = 0; i < g->nodes.v[k]->n_outputs; i++) {
-      Value *v = g->nodes.v[k]->outputs[i];
-      uint64_t e;
-      if (v && v->id < nv && track[v->id] && ir_type_numel(v->type, &e)) per_sample += e;
-    }
-  for (size_t k = 0; k < g->nodes.n; k++)
-    for (int i = 0; i < g->nodes.v[k]->n_outputs; i++) {
-      Value *v = g->nodes.v[k]->outputs[i];
-      if (!v || v->id >= nv || !track[v->id]) continue;
-      uint64_t budget = (64u << 20) / sizeof(float), e = 0;
-      const Type *ty = v->type;
-      /* elements per sample: the known dims after the batch one */
-      e = 1;
-      for (int r = 1; ty && r < ty->rank; r++) e *= ty->dims[r].value > 0 ? (uint64_t)ty->dims[r].value : 1;
-      uint64_t tot = e * (uint64_t)set->samples;
-      if (per_sample > 0 && per_sample * (uint64_t)set->samples > budget)
-        tot = (uint64_t)((double)tot * budget / ((double)per_sample * (double)set->samples)) + 1;
-      t.cap[v->id] = tot;
-      t.ref[v->id] = malloc((size_t)tot * sizeof(float) + 1);
-      if (!t.ref[v->id]) abort();
-    }
+  /* at most 64 MB of reference activations, shared evenly: each value keeps its first
+   * elements (buffers grow as the runs fill them) */
+  uint64_t ntrack = 0;
+  for (uint32_t i = 0; i < nv; i++) ntrack += track[i];
+  for (uint32_t i = 0; i < nv; i++)
+    if (track[i]) t.cap[i] = ((64u << 20) / sizeof(float)) / (ntrack ? ntrack : 1);
   for (int i = 0; i < p.ncore; i++) {
     Node *n = p.core[i];
     if (!o->bias_corr || n->n_inputs < 3 || !const_float(n->inputs[2]) || n->id >= nn) continue;
@@ -696,7 +684,7 @@ static int quantize_dynamic(Model *m, const QOpts *o, PassCtx *c) {
       if (x->producer && x->producer->id < nid) ir_vec_push(ins.after[pos[x->producer->id]], dq);
       else ir_vec_push(ins.front, dq);
     }
-    int64_t C = o->per_channel ? w->dims[ax] : 1, N = w->dims[ax];
+    int64_t C = o->per_channel ? w->dims[ax] : 1;
     float *ws = malloc((size_t)C * sizeof *ws);
     if (!ws) abort();
     Tensor *wq = quant_weight(m, w, ax, o->per_channel, ws);
@@ -737,7 +725,6 @@ static int quantize_dynamic(Model *m, const QOpts *o, PassCtx *c) {
       Value *vb = pass_add_initializer(g, ir_arena_printf(a, "%s_bias", y->name), tb2);
       chain(g, &ins, k, "Add", yb, vb, y, NULL, ELEM_FLOAT, NULL);
     }
-    (void)N;
     done++;
   }
   rebuild(g, &ins, drop);
