@@ -3,6 +3,8 @@
  * range choices (min-max, percentile, entropy as TensorRT's KL search, MSE). */
 #include "calib.h"
 
+#include "eval.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,18 +117,6 @@ void calib_set_free(CalibSet *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Rows [start, start+count) of x along dim 0, a new tensor. */
-static RtValue *rows(const RtValue *x, int64_t start, int64_t count) {
-  int64_t dims[RT_MAX_RANK];
-  memcpy(dims, x->dims, (size_t)x->rank * sizeof *dims);
-  dims[0] = count;
-  RtValue *r = rt_tensor_new(x->elem, x->rank, dims);
-  if (!r || !x->dims[0]) return r;
-  size_t row = x->nbytes / (size_t)x->dims[0];
-  memcpy(r->data, (const char *)x->data + (size_t)start * row, (size_t)count * row);
-  return r;
-}
-
 int calib_run_rows(RtInterp *ip, const Model *m, const CalibSet *s, int64_t start,
                    int64_t count, RtValue **outs) {
   const Graph *g = m->graph;
@@ -134,7 +124,7 @@ int calib_run_rows(RtInterp *ip, const Model *m, const CalibSet *s, int64_t star
   RtValue **o = outs ? outs : calloc((size_t)g->n_outputs + 1, sizeof *o);
   if (!ins || !o) abort();
   for (int i = 0; i < g->n_inputs; i++)
-    if (s->inputs[i]) ins[i] = rows(s->inputs[i], start, count);
+    if (s->inputs[i]) ins[i] = rt_rows(s->inputs[i], start, count);
   int rc = rt_interp_run(ip, ins, o);
   for (int i = 0; i < g->n_inputs; i++) rt_unref(ins[i]);
   free(ins);
@@ -324,14 +314,16 @@ static int kl_threshold(const double *a, int n, int nq) {
       for (int j = b0; j < b1; j++) sum += a[j], nz += a[j] > 0;
       for (int j = b0; j < b1; j++) q[j] = a[j] > 0 ? sum / nz : 0;
     }
-    double ps = 0, qs = 0;
-    for (int j = 0; j < i; j++) ps += p[j], qs += q[j];
-    if (!(ps > 0) || !(qs > 0)) continue;
+    /* P and Q on the same total: Q lacks the clipped tail, so clipping costs even when
+     * what is left is one spike (renormalized apart, both would be that spike: KL 0) */
+    double ps = 0;
+    for (int j = 0; j < i; j++) ps += p[j];
+    if (!(ps > 0)) continue;
     double kl = 0;
     for (int j = 0; j < i; j++) {
       if (p[j] <= 0) continue;
-      double pj = p[j] / ps, qj = q[j] / qs;
-      kl += pj * log(pj / (qj > 0 ? qj : 1e-12 / qs));
+      double pj = p[j] / ps, qj = q[j] / ps;
+      kl += pj * log(pj / (qj > 0 ? qj : 1e-12 / ps));
     }
     if (kl < best) best = kl, best_i = i;
   }

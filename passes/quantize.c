@@ -7,6 +7,8 @@
  * first. Reports the output SQNR per quantized value and per model output. */
 #include "calib.h"
 
+#include "eval.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +295,12 @@ static void track_cb(void *ctx, const Node *n, RtValue *const *ins, RtValue *con
     if (!v || v->id >= t->nv || !t->want[v->id] || !r || r->elem != ELEM_FLOAT) continue;
     const float *f = r->data;
     uint64_t id = v->id;
+    if (!t->compare && t->pos[id] < t->cap[id]) { /* room for this run's elements */
+      uint64_t need = t->pos[id] + r->numel < t->cap[id] ? t->pos[id] + r->numel : t->cap[id];
+      float *nb = realloc(t->ref[id], (size_t)need * sizeof(float) + 1);
+      if (!nb) abort();
+      t->ref[id] = nb;
+    }
     for (uint64_t j = 0; j < r->numel && t->pos[id] < t->cap[id]; j++, t->pos[id]++) {
       if (!t->compare) {
         t->ref[id][t->pos[id]] = f[j];
@@ -388,30 +396,12 @@ static int quantize_static(Model *m, const QOpts *o, const CalibSet *set, PassCt
   if (!t.ref || !t.len || !t.cap || !t.pos || !t.sig || !t.err || !t.mean || !t.mean2 || !t.cnt ||
       !core_bias)
     abort();
-  /* at most 64 MB of reference activations: each value keeps its first elements */
-  uint64_t per_sample = 0;
-  for (size_t k = 0; k < g->nodes.n; k++)
-    for (int i = 0; i < g->nodes.v[k]->n_outputs; i++) {
-      Value *v = g->nodes.v[k]->outputs[i];
-      uint64_t e;
-      if (v && v->id < nv && track[v->id] && ir_type_numel(v->type, &e)) per_sample += e;
-    }
-  for (size_t k = 0; k < g->nodes.n; k++)
-    for (int i = 0; i < g->nodes.v[k]->n_outputs; i++) {
-      Value *v = g->nodes.v[k]->outputs[i];
-      if (!v || v->id >= nv || !track[v->id]) continue;
-      uint64_t budget = (64u << 20) / sizeof(float), e = 0;
-      const Type *ty = v->type;
-      /* elements per sample: the known dims after the batch one */
-      e = 1;
-      for (int r = 1; ty && r < ty->rank; r++) e *= ty->dims[r].value > 0 ? (uint64_t)ty->dims[r].value : 1;
-      uint64_t tot = e * (uint64_t)set->samples;
-      if (per_sample > 0 && per_sample * (uint64_t)set->samples > budget)
-        tot = (uint64_t)((double)tot * budget / ((double)per_sample * (double)set->samples)) + 1;
-      t.cap[v->id] = tot;
-      t.ref[v->id] = malloc((size_t)tot * sizeof(float) + 1);
-      if (!t.ref[v->id]) abort();
-    }
+  /* at most 64 MB of reference activations, shared evenly: each value keeps its first
+   * elements (buffers grow as the runs fill them) */
+  uint64_t ntrack = 0;
+  for (uint32_t i = 0; i < nv; i++) ntrack += track[i];
+  for (uint32_t i = 0; i < nv; i++)
+    if (track[i]) t.cap[i] = ((64u << 20) / sizeof(float)) / (ntrack ? ntrack : 1);
   for (int i = 0; i < p.ncore; i++) {
     Node *n = p.core[i];
     if (!o->bias_corr || n->n_inputs < 3 || !const_float(n->inputs[2]) || n->id >= nn) continue;
@@ -570,12 +560,24 @@ static int quantize_static(Model *m, const QOpts *o, const CalibSet *set, PassCt
   }
   rebuild(g, &ins, NULL);
   set_biases(bias, nbias, NULL);
-  /* bias correction: the quantized model's per-channel mean error folds into the bias */
+  /* bias correction, layer by layer in graph order (each measured with the ones before it
+   * corrected): the quantized model's per-channel mean error folds into the bias */
   if (o->bias_corr && nbias) {
+    bool *only = calloc(nn + 1, sizeof *only);
+    if (!only) abort();
     t.compare = true;
-    for (uint32_t i = 0; i < nv; i++) t.pos[i] = t.cap[i]; /* means only */
-    rc = calib_run(m, set, o->batch, track_cb, &t, d);
-    if (!rc) pass_stat(c, "bias-corrected", set_biases(bias, nbias, &t));
+    t.core_bias = only;
+    for (int i = 0; i < nbias && !rc; i++) {
+      uint32_t id = bias[i].core->id;
+      if (id >= nn || !core_bias[id]) continue;
+      only[id] = true;
+      for (uint32_t k = 0; k < nv; k++) t.pos[k] = t.cap[k]; /* means only */
+      rc = calib_run(m, set, o->batch, track_cb, &t, d);
+      if (!rc) pass_stat(c, "bias-corrected", set_biases(&bias[i], 1, &t));
+      only[id] = false;
+    }
+    t.core_bias = core_bias;
+    free(only);
   }
   /* the report: SQNR of every quantized value and output on the calibration set */
   if (!rc) {
@@ -682,7 +684,7 @@ static int quantize_dynamic(Model *m, const QOpts *o, PassCtx *c) {
       if (x->producer && x->producer->id < nid) ir_vec_push(ins.after[pos[x->producer->id]], dq);
       else ir_vec_push(ins.front, dq);
     }
-    int64_t C = o->per_channel ? w->dims[ax] : 1, N = w->dims[ax];
+    int64_t C = o->per_channel ? w->dims[ax] : 1;
     float *ws = malloc((size_t)C * sizeof *ws);
     if (!ws) abort();
     Tensor *wq = quant_weight(m, w, ax, o->per_channel, ws);
@@ -723,7 +725,6 @@ static int quantize_dynamic(Model *m, const QOpts *o, PassCtx *c) {
       Value *vb = pass_add_initializer(g, ir_arena_printf(a, "%s_bias", y->name), tb2);
       chain(g, &ins, k, "Add", yb, vb, y, NULL, ELEM_FLOAT, NULL);
     }
-    (void)N;
     done++;
   }
   rebuild(g, &ins, drop);
@@ -904,9 +905,40 @@ static int run(Model *m, const PassOptions *po, PassCtx *c) {
     calib_set_free(&set);
     return -1;
   }
+  const char *lab = pass_opt_str(po, "labels");
+  RtValue *x = NULL, *y = NULL;
+  double before = 0, after = 0;
   int rc = 0;
-  if (o.smooth > 0) rc = smooth_quant(m, &o, &set, c);
+  if (*lab) { /* top-1 on the data rows, before and after */
+    if (!*o.data) {
+      ir_error(c->d, ir_noloc, "labels= needs data= (the rows they label)");
+      rc = -1;
+    }
+    Arena la;
+    ir_arena_init(&la);
+    Tensor *lt = rc ? NULL : ir_npy_read(&la, lab, ELEM_UNDEFINED, c->d);
+    RtValue *lw = lt ? rt_tensor_wrap(lt) : NULL;
+    if (!rc && (!lw || lw->rank != 1 || lw->dims[0] < set.samples)) {
+      if (lw) ir_error(c->d, ir_noloc, "%s: labels must be one integer per data row (%lld rows)",
+                       lab, (long long)set.samples);
+      rc = -1;
+    }
+    y = rc ? NULL : rt_rows(lw, 0, set.samples);
+    rt_unref(lw);
+    ir_arena_free(&la);
+    for (int i = 0; !rc && i < set.n_inputs && !x; i++)
+      if (set.inputs[i]) x = rt_rows(set.inputs[i], 0, set.samples);
+    if (!rc) rc = rt_eval_top1(m, x, y, o.batch, &before, c->d);
+  }
+  if (!rc && o.smooth > 0) rc = smooth_quant(m, &o, &set, c);
   if (!rc) rc = o.dynamic ? quantize_dynamic(m, &o, c) : quantize_static(m, &o, &set, c);
+  if (!rc && y) {
+    rc = rt_eval_top1(m, x, y, o.batch, &after, c->d);
+    if (!rc)
+      ir_note(c->d, ir_noloc, "top-1 on the %lld data rows: %.4f%% before, %.4f%% after (%+.4f)",
+              (long long)set.samples, 100 * before, 100 * after, 100 * (after - before));
+  }
+  rt_unref(x), rt_unref(y);
   calib_set_free(&set);
   return rc;
 }
@@ -919,6 +951,7 @@ static const PassOptSpec opts[] = {
     {"calib", POPT_STRING, "minmax", "activation ranges: minmax, percentile, entropy or mse"},
     {"percentile", POPT_FLOAT, "99.99", "the percentile kept by calib=percentile"},
     {"data", POPT_STRING, "", "calibration inputs: X.npy or [name=X.npy,...]"},
+    {"labels", POPT_STRING, "", "int labels of the data rows: report top-1 before and after"},
     {"samples", POPT_INT, "200", "calibration samples used (0: all)"},
     {"batch", POPT_INT, "50", "samples per interpreter run"},
     {"bias-correction", POPT_INT, "0", "1: fold each channel's mean output error into the bias"},
@@ -943,11 +976,12 @@ const Pass pass_quantize = {
     "scale max|w|/127 per output channel or per tensor) behind a DequantizeLinear, biases "
     "int32 on x_scale * w_scale, as ONNX Runtime's quantizer writes them. bias-correction=1 "
     "compares each layer's per-channel output mean with the float model's on the calibration "
-    "set and folds the difference into the bias. Dynamic mode rewrites MatMul/Gemm with "
+    "set, layer by layer in graph order, and folds the difference into the bias. Dynamic mode rewrites MatMul/Gemm with "
     "constant weights into DynamicQuantizeLinear + MatMulInteger + Cast + Mul (+ Add for "
     "Gemm's bias). smooth=ALPHA (SmoothQuant) first divides a LayerNormalization's scale and "
     "bias by s_j = max|X_j|^ALPHA / max|W_j|^(1-ALPHA) and multiplies the rows of the "
     "MatMul/Gemm weights it feeds by s_j. The pass reports the SQNR of every quantized value "
-    "and of the outputs against the float model on the calibration set. See "
+    "and of the outputs against the float model on the calibration set, and with labels= "
+    "the top-1 accuracy on it before and after. See "
     "docs/quantization.md.",
 };

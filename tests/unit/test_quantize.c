@@ -87,6 +87,13 @@ static void test_ranges_uniform(void **s) {
   calib_range(&h, CALIB_PERCENTILE, 50, false, 255, &lo, &hi);
   assert_true(lo == 0 && hi < 2 * w);
   free(h.bins);
+  /* two spikes (pixels): 70% at 0.5, 30% at 1. Clipping at 0.5 leaves one spike, which
+   * its quantization reproduces exactly; only the lost tail tells it apart: full range */
+  for (int i = 0; i < N; i++) v[i] = i < N * 7 / 10 ? 0.5f : 1.0f;
+  h = hist_of(v, N);
+  calib_range(&h, CALIB_ENTROPY, 0, true, 254, &lo, &hi);
+  assert_true(hi >= 1.0 - w && lo == -hi);
+  free(h.bins);
 }
 
 static void test_ranges_outlier(void **s) {
