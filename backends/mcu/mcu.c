@@ -134,8 +134,19 @@ static int io_index(const Value *const *vs, int n, const Value *v) {
   return -1;
 }
 
+static bool float_entry(const Graph *g, const Value *v);
+static bool is_view(const char *op);
+
+/* A view (Flatten, Reshape, ...) of a float graph input: it reads the caller's buffer in
+ * place (that buffer is never reused), so it needs no storage of its own. */
+static bool input_view(const Graph *g, const Value *v) {
+  const Node *p = v->producer;
+  return p && !*p->domain && is_view(p->op_type) && float_entry(g, v);
+}
+
 /* The C expression of v's storage in run() (a parameter or the arena). */
 static void ptr(Cx *c, const Value *v, char *buf, size_t len) {
+  while (input_view(c->m->graph, v)) v = in_at(v->producer, 0);
   int k = io_index((const Value *const *)c->sig->inputs, c->sig->n_inputs, v);
   if (k >= 0) {
     snprintf(buf, len, "in%d", k);
@@ -170,9 +181,7 @@ static void table(Cx *c, const char *ctype, const char *name, const void *data, 
   fputs("\n};\n", c->tf);
 }
 
-/* mult (a float32, >= 0) as m * 2^-sh with m < 2^24 and 1 <= sh <= 45; false if too small
- * for an exact int64 evaluation (see docs/mcu.md). */
-static bool split_mult(float mult, int32_t *m, int8_t *sh) {
+bool be_mcu_split_mult(float mult, int64_t bound, int32_t *m, int8_t *sh) {
   if (!(mult > 0)) { /* zero (or a zero scale): every output is the zero point */
     *m = 0;
     *sh = 1;
@@ -188,7 +197,12 @@ static bool split_mult(float mult, int32_t *m, int8_t *sh) {
     *sh = 1;
     return true;
   }
-  if (s > 45) return false;
+  if (s > 54) {
+    if ((double)bound * mult > 0.25) return false;
+    *m = 0;
+    *sh = 1;
+    return true;
+  }
   *m = (int32_t)mm;
   *sh = (int8_t)s;
   return true;
@@ -197,15 +211,15 @@ static bool split_mult(float mult, int32_t *m, int8_t *sh) {
 /* Requantization tables of M outputs: mult[o] = (xs * ws[o]) / ys in float, as the
  * interpreter computes it; the accumulator bound |acc| < 2^29 is checked by the caller. */
 static int requant_tables(Cx *c, const Node *n, float xs, const float *ws, int64_t wsn, float ys,
-                          int64_t M) {
+                          int64_t M, const int64_t *bound) {
   int32_t *mul = malloc(sizeof *mul * (size_t)M);
   int8_t *sh = malloc((size_t)M);
   int rc = 0;
   for (int64_t o = 0; o < M && rc == 0; o++) {
     float mult = effc_qmult_f32(xs, ws[wsn == 1 ? 0 : o], ys);
-    if (!split_mult(mult, &mul[o], &sh[o]))
+    if (!be_mcu_split_mult(mult, bound[o], &mul[o], &sh[o]))
       rc = fail(c, n, "requantization multiplier %g of output channel %" PRId64
-                " is below 2^-22: not exact in integers", (double)mult, o);
+                " is below 2^-31 and its outputs can change: not exact in int64", (double)mult, o);
   }
   if (rc == 0) {
     table(c, "int32_t", "mul", mul, M, 4, 0);
@@ -219,7 +233,8 @@ static int requant_tables(Cx *c, const Node *n, float xs, const float *ws, int64
 /* Weight rows w[o][k] (int32 values, already minus 128 for uint8) as int8 [M][kp] for the
  * target's dot product (zero padded; DSP: permuted in fours), and the accumulator bound. */
 static int weight_rows(Cx *c, const Node *n, const int32_t *w, int64_t M, int64_t K, int64_t kp,
-                       bool permute, const int32_t *wz, const int32_t *bias, int32_t xmax) {
+                       bool permute, const int32_t *wz, const int32_t *bias, int32_t xmax,
+                       int64_t *bounds) {
   int8_t *p = calloc((size_t)(M * kp), 1);
   for (int64_t o = 0; o < M; o++) {
     int64_t bound = bias ? llabs(bias[o]) : 0;
@@ -229,6 +244,7 @@ static int weight_rows(Cx *c, const Node *n, const int32_t *w, int64_t M, int64_
       p[o * kp + j] = (int8_t)w[o * K + k];
       bound += (int64_t)xmax * llabs((int64_t)w[o * K + k] - (wz ? wz[o] : 0));
     }
+    bounds[o] = bound;
     if (bound >= ((int64_t)1 << 29)) {
       free(p);
       return fail(c, n, "the accumulator of output channel %" PRId64 " may reach %" PRId64
@@ -318,11 +334,13 @@ static int emit_qconv(Cx *c, const Node *n) {
   int64_t kp = dw ? K : (K + kpad_of(c->t) - 1) / kpad_of(c->t) * kpad_of(c->t);
   int rc = 0;
   if (C % G || M % G || C / G != cg) rc = fail(c, n, "group %" PRId64 " does not divide the channels", G);
+  int64_t *bounds = calloc((size_t)M, sizeof *bounds);
   if (!rc) rc = weight_rows(c, n, wv, M, K, kp, !dw && isa_of(c->t) == 1, anyz ? wz : NULL, bias,
-                            xmax_of(x, xz));
+                            xmax_of(x, xz), bounds);
   if (!rc && bias) table(c, "int32_t", "b", bias, M, 4, 0);
   if (!rc && anyz) table(c, "int32_t", "wz", wz, M, 4, 0);
-  if (!rc) rc = requant_tables(c, n, xs[0], ws, wsn, ys[0], M);
+  if (!rc) rc = requant_tables(c, n, xs[0], ws, wsn, ys[0], M, bounds);
+  free(bounds);
   c->L->kernel = dw ? (KH == 3 && KW == 3 ? "depthwise3x3" : "depthwise")
                     : pw ? "conv1x1" : KH == 3 && KW == 3 ? "conv3x3" : "convKxK";
   if (!dw) c->L->scratch = (uint64_t)kp * 2;
@@ -381,9 +399,12 @@ static int emit_qmatmul(Cx *c, const Node *n) {
     anyz = anyz || bz[o] != 0;
   }
   int64_t kp = (K + kpad_of(c->t) - 1) / kpad_of(c->t) * kpad_of(c->t);
-  int rc = weight_rows(c, n, wv, N, K, kp, isa_of(c->t) == 1, anyz ? bz : NULL, NULL, xmax_of(a, az));
+  int64_t *bounds = calloc((size_t)N, sizeof *bounds);
+  int rc = weight_rows(c, n, wv, N, K, kp, isa_of(c->t) == 1, anyz ? bz : NULL, NULL, xmax_of(a, az),
+                       bounds);
   if (!rc && anyz) table(c, "int32_t", "wz", bz, N, 4, 0);
-  if (!rc) rc = requant_tables(c, n, as[0], bs, tnumel(cst(in_at(n, 4))), ys[0], N);
+  if (!rc) rc = requant_tables(c, n, as[0], bs, tnumel(cst(in_at(n, 4))), ys[0], N, bounds);
+  free(bounds);
   c->L->kernel = "fc";
   c->L->scratch = (uint64_t)kp * 2;
   if (!rc && c->cf) {
@@ -437,13 +458,25 @@ static int qaxis(Cx *c, const Node *n, const Value *x, int64_t cnt, int64_t *inn
   return 0;
 }
 
+/* A float graph input, or a view (Flatten, Reshape, ...) of one: what QuantizeLinear may read. */
+static bool float_entry(const Graph *g, const Value *v) {
+  for (int depth = 0; v && depth < 64; depth++) {
+    if (!v->type || v->type->elem != ELEM_FLOAT) return false;
+    if (io_index((const Value *const *)g->inputs, g->n_inputs, v) >= 0) return true;
+    const Node *p = v->producer;
+    if (!p || *p->domain || !is_view(p->op_type)) return false;
+    v = in_at(p, 0);
+  }
+  return false;
+}
+
 static int emit_qdq(Cx *c, const Node *n, bool quant) {
   const Value *x = in_at(n, 0), *y = n->outputs[0];
   const Graph *g = c->m->graph;
   if (ir_attr_int(n, "block_size", 0)) return fail(c, n, "block quantization is not supported");
-  if (quant && !(x->type->elem == ELEM_FLOAT && io_index((const Value *const *)g->inputs, g->n_inputs, x) >= 0))
-    return fail(c, n, "QuantizeLinear is supported only on a float graph input (the model's "
-                      "float entry); quantize inside the graph with integer operators");
+  if (quant && !float_entry(g, x))
+    return fail(c, n, "QuantizeLinear is supported only on a float graph input (or a Flatten / "
+                      "Reshape of one): the model's float entry");
   if (!quant && io_index((const Value *const *)g->outputs, g->n_outputs, y) < 0)
     return fail(c, n, "DequantizeLinear is supported only into a graph output (float compute "
                       "inside the graph is not compiled for the MCU)");
@@ -466,7 +499,7 @@ static int emit_qdq(Cx *c, const Node *n, bool quant) {
     ptr(c, x, px, sizeof px);
     ptr(c, y, py, sizeof py);
     if (quant)
-      fprintf(c->cf, "  mk_quantize(%s, %" PRId64 ", %" PRId64 ", %" PRId64 ", L%d_s, L%d_z, %d, %s);\n",
+      fprintf(c->cf, "  mk_quantize((const float *)%s, %" PRId64 ", %" PRId64 ", %" PRId64 ", L%d_s, L%d_z, %d, %s);\n",
               px, numel(x), inner, C, c->idx, c->idx, sgn(y), py);
     else
       fprintf(c->cf, "  mk_dequantize(%s, %d, %" PRId64 ", %" PRId64 ", %" PRId64 ", L%d_s, L%d_z, %s);\n",
@@ -481,13 +514,18 @@ static int emit_qdq(Cx *c, const Node *n, bool quant) {
 static int emit_view(Cx *c, const Node *n) {
   const Value *x = in_at(n, 0), *y = n->outputs[0];
   c->L->kernel = "copy";
+  if (input_view(c->m->graph, y)) {
+    c->L->kernel = "alias"; /* reads the input in place */
+    return 0;
+  }
   if (c->cf) {
     char px[64], py[64];
     ptr(c, x, px, sizeof px);
     ptr(c, y, py, sizeof py);
     size_t b = 0;
     ir_elem_nbytes(y->type->elem, (uint64_t)numel(y), &b);
-    fprintf(c->cf, "  if ((const void *)%s != (const void *)%s) memmove(%s, %s, %zu);\n", px, py, py, px, b);
+    if (strcmp(px, py)) fprintf(c->cf, "  memmove(%s, %s, %zu);\n", py, px, b);
+    else fprintf(c->cf, "  /* in place */\n");
   }
   return 0;
 }
@@ -507,6 +545,7 @@ static int emit_node(Cx *c, const Node *n) {
   }
   if (onnx && !strcmp(op, "QuantizeLinear")) return emit_qdq(c, n, true);
   if (onnx && !strcmp(op, "DequantizeLinear")) return emit_qdq(c, n, false);
+  if (onnx && is_view(op) && float_entry(c->m->graph, in_at(n, 0))) return emit_view(c, n);
   for (int i = 0; i < n->n_outputs; i++)
     if (n->outputs[i] && !is_q8(n->outputs[i]))
       return fail(c, n, "output '%s' is %s: the mcu backend compiles integer (int8/uint8) graphs; "
@@ -626,7 +665,8 @@ static void write_report(FILE *f, const Model *m, const McuModel *mm, const Emit
     char nm[256], off[32];
     const Value *v = L->n->outputs[0];
     int64_t k = be_offset(L->n, 0);
-    if (k >= 0) snprintf(off, sizeof off, "%" PRId64, k);
+    if (!strcmp(L->kernel, "alias")) snprintf(off, sizeof off, "%s", "input");
+    else if (k >= 0) snprintf(off, sizeof off, "%" PRId64, k);
     else snprintf(off, sizeof off, "%s", "io");
     size_t b = 0;
     ir_elem_nbytes(v->type->elem, (uint64_t)numel(v), &b);
@@ -663,7 +703,8 @@ int be_emit_mcu(Model *m, const EmitOptions *o, Diag *d) {
     const Node *n = g->nodes.v[i];
     for (int k = 0; k < n->n_outputs; k++) {
       const Value *v = n->outputs[k];
-      if (!v || is_const_node(n) || io_index((const Value *const *)sig.outputs, sig.n_outputs, v) >= 0)
+      if (!v || is_const_node(n) || io_index((const Value *const *)sig.outputs, sig.n_outputs, v) >= 0 ||
+          input_view(g, v))
         continue;
       int64_t off = be_offset(n, k);
       if (off < 0 && v->uses) {

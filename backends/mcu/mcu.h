@@ -30,4 +30,10 @@ typedef struct McuModel {
 int be_mcu_analyze(const Model *m, const Target *t, const BeSignature *sig, McuModel *mm, Diag *d);
 void be_mcu_free(McuModel *mm);
 
+/* A requantization multiplier (float32, >= 0) as m * 2^-sh with m < 2^24 and 1 <= sh <= 54,
+ * for mk_rq (mcu_kern.c); `bound` bounds |accumulator|: a multiplier too small for int64
+ * (shift > 54) whose outputs can never leave the zero point (bound * mult <= 1/4) becomes 0;
+ * false for the rest. See docs/mcu.md. */
+bool be_mcu_split_mult(float mult, int64_t bound, int32_t *m, int8_t *sh);
+
 #endif

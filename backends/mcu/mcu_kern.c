@@ -39,10 +39,21 @@ MK int32_t mk_sat(int64_t v, int s) {
   return (int32_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
-/* sat(round_half_even(acc * m * 2^-sh + zp)) exactly (1 <= sh <= 45, |acc| < 2^29, m < 2^24:
- * the interpreter's double arithmetic is exact there, see docs/mcu.md). */
+/* The interpreter's sat(round_half_even(fl((double)acc * mult + zp))) exactly, in integers:
+ * mult = m * 2^-sh (1 <= sh <= 54, m < 2^24, |acc| < 2^29, so acc * mult is exact in double);
+ * t = the exact sum in units of 2^-sh, rounded to 53 significant bits (half to even) when it
+ * has more, as the double addition does; then rounded half to even at 2^sh. See docs/mcu.md. */
 MK int32_t mk_rq(int32_t acc, int32_t m, int32_t sh, int32_t zp, int s) {
   int64_t t = (int64_t)acc * m + (int64_t)zp * ((int64_t)1 << sh);
+  if ((uint64_t)t + ((uint64_t)1 << 53) >= ((uint64_t)1 << 54)) { /* |t| >= 2^53 */
+    uint64_t a = t < 0 ? 0 - (uint64_t)t : (uint64_t)t;
+    int drop = 64 - __builtin_clzll(a) - 53;
+    uint64_t rem = a & (((uint64_t)1 << drop) - 1), hf = (uint64_t)1 << (drop - 1);
+    a >>= drop;
+    a += rem > hf || (rem == hf && (a & 1));
+    a <<= drop;
+    t = t < 0 ? -(int64_t)a : (int64_t)a;
+  }
   int64_t q = t >> sh; /* floor (arithmetic shift) */
   uint64_t r = (uint64_t)t & (((uint64_t)1 << sh) - 1), half = (uint64_t)1 << (sh - 1);
   q += r > half || (r == half && (q & 1));
