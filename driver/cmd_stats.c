@@ -38,9 +38,10 @@ const Command cmd_stats = {
     "                      activation_bytes, peak_naive_bytes, peak_planned_bytes, ...}}\n"
     "  --target T          plan with T's buffer alignment (default: generic's, 64 bytes) and\n"
     "                      check the peak and the weights against T's SRAM and flash sizes;\n"
-    "                      for an MCU target (cortex-m4, cortex-m7, cortex-m55) also each layer's\n"
-    "                      kernel and flash bytes as `effc compile` will emit them, and the SRAM\n"
-    "                      the compiled model needs (arena + the column buffer)\n"
+    "                      for an MCU target (cortex-m4, cortex-m7, cortex-m55) also, after the\n"
+    "                      target's pipeline, each layer's kernel, flash and output bytes as\n"
+    "                      `effc compile` will emit them, the SRAM the compiled model needs\n"
+    "                      (arena + column buffer) and a TFLM-style baseline plan (text only)\n"
     "  --dim NAME=N        bind symbolic dimension NAME to N everywhere (repeatable)\n"
     "  --shape NAME=D,D,.. set graph input NAME's shape (repeatable)\n"
     "  -h, --help          show this help\n"
@@ -59,52 +60,80 @@ typedef struct Layer {
   int64_t offset;      /* output 0's arena offset, -1 = not in the arena */
   uint64_t plan_bytes; /* bytes of the outputs in the arena */
   bool inplace;        /* output 0 took an input's buffer */
-  const char *kernel;  /* MCU targets: the layer's kernel (NULL: not compiled) */
-  uint64_t flash;      /* MCU targets: bytes of the layer's constants in flash */
 } Layer;
 
-/* The arena of a TFLM-style plan (greedy by size, first fit, no in-place), for comparison;
- * 0 when the graph cannot be planned. */
-static uint64_t baseline_arena(const Model *m, const Target *t) {
+/* What `effc compile --target T` emits for an MCU target, before anything is built: the
+ * model loaded again, specialized the same way, through T's pipeline (fold, plan, ...), then
+ * the MCU backend's analysis (kernels, flash per layer, column buffer), the planner's arena
+ * and a TFLM-style baseline plan (greedy by size, no in-place). Prints its section, or the
+ * first problem when the model does not compile. */
+static void mcu_section(const char *path, const Target *t, const char **shapes, int ns,
+                        const char **dims, int nd) {
   char *buf = NULL;
   size_t len = 0;
   FILE *sink = open_memstream(&buf, &len);
   Diag q;
   ir_diag_init(&q, sink, NULL, NULL, 0);
-  PlanOptions po = {PLAN_GREEDY, (uint64_t)t->align, false, false};
-  ModelPlan p;
-  uint64_t a = 0;
-  if (pass_plan_model(m, &po, &p, &q) == 0) {
-    a = p.arena_bytes;
+  Diag pd;
+  ir_diag_init(&pd, sink, t->name, t->pipeline, strlen(t->pipeline));
+  PassPipeline *pp = pass_pipeline_parse(t->pipeline, &pd);
+  Model *m = pp ? drv_load(path) : NULL;
+  PassRunOptions ro = {0};
+  bool ok = m && drv_specialize(m, shapes, ns, dims, nd, &q) == 0 && ir_external_load_all(m, &q) &&
+            pass_pipeline_run(m, pp, &ro, &q) == 0;
+  McuModel mm = {0};
+  ok = ok && be_mcu_analyze(m, t, NULL, &mm, &q) == 0;
+  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false};
+  ModelPlan p, b;
+  uint64_t arena = 0, base = 0;
+  if (ok && pass_plan_model(m, &po, &p, &q) == 0) {
+    arena = p.arena_bytes;
     pass_plan_free(&p);
+    po.strategy = PLAN_GREEDY;
+    po.inplace = false;
+    if (pass_plan_model(m, &po, &b, &q) == 0) {
+      base = b.arena_bytes;
+      pass_plan_free(&b);
+    }
   }
   fclose(sink);
-  free(buf);
-  return a;
-}
-
-/* The MCU backend's analysis of the model (kernels, flash per layer, column buffer): false
- * with the first problem in why when it cannot compile the model. */
-static bool mcu_layers(const Model *m, const Target *t, Layer *L, uint64_t *flash, uint64_t *scratch,
-                       char *why, size_t why_len) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *sink = open_memstream(&buf, &len);
-  Diag q;
-  ir_diag_init(&q, sink, NULL, NULL, 0);
-  McuModel mm;
-  int bad = be_mcu_analyze(m, t, NULL, &mm, &q);
-  fclose(sink);
-  for (int i = 0; i < mm.n_layers; i++) L[i].kernel = mm.layers[i].kernel, L[i].flash = mm.layers[i].flash;
-  *flash = mm.flash;
-  *scratch = (mm.scratch + 3) / 4 * 4;
-  be_mcu_free(&mm);
-  if (bad) {
+  if (ok) {
+    uint64_t col = (mm.scratch + 3) / 4 * 4;
+    printf("\n%s (effc compile --target %s: the model after the target's pipeline):\n"
+           "%-32s %-20s %-14s %12s %12s\n", t->name, t->name, "layer", "op", "kernel",
+           "flash bytes", "SRAM bytes");
+    for (int i = 0; i < mm.n_layers; i++) {
+      const McuLayer *l = &mm.layers[i];
+      if (!l->kernel) continue;
+      char nm[32];
+      snprintf(nm, sizeof nm, "#%u", (unsigned)l->n->id);
+      uint64_t out = 0;
+      const Value *v = l->n->outputs[0];
+      uint64_t k;
+      size_t by = 0;
+      if (v && v->type && ir_type_numel(v->type, &k) && ir_elem_nbytes(v->type->elem, k, &by)) out = by;
+      printf("%-32.32s %-20.20s %-14s %12llu %12llu\n", l->n->name && *l->n->name ? l->n->name : nm,
+             l->n->op_type, l->kernel, (unsigned long long)l->flash, (unsigned long long)out);
+    }
+    printf("flash: %llu bytes of constants (weights, biases, requantization tables; code not "
+           "counted), part %d KB: %s\n", (unsigned long long)mm.flash, t->flash_kb,
+           mm.flash <= (uint64_t)t->flash_kb * 1024 ? "fits" : "does NOT fit");
+    printf("SRAM: %llu bytes = arena %llu (the planner's peak) + column buffer %llu; inputs and "
+           "outputs are the caller's; part %d KB: %s\n", (unsigned long long)(arena + col),
+           (unsigned long long)arena, (unsigned long long)col, t->sram_kb,
+           arena + col <= (uint64_t)t->sram_kb * 1024 ? "fits" : "does NOT fit");
+    if (base)
+      printf("baseline (TFLM-style plan: greedy by size, no in-place): arena %llu bytes; ours "
+             "%llu (%.2fx)\n", (unsigned long long)base, (unsigned long long)arena,
+             arena ? (double)base / (double)arena : 0.0);
+  } else {
     const char *msg = buf && strstr(buf, "error: ") ? strstr(buf, "error: ") + 7 : "";
-    snprintf(why, why_len, "%.*s", (int)strcspn(msg, "\n"), msg);
+    printf("\n%s: the model does not compile: %.*s\n", t->name, (int)strcspn(msg, "\n"), msg);
   }
+  be_mcu_free(&mm);
+  if (m) drv_model_done(m);
+  if (pp) pass_pipeline_free(pp);
   free(buf);
-  return bad == 0;
 }
 
 /* Bytes of an initializer's data as its dims say (weightless models have no data). */
@@ -246,9 +275,9 @@ static int run(int argc, char **argv) {
   for (int i = 0; i < ns && rc == EXIT_OK; i++)
     if (pass_set_input_shape(m, shapes[i], &d) != 0) rc = EXIT_USER;
   if (rc == EXIT_OK && ir_infer_model(m, &d) != 0) rc = EXIT_USER;
-  free(dims);
-  free(shapes);
   if (rc != EXIT_OK) {
+    free(dims);
+    free(shapes);
     drv_model_done(m);
     return rc;
   }
@@ -328,10 +357,7 @@ static int run(int argc, char **argv) {
   for (size_t i = 0; i < nn; i++) L[i].offset = -1;
   char why[256] = "shapes unknown";
   bool has_plan = !unknown && plan_layers(m, target, L, &arena, &planned, &n_inplace, why, sizeof why);
-  bool mcu = !strcmp(target->emitter, "mcu");
-  uint64_t mcu_flash = 0, mcu_scratch = 0;
-  char mcu_why[512] = "";
-  bool mcu_ok = mcu && !unknown && mcu_layers(m, target, L, &mcu_flash, &mcu_scratch, mcu_why, sizeof mcu_why);
+  bool mcu = !strcmp(target->emitter, "mcu") && !unknown;
   char plan_desc[64];
   snprintf(plan_desc, sizeof plan_desc, "best fit, align %d, target %s", target->align, target->name);
 
@@ -354,11 +380,6 @@ static int run(int argc, char **argv) {
       else cJSON_AddNullToObject(o, "arena_offset");
       cJSON_AddNumberToObject(o, "arena_bytes", (double)l->plan_bytes);
       cJSON_AddBoolToObject(o, "in_place", l->inplace);
-      if (mcu) {
-        if (l->kernel) cJSON_AddStringToObject(o, "mcu_kernel", l->kernel);
-        else cJSON_AddNullToObject(o, "mcu_kernel");
-        cJSON_AddNumberToObject(o, "flash_bytes", (double)l->flash);
-      }
       cJSON_AddItemToArray(layers, o);
     }
     cJSON *t = cJSON_AddObjectToObject(root, "total");
@@ -374,15 +395,6 @@ static int run(int argc, char **argv) {
     cJSON_AddNumberToObject(t, "in_place", n_inplace);
     cJSON_AddNumberToObject(t, "weight_bytes", (double)weights);
     cJSON_AddNumberToObject(t, "unknown_shapes", unknown);
-    if (mcu) {
-      cJSON *mo = cJSON_AddObjectToObject(root, "mcu");
-      cJSON_AddBoolToObject(mo, "compilable", mcu_ok);
-      if (!mcu_ok) cJSON_AddStringToObject(mo, "error", mcu_why);
-      cJSON_AddNumberToObject(mo, "flash_bytes", (double)mcu_flash);
-      cJSON_AddNumberToObject(mo, "column_buffer_bytes", (double)mcu_scratch);
-      if (has_plan) cJSON_AddNumberToObject(mo, "sram_bytes", (double)(arena + mcu_scratch));
-      else cJSON_AddNullToObject(mo, "sram_bytes");
-    }
     cJSON *tg = cJSON_AddObjectToObject(root, "target");
     cJSON_AddStringToObject(tg, "name", target->name);
     cJSON_AddNumberToObject(tg, "align", target->align);
@@ -422,32 +434,7 @@ static int run(int argc, char **argv) {
              plan_desc, (unsigned long long)planned, (unsigned long long)arena, n_inplace);
     else printf("planned: none (%s)\n", why);
     printf("weights: %llu bytes\n", (unsigned long long)weights);
-    if (mcu && mcu_ok) {
-      printf("\n%s (effc compile --target %s):\n%-32s %-20s %-14s %12s %12s\n", target->name,
-             target->name, "layer", "op", "kernel", "flash bytes", "SRAM bytes");
-      for (size_t i = 0; i < nn; i++) {
-        const Layer *l = &L[i];
-        char nm[32];
-        snprintf(nm, sizeof nm, "#%zu", i);
-        if (!l->kernel) continue;
-        printf("%-32.32s %-20.20s %-14s %12llu %12llu\n", l->n->name ? l->n->name : nm, l->n->op_type,
-               l->kernel, (unsigned long long)l->flash, (unsigned long long)l->plan_bytes);
-      }
-      printf("flash: %llu bytes of constants (weights, biases, requantization tables; code not "
-             "counted)\n", (unsigned long long)mcu_flash);
-      if (has_plan)
-        printf("SRAM: %llu bytes = arena %llu (peak of the planned activations) + column buffer "
-               "%llu; inputs and outputs are the caller's (peak with them: %llu)\n",
-               (unsigned long long)(arena + mcu_scratch), (unsigned long long)arena,
-               (unsigned long long)mcu_scratch, (unsigned long long)(planned + mcu_scratch));
-      uint64_t base = baseline_arena(m, target);
-      if (has_plan && base)
-        printf("baseline (TFLM-style plan: greedy by size, no in-place): arena %llu bytes; ours "
-               "%llu (%.2fx)\n", (unsigned long long)base, (unsigned long long)arena,
-               arena ? (double)base / (double)arena : 0.0);
-    } else if (mcu) {
-      printf("%s: the model does not compile: %s\n", target->name, mcu_why);
-    }
+    if (mcu) mcu_section(argv[optind], target, shapes, ns, dims, nd);
     if (target->sram_kb)
       printf("target %s: SRAM %d KB (%s), flash %d KB (weights %s)\n", target->name, target->sram_kb,
              !has_plan ? "peak unknown" : planned <= (uint64_t)target->sram_kb * 1024 ? "peak fits" : "peak does NOT fit",
@@ -457,6 +444,8 @@ static int run(int argc, char **argv) {
              unknown, unknown == 1 ? "" : "s");
   }
   ir_arena_free(&scratch);
+  free(dims);
+  free(shapes);
   free(L);
   free(last);
   free(counted);
