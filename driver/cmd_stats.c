@@ -83,14 +83,14 @@ static void mcu_section(const char *path, const Target *t, const char **shapes, 
             pass_pipeline_run(m, pp, &ro, &q) == 0;
   McuModel mm = {0};
   ok = ok && be_mcu_analyze(m, t, NULL, &mm, &q) == 0;
-  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false};
+  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false, true};
   ModelPlan p, b;
   uint64_t arena = 0, base = 0;
   if (ok && pass_plan_model(m, &po, &p, &q) == 0) {
     arena = p.arena_bytes;
     pass_plan_free(&p);
     po.strategy = PLAN_GREEDY;
-    po.inplace = false;
+    po.inplace = po.inplace_dw = false;
     if (pass_plan_model(m, &po, &b, &q) == 0) {
       base = b.arena_bytes;
       pass_plan_free(&b);
@@ -154,7 +154,7 @@ static bool plan_layers(const Model *m, const Target *t, Layer *L, uint64_t *are
   FILE *sink = open_memstream(&buf, &len);
   Diag q;
   ir_diag_init(&q, sink, NULL, NULL, 0);
-  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false};
+  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false, false};
   ModelPlan p;
   bool ok = pass_plan_model(m, &po, &p, &q) == 0;
   if (ok) {

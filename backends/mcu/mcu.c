@@ -344,6 +344,13 @@ static int emit_qconv(Cx *c, const Node *n) {
   c->L->kernel = dw ? (KH == 3 && KW == 3 ? "depthwise3x3" : "depthwise")
                     : pw ? "conv1x1" : KH == 3 && KW == 3 ? "conv3x3" : "convKxK";
   if (!dw) c->L->scratch = (uint64_t)kp * 2;
+  /* in place (the planner's inplace-dw gave y x's buffer): a channel at a time through scratch */
+  int64_t xoff = x->producer ? be_offset(x->producer, x->producer_index) : -1;
+  bool inplace = dw && xoff >= 0 && xoff == be_offset(n, 0);
+  if (inplace) {
+    c->L->kernel = KH == 3 && KW == 3 ? "depthwise3x3-ip" : "depthwise-ip";
+    c->L->scratch = (uint64_t)(OH * OW);
+  }
   if (!rc && c->cf) {
     char px[64], py[64], b[32], z[32];
     ptr(c, x, px, sizeof px);
@@ -357,9 +364,10 @@ static int emit_qconv(Cx *c, const Node *n) {
       fprintf(c->cf, "mk_dwconv((%s *)%s + b * %" PRId64 ", %d, %d, %" PRId64 ", %" PRId64 ", %" PRId64
               ", L%d_w, %s, %s, L%d_mul, L%d_sh, %d, %d, (%s *)%s + b * %" PRId64 ", %" PRId64 ", %" PRId64
               ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-              ", %" PRId64 ");\n",
+              ", %" PRId64 ", %s);\n",
               xb, px, C * H * W, sgn(x), xz, C, H, W, d, b, z, d, d, yz, sgn(y), yb, py, M * OH * OW,
-              OH, OW, KH, KW, wn.sh, wn.sw, wn.pt, wn.pl, wn.dh, wn.dw);
+              OH, OW, KH, KW, wn.sh, wn.sw, wn.pt, wn.pl, wn.dh, wn.dw,
+              inplace ? "(uint8_t *)mcu_col" : "NULL");
     else if (pw)
       fprintf(c->cf, "mk_conv1x1((%s *)%s + b * %" PRId64 ", %d, %d, %" PRId64 ", %" PRId64 ", %" PRId64
               ", L%d_w, %s, %s, L%d_mul, L%d_sh, %d, %d, (%s *)%s + b * %" PRId64 ", %" PRId64 ", %" PRId64

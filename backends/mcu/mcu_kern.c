@@ -138,13 +138,17 @@ MK void mk_conv1x1(const void *x, int xs, int32_t xz, int32_t C, int32_t H, int3
     }
 }
 
-/* Depthwise QLinearConv (group = C = M): direct, weights [C, KH*KW] unpermuted. */
+/* Depthwise QLinearConv (group = C = M): direct, weights [C, KH*KW] unpermuted. With tmp
+ * (OH*OW bytes) each channel is computed there and then copied out: y may be x (in place,
+ * the planner's inplace-dw; channel c of y covers exactly channel c of x). */
 MK void mk_dwconv(const void *x, int xs, int32_t xz, int32_t C, int32_t H, int32_t W,
                   const int8_t *w, const int32_t *bias, const int32_t *wz, const int32_t *mul,
                   const int8_t *sh, int32_t yz, int ys, void *y, int32_t OH, int32_t OW,
                   int32_t KH, int32_t KW, int32_t SH, int32_t SW, int32_t PT, int32_t PL,
-                  int32_t DH, int32_t DW) {
+                  int32_t DH, int32_t DW, uint8_t *tmp) {
   for (int32_t c = 0; c < C; c++) {
+    void *dst = tmp ? (void *)tmp : y;
+    int32_t base = tmp ? 0 : c * OH * OW;
     const int8_t *wc = w + c * KH * KW;
     int32_t z = wz ? wz[c] : 0;
     for (int32_t oh = 0; oh < OH; oh++)
@@ -159,8 +163,9 @@ MK void mk_dwconv(const void *x, int xs, int32_t xz, int32_t C, int32_t H, int32
             acc += (mk_ld(x, xs, (c * H + ih) * W + iw) - xz) * ((int32_t)wc[r * KW + q] - z);
           }
         }
-        mk_st(y, ys, (c * OH + oh) * OW + ow, mk_rq(acc, mul[c], sh[c], yz, ys));
+        mk_st(dst, ys, base + oh * OW + ow, mk_rq(acc, mul[c], sh[c], yz, ys));
       }
+    if (tmp) memcpy((uint8_t *)y + c * OH * OW, tmp, (size_t)(OH * OW));
   }
 }
 

@@ -10,6 +10,8 @@ KIND:
   u8     uint8 activations, uint8 weights with zero points near 128: 5x5 conv with dilation
          2 (SAME_UPPER), grouped 3x3 conv (group 2), depthwise 3x3 stride 2, MaxPool 3x3
          stride 2 with padding, fully connected.
+  mb     int8, a MobileNetV2-style block at 16x16: 1x1 expand 8 -> 48, depthwise 3x3 (in place
+         on the MCU targets), 1x1 project 48 -> 8, FC; the depthwise layer is the peak.
   big    int8, a 1x1 conv then a fully connected layer with 2 MB of weights: larger than every
          part's flash, so linking it must fail.
 Prints the graph's output names. Scales are chosen so that outputs spread over the 8-bit range (few saturate)."""
@@ -101,10 +103,10 @@ def xs_name(xs, g):
 
 def main():
     kind, out, inp = sys.argv[1], sys.argv[2], sys.argv[3]
-    random.seed({'s8': 7, 'u8': 11, 'big': 5}[kind])
+    random.seed({'s8': 7, 'u8': 11, 'mb': 13, 'big': 5}[kind])
     g = G(kind != 'u8')
     g.scales = {}
-    shape = {'s8': [1, 3, 12, 12], 'u8': [2, 4, 11, 11], 'big': [1, 8, 16, 16]}[kind]
+    shape = {'s8': [1, 3, 12, 12], 'u8': [2, 4, 11, 11], 'mb': [1, 8, 16, 16], 'big': [1, 8, 16, 16]}[kind]
     s_in = 1 / 64.0
     z_in = 0 if g.signed else 128
     g.init('float', 's_in', [s_in])
@@ -129,12 +131,18 @@ def main():
         g.nodes.append('p = MaxPool <kernel_shape = [3,3], strides = [2,2], pads = [1,1,1,1]> (%s)' % a)
         g.nodes.append('fl = Flatten (p)')
         m, s2, z2 = g.fc('fl', s, z, 12 * 3 * 3, 7)
+    elif kind == 'mb':
+        a, s, z = g.conv('xq', s_in, 'z_in', 8, 48, 1)
+        a, s, z = g.conv(a, s, z, 48, 48, 3, group=48, attrs='pads = [1,1,1,1]')
+        a, s, z = g.conv(a, s, z, 48, 8, 1)
+        g.nodes.append('fl = Flatten (%s)' % a)
+        m, s2, z2 = g.fc('fl', s, z, 8 * 16 * 16, 10)
     else:
         a, s, z = g.conv('xq', s_in, 'z_in', 8, 8, 1)
         g.nodes.append('fl = Flatten (%s)' % a)
         m, s2, z2 = g.fc('fl', s, z, 8 * 16 * 16, 560)
     g.nodes.append('y = DequantizeLinear (%s, %s, %s)' % (m, xs_name(s2, g), z2))
-    ydims = {'s8': '[1,10]', 'u8': '[2,7]', 'big': '[1,560]'}[kind]
+    ydims = {'s8': '[1,10]', 'u8': '[2,7]', 'mb': '[1,10]', 'big': '[1,560]'}[kind]
     outs.insert(0, ('float%s' % ydims, 'y', None))
     body = ['<ir_version: 8, opset_import: ["" : 17]>',
             'g (float[%s] x) => (%s)' % (','.join(map(str, shape)),
