@@ -4,6 +4,7 @@
  * planner's arena (pass `plan`, run on the model without changing it). Shapes come from
  * shape inference; layers whose shapes stay unknown are marked and left out of sums. */
 #include "driver.h"
+#include "mcu.h"
 #include "passes.h"
 
 #include <cjson/cJSON.h>
@@ -36,7 +37,11 @@ const Command cmd_stats = {
     "  --json              print one JSON object: {\"layers\": [...], \"total\": {params, macs,\n"
     "                      activation_bytes, peak_naive_bytes, peak_planned_bytes, ...}}\n"
     "  --target T          plan with T's buffer alignment (default: generic's, 64 bytes) and\n"
-    "                      check the peak and the weights against T's SRAM and flash sizes\n"
+    "                      check the peak and the weights against T's SRAM and flash sizes;\n"
+    "                      for an MCU target (cortex-m4, cortex-m7, cortex-m55) also, after the\n"
+    "                      target's pipeline, each layer's kernel, flash and output bytes as\n"
+    "                      `effc compile` will emit them, the SRAM the compiled model needs\n"
+    "                      (arena + column buffer) and a TFLM-style baseline plan (text only)\n"
     "  --dim NAME=N        bind symbolic dimension NAME to N everywhere (repeatable)\n"
     "  --shape NAME=D,D,.. set graph input NAME's shape (repeatable)\n"
     "  -h, --help          show this help\n"
@@ -57,6 +62,80 @@ typedef struct Layer {
   bool inplace;        /* output 0 took an input's buffer */
 } Layer;
 
+/* What `effc compile --target T` emits for an MCU target, before anything is built: the
+ * model loaded again, specialized the same way, through T's pipeline (fold, plan, ...), then
+ * the MCU backend's analysis (kernels, flash per layer, column buffer), the planner's arena
+ * and a TFLM-style baseline plan (greedy by size, no in-place). Prints its section, or the
+ * first problem when the model does not compile. */
+static void mcu_section(const char *path, const Target *t, const char **shapes, int ns,
+                        const char **dims, int nd) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *sink = open_memstream(&buf, &len);
+  Diag q;
+  ir_diag_init(&q, sink, NULL, NULL, 0);
+  Diag pd;
+  ir_diag_init(&pd, sink, t->name, t->pipeline, strlen(t->pipeline));
+  PassPipeline *pp = pass_pipeline_parse(t->pipeline, &pd);
+  Model *m = pp ? drv_load(path) : NULL;
+  PassRunOptions ro = {0};
+  bool ok = m && drv_specialize(m, shapes, ns, dims, nd, &q) == 0 && ir_external_load_all(m, &q) &&
+            pass_pipeline_run(m, pp, &ro, &q) == 0;
+  McuModel mm = {0};
+  ok = ok && be_mcu_analyze(m, t, NULL, &mm, &q) == 0;
+  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false, true};
+  ModelPlan p, b;
+  uint64_t arena = 0, base = 0;
+  if (ok && pass_plan_model(m, &po, &p, &q) == 0) {
+    arena = p.arena_bytes;
+    pass_plan_free(&p);
+    po.strategy = PLAN_GREEDY;
+    po.inplace = po.inplace_dw = false;
+    if (pass_plan_model(m, &po, &b, &q) == 0) {
+      base = b.arena_bytes;
+      pass_plan_free(&b);
+    }
+  }
+  fclose(sink);
+  if (ok) {
+    uint64_t col = (mm.scratch + 3) / 4 * 4;
+    printf("\n%s (effc compile --target %s: the model after the target's pipeline):\n"
+           "%-32s %-20s %-14s %12s %12s\n", t->name, t->name, "layer", "op", "kernel",
+           "flash bytes", "SRAM bytes");
+    for (int i = 0; i < mm.n_layers; i++) {
+      const McuLayer *l = &mm.layers[i];
+      if (!l->kernel) continue;
+      char nm[32];
+      snprintf(nm, sizeof nm, "#%u", (unsigned)l->n->id);
+      uint64_t out = 0;
+      const Value *v = l->n->outputs[0];
+      uint64_t k;
+      size_t by = 0;
+      if (v && v->type && ir_type_numel(v->type, &k) && ir_elem_nbytes(v->type->elem, k, &by)) out = by;
+      printf("%-32.32s %-20.20s %-14s %12llu %12llu\n", l->n->name && *l->n->name ? l->n->name : nm,
+             l->n->op_type, l->kernel, (unsigned long long)l->flash, (unsigned long long)out);
+    }
+    printf("flash: %llu bytes of constants (weights, biases, requantization tables; code not "
+           "counted), part %d KB: %s\n", (unsigned long long)mm.flash, t->flash_kb,
+           mm.flash <= (uint64_t)t->flash_kb * 1024 ? "fits" : "does NOT fit");
+    printf("SRAM: %llu bytes = arena %llu (the planner's peak) + column buffer %llu; inputs and "
+           "outputs are the caller's; part %d KB: %s\n", (unsigned long long)(arena + col),
+           (unsigned long long)arena, (unsigned long long)col, t->sram_kb,
+           arena + col <= (uint64_t)t->sram_kb * 1024 ? "fits" : "does NOT fit");
+    if (base)
+      printf("baseline (TFLM-style plan: greedy by size, no in-place): arena %llu bytes; ours "
+             "%llu (%.2fx)\n", (unsigned long long)base, (unsigned long long)arena,
+             arena ? (double)base / (double)arena : 0.0);
+  } else {
+    const char *msg = buf && strstr(buf, "error: ") ? strstr(buf, "error: ") + 7 : "";
+    printf("\n%s: the model does not compile: %.*s\n", t->name, (int)strcspn(msg, "\n"), msg);
+  }
+  be_mcu_free(&mm);
+  if (m) drv_model_done(m);
+  if (pp) pass_pipeline_free(pp);
+  free(buf);
+}
+
 /* Bytes of an initializer's data as its dims say (weightless models have no data). */
 static uint64_t init_bytes(const Value *v) {
   uint64_t n;
@@ -75,7 +154,7 @@ static bool plan_layers(const Model *m, const Target *t, Layer *L, uint64_t *are
   FILE *sink = open_memstream(&buf, &len);
   Diag q;
   ir_diag_init(&q, sink, NULL, NULL, 0);
-  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false};
+  PlanOptions po = {PLAN_BEST, (uint64_t)t->align, true, false, false};
   ModelPlan p;
   bool ok = pass_plan_model(m, &po, &p, &q) == 0;
   if (ok) {
@@ -196,9 +275,9 @@ static int run(int argc, char **argv) {
   for (int i = 0; i < ns && rc == EXIT_OK; i++)
     if (pass_set_input_shape(m, shapes[i], &d) != 0) rc = EXIT_USER;
   if (rc == EXIT_OK && ir_infer_model(m, &d) != 0) rc = EXIT_USER;
-  free(dims);
-  free(shapes);
   if (rc != EXIT_OK) {
+    free(dims);
+    free(shapes);
     drv_model_done(m);
     return rc;
   }
@@ -278,6 +357,7 @@ static int run(int argc, char **argv) {
   for (size_t i = 0; i < nn; i++) L[i].offset = -1;
   char why[256] = "shapes unknown";
   bool has_plan = !unknown && plan_layers(m, target, L, &arena, &planned, &n_inplace, why, sizeof why);
+  bool mcu = !strcmp(target->emitter, "mcu") && !unknown;
   char plan_desc[64];
   snprintf(plan_desc, sizeof plan_desc, "best fit, align %d, target %s", target->align, target->name);
 
@@ -354,6 +434,7 @@ static int run(int argc, char **argv) {
              plan_desc, (unsigned long long)planned, (unsigned long long)arena, n_inplace);
     else printf("planned: none (%s)\n", why);
     printf("weights: %llu bytes\n", (unsigned long long)weights);
+    if (mcu) mcu_section(argv[optind], target, shapes, ns, dims, nd);
     if (target->sram_kb)
       printf("target %s: SRAM %d KB (%s), flash %d KB (weights %s)\n", target->name, target->sram_kb,
              !has_plan ? "peak unknown" : planned <= (uint64_t)target->sram_kb * 1024 ? "peak fits" : "peak does NOT fit",
@@ -363,6 +444,8 @@ static int run(int argc, char **argv) {
              unknown, unknown == 1 ? "" : "s");
   }
   ir_arena_free(&scratch);
+  free(dims);
+  free(shapes);
   free(L);
   free(last);
   free(counted);

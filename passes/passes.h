@@ -192,6 +192,8 @@ typedef struct PlanOptions {
   uint64_t align;
   bool inplace; /* elementwise outputs take an input's buffer when legal */
   bool io;      /* graph inputs and outputs get arena buffers too (else not in the arena) */
+  bool inplace_dw; /* a depthwise QLinearConv whose output is its input's size takes its input's
+                      buffer (kernels that finish a channel in scratch first: the MCU backend) */
 } PlanOptions;
 /* The plan of the main graph (types inferred), without changing the model. Arrays by value
  * id: offset (-1: not in the arena), bytes (unaligned), inplace (1: the value took an input's

@@ -300,6 +300,15 @@ int pass_plan_inplace_inputs(const Node *n) {
   return 0;
 }
 
+/* QLinearConv with group = input channels > 1 (one input channel per group). */
+static bool is_depthwise_qconv(const Node *n) {
+  if (!n->op || *n->domain || strcmp(n->op_type, "QLinearConv") || n->n_inputs < 1 || !n->inputs[0])
+    return false;
+  const Type *t = n->inputs[0]->type;
+  int64_t g = ir_attr_int(n, "group", 1);
+  return g > 1 && t && t->kind == TYPE_TENSOR && t->rank == 4 && t->dims[1].value == g;
+}
+
 static const char *const random_ops[] = {"RandomNormal", "RandomUniform", "RandomNormalLike",
                                          "RandomUniformLike", "Bernoulli", "Multinomial"};
 
@@ -439,6 +448,7 @@ int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d)
   for (size_t i = 0; rc == 0 && o->inplace && o->strategy != PLAN_NAIVE && i < nn; i++) {
     const Node *n = g->nodes.v[i];
     int ncand = n ? pass_plan_inplace_inputs(n) : 0;
+    if (!ncand && n && o->inplace_dw && is_depthwise_qconv(n)) ncand = 1;
     if (!ncand || !n->outputs[0] || buf_of[n->outputs[0]->id] < 0) continue;
     int out = buf_of[n->outputs[0]->id];
     for (int k = 0; k < ncand && k < n->n_inputs; k++) {
@@ -474,7 +484,7 @@ int pass_plan_model(const Model *m, const PlanOptions *o, ModelPlan *p, Diag *d)
 /* ------------------------------------------------------------------ the pass */
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
-  PlanOptions po = {PLAN_BEST, 64, true, false};
+  PlanOptions po = {PLAN_BEST, 64, true, false, false};
   const char *s = pass_opt_str(o, "strategy");
   if (!strcmp(s, "greedy")) po.strategy = PLAN_GREEDY;
   else if (!strcmp(s, "naive")) po.strategy = PLAN_NAIVE;
@@ -482,7 +492,8 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
     ir_error(c->d, ir_noloc, "strategy '%s': expected best, greedy or naive", s);
     return -1;
   }
-  int64_t al = pass_opt_int(o, "align"), ip = pass_opt_int(o, "inplace");
+  int64_t al = pass_opt_int(o, "align"), ip = pass_opt_int(o, "inplace"),
+          dw = pass_opt_int(o, "inplace-dw");
   if (al < 1 || al > (1 << 20) || (al & (al - 1))) {
     ir_error(c->d, ir_noloc, "align=%lld: expected a power of two from 1 to 1048576", (long long)al);
     return -1;
@@ -491,8 +502,13 @@ static int run(Model *m, const PassOptions *o, PassCtx *c) {
     ir_error(c->d, ir_noloc, "inplace=%lld: expected 0 or 1", (long long)ip);
     return -1;
   }
+  if (dw != 0 && dw != 1) {
+    ir_error(c->d, ir_noloc, "inplace-dw=%lld: expected 0 or 1", (long long)dw);
+    return -1;
+  }
   po.align = (uint64_t)al;
   po.inplace = ip == 1;
+  po.inplace_dw = dw == 1;
   ModelPlan p;
   if (pass_plan_model(m, &po, &p, c->d) != 0) return -1;
   Graph *g = m->graph;
@@ -523,6 +539,9 @@ static const PassOptSpec opts[] = {
      "(no reuse)"},
     {"align", POPT_INT, "64", "byte alignment of every buffer (a power of two)"},
     {"inplace", POPT_INT, "1", "1: elementwise outputs take the buffer of an input dying there"},
+    {"inplace-dw", POPT_INT, "0",
+     "1: a depthwise QLinearConv output takes its input's buffer when the sizes match (for "
+     "kernels that compute a channel in scratch first: the MCU targets set it)"},
 };
 
 const Pass pass_plan = {

@@ -137,7 +137,7 @@ static void plan(Model *m, PlanStrategy st, bool inplace, ModelPlan *p) {
   Cap c;
   cap_init(&c);
   assert_int_equal(ir_infer_model(m, &c.d), 0);
-  PlanOptions o = {st, 64, inplace, false};
+  PlanOptions o = {st, 64, inplace, false, false};
   int rc = pass_plan_model(m, &o, p, &c.d);
   if (rc) fprintf(stderr, "%s", cap_text(&c));
   assert_int_equal(rc, 0);
@@ -228,7 +228,7 @@ static void test_errors(void **s) {
   Cap c;
   cap_init(&c);
   assert_int_equal(ir_infer_model(m, &c.d), 0);
-  PlanOptions o = {PLAN_BEST, 64, true, false};
+  PlanOptions o = {PLAN_BEST, 64, true, false, false};
   ModelPlan p;
   assert_int_equal(pass_plan_model(m, &o, &p, &c.d), -1);
   assert_non_null(strstr(cap_text(&c), "value 'a' (type float[N]) has no static size"));
