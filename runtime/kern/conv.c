@@ -178,6 +178,11 @@ static void cv_im2col(const EffcConv2d *p, const float *x, int64_t k0, int64_t k
   }
 }
 
+EFFC_KERN void effc_conv2d_im2col(const EffcConv2d *p, const float *xn, int64_t p0, int64_t np,
+                                  float *col) {
+  cv_im2col(p, xn, 0, cv_k(p), p0, np, col);
+}
+
 /* ------------------------------------------------------------------ GEMM-based Conv */
 
 /* Bytes of one thread's im2col tile and the GEMM's scratch for it (transposed: plus the
