@@ -5,7 +5,7 @@
  * are pruned at random to 50%, 70% and 90% sparsity (CSR) and to 2:4 (the 2:4 format, and
  * the same weights as CSR). Prints the dense time and the speed-up of each sparse variant
  * (dense time / sparse time; > 1 is faster), which docs/sparsity.md turns into the C
- * emitter's cost rule (backends/c/op_sparse.c). Run by hand: build/bench/sparse [reps]. */
+ * emitter's cost rule (backends/c/op_sparse.c). Run by hand: build/bench/sparse [reps [layer-name-substring]]. */
 #include "kern.h"
 
 #include <stdio.h>
@@ -129,6 +129,7 @@ int main(int argc, char **argv) {
          "2:4csr");
   for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
     const Layer *l = &layers[i];
+    if (argc > 2 && !strstr(l->name, argv[2])) continue;
     Case c = {l, {0}, 0, NULL, NULL};
     int64_t pad = l->K / 2, nx, ny;
     if (l->conv) {

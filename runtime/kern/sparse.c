@@ -129,6 +129,15 @@ typedef struct SpRow {
   const uint8_t *nib;
 } SpRow;
 
+/* Where the vector kernels put a strip of one row: straight into y with the epilogue
+ * (contiguous output; NONE, RELU or CLIP) when y is set, else into t for sp_store. */
+typedef struct SpOut {
+  float *y;         /* Y(m, first column of the strip), or NULL */
+  const float *res; /* the residual at the same place, or NULL */
+  float bias, lo, hi;
+  int act;
+} SpOut;
+
 static SpRow sp_row(const SpView *v, int64_t m) {
   SpRow r = {0, NULL, NULL, NULL};
   if (v->fmt == EFFC_SPARSE_CSR)
@@ -170,9 +179,24 @@ static void sp_cols_scalar(const SpRow *r, const float *b, int64_t ldb, int64_t 
 }
 
 #if defined(EFFC_HAVE_AVX2)
+/* 8 results of a strip at column j: into t, or with the epilogue into o->y. */
+EFFC_TARGET_AVX2 static inline __attribute__((always_inline)) void sp_put(const SpOut *o, float *t,
+                                                                          int64_t j, __m256 v) {
+  if (!o->y) {
+    _mm256_storeu_ps(t + j, v);
+    return;
+  }
+  v = _mm256_add_ps(v, _mm256_set1_ps(o->bias));
+  if (o->res) v = _mm256_add_ps(v, _mm256_loadu_ps(o->res + j));
+  if (o->act == EFFC_ACT_RELU) v = _mm256_max_ps(_mm256_setzero_ps(), v);
+  if (o->act == EFFC_ACT_CLIP) v = _mm256_min_ps(_mm256_set1_ps(o->hi), _mm256_max_ps(_mm256_set1_ps(o->lo), v));
+  _mm256_storeu_ps(o->y + j, v);
+}
+
 /* Columns [0, w) in 32s and 8s; returns the count done. */
 EFFC_TARGET_AVX2 static inline __attribute__((always_inline)) int64_t
-sp_cols_avx2_body(const SpRow *r, int is24, const float *b, int64_t ldb, int64_t w, float *t) {
+sp_cols_avx2_body(const SpRow *r, int is24, const float *b, int64_t ldb, int64_t w, float *t,
+                  const SpOut *o) {
   int64_t j = 0;
   for (; j + 32 <= w; j += 32) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0,
@@ -191,10 +215,8 @@ sp_cols_avx2_body(const SpRow *r, int is24, const float *b, int64_t ldb, int64_t
       c2 = _mm256_fmadd_ps(v1, _mm256_loadu_ps(r1 + 16), c2);
       c3 = _mm256_fmadd_ps(v1, _mm256_loadu_ps(r1 + 24), c3);
     }
-    _mm256_storeu_ps(t + j, _mm256_add_ps(a0, c0));
-    _mm256_storeu_ps(t + j + 8, _mm256_add_ps(a1, c1));
-    _mm256_storeu_ps(t + j + 16, _mm256_add_ps(a2, c2));
-    _mm256_storeu_ps(t + j + 24, _mm256_add_ps(a3, c3));
+    sp_put(o, t, j, _mm256_add_ps(a0, c0)), sp_put(o, t, j + 8, _mm256_add_ps(a1, c1));
+    sp_put(o, t, j + 16, _mm256_add_ps(a2, c2)), sp_put(o, t, j + 24, _mm256_add_ps(a3, c3));
   }
   for (; j + 8 <= w; j += 8) {
     __m256 a0 = _mm256_setzero_ps(), c0 = a0;
@@ -205,18 +227,18 @@ sp_cols_avx2_body(const SpRow *r, int is24, const float *b, int64_t ldb, int64_t
       c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r->val + 2 * q + 1),
                            _mm256_loadu_ps(b + k1 * ldb + j), c0);
     }
-    _mm256_storeu_ps(t + j, _mm256_add_ps(a0, c0));
+    sp_put(o, t, j, _mm256_add_ps(a0, c0));
   }
   return j;
 }
 
 EFFC_TARGET_AVX2 static int64_t sp_cols_avx2_csr(const SpRow *r, const float *b, int64_t ldb,
-                                                 int64_t w, float *t) {
-  return sp_cols_avx2_body(r, 0, b, ldb, w, t);
+                                                 int64_t w, float *t, const SpOut *o) {
+  return sp_cols_avx2_body(r, 0, b, ldb, w, t, o);
 }
 EFFC_TARGET_AVX2 static int64_t sp_cols_avx2_24(const SpRow *r, const float *b, int64_t ldb,
-                                                int64_t w, float *t) {
-  return sp_cols_avx2_body(r, 1, b, ldb, w, t);
+                                                int64_t w, float *t, const SpOut *o) {
+  return sp_cols_avx2_body(r, 1, b, ldb, w, t, o);
 }
 
 /* Y[j] = act(t[j] + bias + res[j]) for NONE, RELU and CLIP, 8 at a time; returns the count
@@ -320,18 +342,39 @@ static int64_t sp_cols_neon(const SpRow *r, const float *b, int64_t ldb, int64_t
 }
 #endif
 
-/* Columns [0, w) of one row into t: B(k, j) = b[k * ldb + j]. */
-static void sp_row_cols(int isa, const SpRow *r, const float *b, int64_t ldb, int64_t w, float *t) {
+/* Columns [0, w) of one row: B(k, j) = b[k * ldb + j]; returns how many went straight to
+ * o->y (AVX2), the rest are in t. */
+static int64_t sp_row_cols(int isa, const SpRow *r, const float *b, int64_t ldb, int64_t w,
+                           float *t, const SpOut *o) {
   int64_t j = 0;
 #if defined(EFFC_HAVE_AVX2)
-  if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512)
-    j = r->nib ? sp_cols_avx2_24(r, b, ldb, w, t) : sp_cols_avx2_csr(r, b, ldb, w, t);
+  if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) {
+    j = r->nib ? sp_cols_avx2_24(r, b, ldb, w, t, o) : sp_cols_avx2_csr(r, b, ldb, w, t, o);
+    sp_cols_scalar(r, b, ldb, j, w, t);
+    return o->y ? j : 0;
+  }
 #endif
 #if defined(EFFC_HAVE_NEON)
   if (isa == EFFC_ISA_NEON) j = sp_cols_neon(r, b, ldb, w, t);
 #endif
-  (void)isa;
+  (void)isa, (void)o;
   sp_cols_scalar(r, b, ldb, j, w, t);
+  return 0;
+}
+
+/* Row m's strip at column p: straight to y when it is contiguous and the activation simple. */
+static SpOut sp_out(const EffcEpilogue *e, int64_t m, int64_t p, float *y, int64_t y_rs,
+                    int64_t y_cs) {
+  SpOut o = {NULL, NULL, 0.0f, 0.0f, 0.0f, EFFC_ACT_NONE};
+  if (y_cs != 1 || (e && (e->bias_rows || (e->act != EFFC_ACT_NONE && e->act != EFFC_ACT_RELU &&
+                                           e->act != EFFC_ACT_CLIP))))
+    return o;
+  o.y = y + m * y_rs + p;
+  if (e) {
+    o.res = e->residual ? e->residual + m * y_rs + p : NULL;
+    o.bias = e->bias ? e->bias[m] : 0.0f, o.lo = e->alpha, o.hi = e->beta, o.act = (int)e->act;
+  }
+  return o;
 }
 
 /* Y(m, p0 + j) = act(t[j] + bias + residual) for j < w; Y(m, p) = y[m * y_rs + p * y_cs],
@@ -378,8 +421,9 @@ static void sp_panel(int isa, const SpView *v, int64_t m0, int64_t m1, const flo
     int64_t sw = w - j < EFFC_SPARSE_STRIP ? w - j : EFFC_SPARSE_STRIP;
     for (int64_t m = m0; m < m1; m++) {
       SpRow r = sp_row(v, m);
-      sp_row_cols(isa, &r, b + j, ldb, sw, t);
-      sp_store(isa, e, m, p0 + j, sw, t, y, y_rs, y_cs);
+      SpOut o = sp_out(e, m, p0 + j, y, y_rs, y_cs);
+      int64_t d = sp_row_cols(isa, &r, b + j, ldb, sw, t, &o);
+      sp_store(isa, e, m, p0 + j + d, sw - d, t + d, y, y_rs, y_cs);
     }
   }
 }
