@@ -57,6 +57,7 @@ void drv_model_done(Model *m);
 extern const Command cmd_opt, cmd_import, cmd_export, cmd_dot, cmd_run, cmd_compare, cmd_stats,
     cmd_compile;
 extern const Command cmd_zne; /* cmd_zne.c: effc.qc zero-noise extrapolation */
+extern const Command cmd_eval; /* cmd_eval.c: accuracy, perplexity, per-layer SQNR */
 
 /* cmd_run.c: read a .npy or .pb file as a runtime value, decoded by `declared` (may be
  * NULL); errors go to stderr naming the file. */

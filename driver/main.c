@@ -18,7 +18,7 @@ static const char *loaded_path;
 
 static const Command *const commands[] = {&cmd_opt,    &cmd_run,    &cmd_import, &cmd_export,
                                               &cmd_dot,    &cmd_compare, &cmd_stats,
-                                              &cmd_compile, &cmd_zne};
+                                              &cmd_compile, &cmd_zne,    &cmd_eval};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_usage(FILE *o) {

@@ -145,6 +145,16 @@ void pass_set_attr_string(Node *n, const char *name, const char *s);
 void pass_set_attr_floats(Node *n, const char *name, const float *f, size_t count);
 void pass_set_attr_ints(Node *n, const char *name, const int64_t *v, size_t count);
 
+/* Multiply-accumulates of the main graph as the inference rules count them (0 for nodes whose
+ * shapes are unknown). */
+uint64_t pass_model_macs(Model *m);
+uint64_t pass_node_macs(Model *m, const Node *n); /* one node's (types of its inputs known) */
+/* pass_model_macs of a copy whose symbolic graph-input dims are bound to 1 (per sample). */
+uint64_t pass_macs_per_sample(const Model *m, Diag *d);
+/* A deep copy of m (through the protobuf exporter and importer; external data stays
+ * referenced from m->base_dir). NULL after reporting. */
+Model *pass_model_clone(const Model *m, Diag *d);
+
 /* ------------------------------------------------------------------ specialize.c */
 /* `--shape NAME=1,3,224,224`: give graph input NAME that shape (its element type kept). */
 int pass_set_input_shape(Model *m, const char *spec, Diag *d);
@@ -191,6 +201,44 @@ void pass_plan_free(ModelPlan *p);
 /* How many leading inputs of n its output 0 may share a buffer with (0: not in place).
  * Emitted kernels of these operators must accept out == in. */
 int pass_plan_inplace_inputs(const Node *n);
+
+/* ------------------------------------------------------------------ prune_groups.c */
+/* Structured (channel) pruning's dependency analysis of the main graph (types inferred).
+ * A channel class is a set of tensor channels that go together (one shared mask through
+ * BatchNormalization, activations, pools, residual Add, depthwise Conv, Concat offsets,
+ * Flatten -> Gemm); a group is the set of layers producing a set of classes (a Conv and
+ * everything residual-added to it). Fixed classes (graph outputs, readers the analysis
+ * does not follow, channels no Conv/Gemm/MatMul produces) are never removed. */
+typedef struct PruneGroups PruneGroups;
+typedef struct PruneGroup {
+  const char *name;  /* its first producer's node name (or weight name) */
+  Node **producers;  /* Conv (group 1), Gemm, MatMul with constant weights */
+  int n_producers;
+  int32_t *classes;  /* class ids (indices of prune_groups_importance's array) */
+  int n_classes, n_fixed;
+} PruneGroup;
+typedef enum { PRUNE_IMP_L2, PRUNE_IMP_L1, PRUNE_IMP_BN } PruneImportance;
+PruneGroups *prune_groups_build(Model *m);
+void prune_groups_free(PruneGroups *g);
+const PruneGroup *prune_groups_get(const PruneGroups *g, int *n);
+bool prune_class_fixed(const PruneGroups *g, int32_t cls);
+int32_t prune_groups_n_elements(const PruneGroups *g); /* size of per-class arrays */
+/* Importance of every class (imp has prune_groups_n_elements entries): the L2 or L1 norm of
+ * the weights producing it (per_weight: RMS / mean, comparable across layers), or the sum of
+ * |gamma| of its BatchNormalizations (classes without one fall back to L2; the count of such
+ * prunable classes is returned). */
+int prune_groups_importance(const PruneGroups *g, PruneImportance kind, bool per_weight,
+                            double *imp);
+/* Remove the classes flagged in remove[] (by class id): weights, biases, BN parameters,
+ * per-channel constants and depthwise `group` shrink (new initializers; the old ones are
+ * left for `dce`), value types follow. 0, or -1 after reporting. */
+int prune_groups_apply(PruneGroups *g, const uint8_t *remove, int64_t *params_removed, Diag *d);
+
+/* ------------------------------------------------------------------ prune.c */
+/* The names the `prune` pass's layers= accepts (main graph, types inferred): channel groups
+ * with a channel that can go, or (channel false) the weight layers. Returns the count;
+ * *names is malloc'd, its strings belong to m. */
+int prune_layers(Model *m, bool channel, const char ***names);
 
 /* ------------------------------------------------------------------ qc_circuit.c */
 /* The effc.qc passes work on circuits (runtime/qsim.h): read the graph's circuit, transform
@@ -255,5 +303,6 @@ int qc_scales_parse(const char *s, double *out, int max);
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
     pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_qc_expand, pass_qc_decompose,
     pass_qc_resynth, pass_qc_cancel, pass_qc_merge, pass_qc_route, pass_qc_zne;
+extern const Pass pass_prune;
 
 #endif

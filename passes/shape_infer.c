@@ -15,42 +15,13 @@ static int count_typed(Graph **gs, int ng) {
   return n;
 }
 
-/* Multiply-accumulates of the main graph's nodes, as the rules count them after inference
- * (0 while a shape is unknown). */
-static uint64_t count_macs(Model *m) {
-  uint64_t total = 0;
-  Graph *g = m->graph;
-  Diag quiet;
-  FILE *sink = fopen("/dev/null", "w");
-  ir_diag_init(&quiet, sink, NULL, NULL, 0);
-  for (size_t i = 0; g && sink && i < g->nodes.n; i++) {
-    Node *n = g->nodes.v[i];
-    if (!n || !n->op || !n->op->infer) continue;
-    const Type **in = calloc((size_t)n->n_inputs + 1, sizeof *in);
-    const Tensor **data = calloc((size_t)n->n_inputs + 1, sizeof *data);
-    Type **out = calloc((size_t)n->n_outputs + 1, sizeof *out);
-    if (!in || !data || !out) abort();
-    for (int j = 0; j < n->n_inputs; j++) {
-      in[j] = n->inputs[j] ? n->inputs[j]->type : NULL;
-      data[j] = pass_const_data(n->inputs[j]);
-    }
-    InferCtx ic = {n, n->op, in, data, out, &m->arena, &quiet, 0};
-    if (n->op->infer(&ic) == 0) total += ic.macs;
-    free(in);
-    free(data);
-    free(out);
-  }
-  if (sink) fclose(sink);
-  return total;
-}
-
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   int ng;
   Graph **gs = pass_graphs(m, &ng, false);
   int before = count_typed(gs, ng);
   int rc = ir_infer_model(m, c->d);
   pass_stat(c, "values-typed", count_typed(gs, ng) - before);
-  if (rc == 0) pass_stat(c, "macs", (int64_t)count_macs(m));
+  if (rc == 0) pass_stat(c, "macs", (int64_t)pass_model_macs(m));
   if (rc == 0 && pass_opt_int(o, "value-info")) {
     int added = 0;
     for (int k = 0; k < ng; k++) {

@@ -1,6 +1,7 @@
 /* util.c - graph-editing helpers the passes share: walking every graph without recursion,
  * rewiring inputs with exact use lists, removing nodes, fresh names, new initializers and
- * attributes. */
+ * attributes, MAC counts, model copies. */
+#include "frontend.h"
 #include "passes.h"
 
 #include <stdlib.h>
@@ -279,4 +280,62 @@ int pass_drop_nodes(Model *m, bool with_functions, bool (*visit)(PassVisit *v, N
   }
   free(v.gs);
   return removed;
+}
+
+uint64_t pass_node_macs(Model *m, const Node *n) {
+  if (!n || !n->op || !n->op->infer) return 0;
+  FILE *sink = fopen("/dev/null", "w");
+  if (!sink) return 0;
+  Diag quiet;
+  ir_diag_init(&quiet, sink, NULL, NULL, 0);
+  const Type **in = calloc((size_t)n->n_inputs + 1, sizeof *in);
+  const Tensor **data = calloc((size_t)n->n_inputs + 1, sizeof *data);
+  Type **out = calloc((size_t)n->n_outputs + 1, sizeof *out);
+  if (!in || !data || !out) abort();
+  for (int j = 0; j < n->n_inputs; j++) {
+    in[j] = n->inputs[j] ? n->inputs[j]->type : NULL;
+    data[j] = pass_const_data(n->inputs[j]);
+  }
+  InferCtx ic = {n, n->op, in, data, out, &m->arena, &quiet, 0};
+  uint64_t macs = n->op->infer(&ic) == 0 ? ic.macs : 0;
+  free(in);
+  free(data);
+  free(out);
+  fclose(sink);
+  return macs;
+}
+
+uint64_t pass_model_macs(Model *m) {
+  uint64_t total = 0;
+  for (size_t i = 0; m->graph && i < m->graph->nodes.n; i++)
+    total += pass_node_macs(m, m->graph->nodes.v[i]);
+  return total;
+}
+
+Model *pass_model_clone(const Model *m, Diag *d) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  ExportOptions xo = {0};
+  if (!fe_onnx_export(m, &xo, &buf, &len, d)) return NULL;
+  Model *c = fe_onnx_import(buf, len, "<copy>", d);
+  free(buf);
+  if (c && m->base_dir) c->base_dir = ir_arena_strdup(&c->arena, m->base_dir);
+  return c;
+}
+
+uint64_t pass_macs_per_sample(const Model *m, Diag *d) {
+  Model *c = pass_model_clone(m, d);
+  if (!c) return 0;
+  Graph *g = c->graph;
+  for (int i = 0; i < g->n_inputs; i++) {
+    const Type *t = g->inputs[i]->type;
+    for (int k = 0; t && t->kind == TYPE_TENSOR && k < t->rank; k++)
+      if (t->dims[k].param) {
+        char *spec = ir_arena_printf(&c->arena, "%s=1", t->dims[k].param);
+        pass_bind_dim(c, spec, d);
+      }
+  }
+  uint64_t macs = ir_infer_model(c, d) == 0 ? pass_model_macs(c) : 0;
+  ir_model_free(c);
+  return macs;
 }
