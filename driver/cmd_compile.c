@@ -44,7 +44,8 @@ const Command cmd_compile = {
     "  --sparse=MODE       auto (default): Gemm/MatMul/Conv whose constant weights have\n"
     "                      enough zeros run compressed sparse kernels (CSR or 2:4) when\n"
     "                      the cost rule says they are faster; off: always dense; force:\n"
-    "                      sparse wherever possible (docs/sparsity.md)\n"
+    "                      sparse wherever possible; C backend targets only\n"
+    "                      (docs/sparsity.md)\n"
     "  --pipeline P        run P instead of the target's pipeline (it must end with plan)\n"
     "  --shape NAME=D,...  give graph input NAME this shape\n"
     "  --dim N=V           bind symbolic dimension N to V everywhere\n"
@@ -125,6 +126,7 @@ static int run(int argc, char **argv) {
   const char **shapes = calloc((size_t)argc + 1, sizeof *shapes),
              **dims = calloc((size_t)argc + 1, sizeof *dims);
   int nshapes = 0, ndims = 0, rc = EXIT_OK;
+  bool sparse_set = false; /* --sparse given: only the C backend has sparse kernels */
   if (!shapes || !dims) abort();
   optind = 1;
   opterr = 0;
@@ -146,6 +148,7 @@ static int run(int argc, char **argv) {
     case O_NOTYPES: drv_type_check = false; break;
     case O_SPARSE:
       if (!strcmp(optarg, "auto") || !strcmp(optarg, "off") || !strcmp(optarg, "force")) {
+        sparse_set = true;
         eo.sparse = optarg[0] == 'a' ? EMIT_SPARSE_AUTO : optarg[0] == 'o' ? EMIT_SPARSE_OFF
                                                                            : EMIT_SPARSE_FORCE;
         break;
@@ -199,6 +202,11 @@ static int run(int argc, char **argv) {
     if (!eo.quiet) fprintf(stderr, "%s: target native = %s\n", drv_prog, t->name);
   }
   eo.target = t;
+  if (sparse_set && strcmp(t->emitter, "c")) {
+    rc = drv_usage_error("compile", "--sparse applies to the C backend's targets, not '%s'",
+                         t->name);
+    goto done;
+  }
 
   /* the pipeline is checked before the model is read: its errors point into its text */
   const char *ptext = pipeline ? pipeline : t->pipeline;
