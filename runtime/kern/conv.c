@@ -9,7 +9,6 @@
  * height), so every output goes through the same instructions whatever nt is. */
 #include "kern.h"
 
-#define EFFC_CONV_NT 256 /* output positions per im2col tile */
 #define EFFC_CONV_MB 24  /* GEMM row blocks are multiples of this */
 
 /* The method for a shape. */
