@@ -18,7 +18,11 @@ typedef struct EmitOptions {
   int threads;           /* >= 1; > 1 makes the emitted code use pthreads */
   bool weights_bin;      /* weights in <prefix>.bin loaded by create() instead of a C array */
   bool quiet;            /* do not print the arena size summary */
+  int sparse;            /* EMIT_SPARSE_*: constant weights with zeros run sparse kernels */
 } EmitOptions;
+
+/* EmitOptions.sparse: by the cost rule (docs/sparsity.md), never, or whenever possible. */
+enum { EMIT_SPARSE_AUTO = 0, EMIT_SPARSE_OFF, EMIT_SPARSE_FORCE };
 
 /* Emit the model for o->target into o->out_dir. Every node the emitter cannot handle is
  * reported (node name, domain, op, opset and the reason), all at once, before any file is

@@ -41,6 +41,11 @@ const Command cmd_compile = {
     "                      identical to one thread); default 1: no thread code at all\n"
     "  --weights-bin       weights in PREFIX.bin, loaded by PREFIX_create(path), instead\n"
     "                      of the C array file PREFIX_weights.c\n"
+    "  --sparse=MODE       auto (default): Gemm/MatMul/Conv whose constant weights have\n"
+    "                      enough zeros run compressed sparse kernels (CSR or 2:4) when\n"
+    "                      the cost rule says they are faster; off: always dense; force:\n"
+    "                      sparse wherever possible; C backend targets only\n"
+    "                      (docs/sparsity.md)\n"
     "  --pipeline P        run P instead of the target's pipeline (it must end with plan)\n"
     "  --shape NAME=D,...  give graph input NAME this shape\n"
     "  --dim N=V           bind symbolic dimension N to V everywhere\n"
@@ -59,7 +64,7 @@ const Command cmd_compile = {
 };
 
 enum { O_TARGET = 256, O_OUTDIR, O_PREFIX, O_MAIN, O_THREADS, O_BIN, O_PIPELINE, O_SHAPE, O_DIM,
-       O_NOTYPES };
+       O_NOTYPES, O_SPARSE };
 
 static bool is_c_identifier(const char *s) {
   if (!*s || (*s >= '0' && *s <= '9')) return false;
@@ -113,6 +118,7 @@ static int run(int argc, char **argv) {
       {"shape", required_argument, NULL, O_SHAPE},
       {"dim", required_argument, NULL, O_DIM},
       {"no-type-check", no_argument, NULL, O_NOTYPES},
+      {"sparse", required_argument, NULL, O_SPARSE},
       {NULL, 0, NULL, 0},
   };
   const char *target = "generic", *pipeline = NULL;
@@ -120,6 +126,7 @@ static int run(int argc, char **argv) {
   const char **shapes = calloc((size_t)argc + 1, sizeof *shapes),
              **dims = calloc((size_t)argc + 1, sizeof *dims);
   int nshapes = 0, ndims = 0, rc = EXIT_OK;
+  bool sparse_set = false; /* --sparse given: only the C backend has sparse kernels */
   if (!shapes || !dims) abort();
   optind = 1;
   opterr = 0;
@@ -139,6 +146,15 @@ static int run(int argc, char **argv) {
     case O_SHAPE: shapes[nshapes++] = optarg; break;
     case O_DIM: dims[ndims++] = optarg; break;
     case O_NOTYPES: drv_type_check = false; break;
+    case O_SPARSE:
+      if (!strcmp(optarg, "auto") || !strcmp(optarg, "off") || !strcmp(optarg, "force")) {
+        sparse_set = true;
+        eo.sparse = optarg[0] == 'a' ? EMIT_SPARSE_AUTO : optarg[0] == 'o' ? EMIT_SPARSE_OFF
+                                                                           : EMIT_SPARSE_FORCE;
+        break;
+      }
+      rc = drv_usage_error("compile", "--sparse needs auto, off or force, not '%s'", optarg);
+      goto done;
     case O_THREADS: {
       char *end;
       errno = 0;
@@ -186,6 +202,11 @@ static int run(int argc, char **argv) {
     if (!eo.quiet) fprintf(stderr, "%s: target native = %s\n", drv_prog, t->name);
   }
   eo.target = t;
+  if (sparse_set && strcmp(t->emitter, "c")) {
+    rc = drv_usage_error("compile", "--sparse applies to the C backend's targets, not '%s'",
+                         t->name);
+    goto done;
+  }
 
   /* the pipeline is checked before the model is read: its errors point into its text */
   const char *ptext = pipeline ? pipeline : t->pipeline;

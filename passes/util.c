@@ -284,6 +284,8 @@ int pass_drop_nodes(Model *m, bool with_functions, bool (*visit)(PassVisit *v, N
 
 bool pass_fold_grows(uint64_t in_bytes, uint64_t out_bytes, int64_t max_growth) {
   return in_bytes >= 128 && (int64_t)out_bytes > (int64_t)in_bytes + max_growth;
+}
+
 uint64_t pass_node_macs(Model *m, const Node *n) {
   if (!n || !n->op || !n->op->infer) return 0;
   FILE *sink = fopen("/dev/null", "w");

@@ -7,6 +7,7 @@
 
 #include "cemit.h"
 #include "kern.h"
+#include "op_sparse.h"
 
 /* The attribute `name` with s values (1 when absent), or false with a reason. */
 static bool ints_attr(const Node *n, const char *name, int s, int64_t dflt, int64_t *out) {
@@ -129,6 +130,13 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   if (G < 1 || p.C % G || p.M % G) return ce_unsupported(e, n, "bad group %lld", (long long)G);
   EffcEpilogue ep = {EFFC_ACT_NONE, 0, 0, NULL, NULL, 0};
   if (!strcmp(n->op->family, "ms_FusedConv") && fused_act(e, n, &ep)) return -1;
+  const int64_t cv[] = {p.N,  p.C,  p.H,  p.W,  p.M,  p.OH, p.OW, p.KH,
+                        p.KW, p.SH, p.SW, p.DH, p.DW, p.PT, p.PL, p.G};
+  print_params(e, "EffcConv2d", cv, sizeof cv / sizeof cv[0]);
+  ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, (float)%a, (float)%a, %s, %s, 0};\n", (int)ep.act,
+            (double)ep.alpha, (double)ep.beta, ce_ptr(e, B), ce_ptr(e, Z));
+  int sp = transposed ? 0 : ce_sparse_conv(e, n, &p, w->data, ce_ptr(e, X), ce_ptr(e, n->outputs[0]), "&ep");
+  if (sp) return sp < 0 ? -1 : 0;
   int isa = (int)e->target->isa;
   size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p, isa);
   float *packed = malloc((np ? np : 1) * sizeof *packed);
@@ -153,11 +161,6 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   ce_need_kern(e, "act");
   ce_need_kern(e, "gemm");
   ce_need_kern(e, "conv");
-  const int64_t cv[] = {p.N,  p.C,  p.H,  p.W,  p.M,  p.OH, p.OW, p.KH,
-                        p.KW, p.SH, p.SW, p.DH, p.DW, p.PT, p.PL, p.G};
-  print_params(e, "EffcConv2d", cv, sizeof cv / sizeof cv[0]);
-  ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, (float)%a, (float)%a, %s, %s, 0};\n", (int)ep.act,
-            (double)ep.alpha, (double)ep.beta, ce_ptr(e, B), ce_ptr(e, Z));
   ce_printf(e, "%s(&p, EFFC_ISA, %s, %s, %s, &ep, %s, tid, nt);\n",
             transposed ? "effc_convt2d" : "effc_conv2d", ce_ptr(e, X), wexpr,
             ce_ptr(e, n->outputs[0]), sexpr);

@@ -9,6 +9,7 @@
 
 #include "cemit.h"
 #include "kern.h"
+#include "op_sparse.h"
 
 /* The printed float literal of a finite value. */
 static const char *flit(char *buf, size_t n, float v) {
@@ -111,6 +112,10 @@ static int emit_matmul(CEmit *e, const Node *n) {
   if (rb <= 2) { /* one B for every batch: the batches of A are the rows of one product */
     int64_t rows = ce_numel(A) / (K ? K : 1);
     if (K == 0) rows = ny / N;
+    CeSparseGemm sg = {rows, K, N, K, N, 0, 0, 1.0f, bc ? bc->data : NULL, ce_ptr(e, A),
+                       ce_ptr(e, Y), "NULL"};
+    int sp = bc ? ce_sparse_gemm(e, n, &sg) : 0;
+    if (sp) return sp < 0 ? -1 : 0;
     if (bc) {
       size_t per;
       const char *w = pack_weights(e, n, bc->data, 1, K, N, N, 0, &per);
@@ -259,6 +264,10 @@ static int emit_gemm(CEmit *e, const Node *n) {
             flit(la, sizeof la, ep.alpha), flit(lb, sizeof lb, ep.beta), bias, res, brows);
   const Tensor *bt = ce_const(B);
   int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  CeSparseGemm sg = {M, K, N, lda, ldb, ta, tb, alpha, bt ? bt->data : NULL, ce_ptr(e, A),
+                     ce_ptr(e, Y), "&ep"};
+  int sp = bt ? ce_sparse_gemm(e, n, &sg) : 0;
+  if (sp) return sp < 0 ? -1 : 0;
   if (bt) {
     size_t per;
     const char *w = pack_weights(e, n, bt->data, 1, K, N, ldb, tb, &per);

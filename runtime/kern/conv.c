@@ -9,7 +9,6 @@
  * height), so every output goes through the same instructions whatever nt is. */
 #include "kern.h"
 
-#define EFFC_CONV_NT 256 /* output positions per im2col tile */
 #define EFFC_CONV_MB 24  /* GEMM row blocks are multiples of this */
 
 /* The method for a shape. */
@@ -176,6 +175,11 @@ static void cv_im2col(const EffcConv2d *p, const float *x, int64_t k0, int64_t k
       j += n, ow = 0, oh++;
     }
   }
+}
+
+EFFC_KERN void effc_conv2d_im2col(const EffcConv2d *p, const float *xn, int64_t p0, int64_t np,
+                                  float *col) {
+  cv_im2col(p, xn, 0, cv_k(p), p0, np, col);
 }
 
 /* ------------------------------------------------------------------ GEMM-based Conv */

@@ -194,6 +194,13 @@ EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int isa, int nt);
 EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
                             float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
 
+/* Output positions per im2col tile (conv.c's and sparse.c's panels). */
+#define EFFC_CONV_NT 256
+/* The im2col tile of output positions [p0, p0 + np) (np <= EFFC_CONV_NT) of image xn (one
+ * group): col[k * EFFC_CONV_NT + j] = the input tap k reads at position p0 + j, or 0. */
+EFFC_KERN void effc_conv2d_im2col(const EffcConv2d *p, const float *xn, int64_t p0, int64_t np,
+                                  float *col);
+
 /* pool.c: float32 NCHW pooling. The caller computes OH, OW (ceil_mode, auto_pad). */
 typedef struct EffcPool2d {
   int64_t NC, H, W, OH, OW;        /* planes (N*C), input and output image */
@@ -208,6 +215,41 @@ EFFC_KERN void effc_avgpool2d(const EffcPool2d *p, int isa, const float *x, floa
 /* GlobalMaxPool (max != 0) or GlobalAveragePool over planes of n values. */
 EFFC_KERN void effc_global_pool(int max, int isa, int64_t planes, int64_t n, const float *x,
                                 float *y, int tid, int nt);
+
+/* ------------------------------------------------------------------ kern/sparse.c
+ * Sparse constant weights times dense activations (fp32): Y(m, p) = sum_k W(m, k) B(k, p)
+ * with W (M outputs x K) packed at compile time in a compressed format that skips the zeros.
+ * W(m, k) is read from w[m * rs + k * cs] and scaled by alpha while packing. */
+enum { EFFC_SPARSE_CSR = 1, /* per row: nonzero values + uint16 k indices (K <= 65535) */
+       EFFC_SPARSE_24 = 2   /* <= 2 nonzeros per 4 consecutive k: K/2 values + 2-bit indices */
+};
+/* Fewer columns than this run one dot product per output (Gemm with a small batch). */
+#define EFFC_SPARSE_MIN_COLS 8
+/* Whether W fits the 2:4 format (K a multiple of 8, at most 2 nonzeros in each group of 4). */
+EFFC_KERN int effc_sparse_fits_24(int64_t M, int64_t K, const float *w, int64_t rs, int64_t cs);
+EFFC_KERN size_t effc_sparse_pack_size(int fmt, int64_t M, int64_t K, const float *w, int64_t rs,
+                                       int64_t cs);
+EFFC_KERN void effc_sparse_pack(int fmt, int64_t M, int64_t K, const float *w, int64_t rs,
+                                int64_t cs, float alpha, void *packed);
+/* The dense side and the output: B(k, p) = b[k * b_rs + p * b_cs] for p < P,
+ * Y(m, p) = y[m * y_rs + p * y_cs]. Epilogue (may be NULL): bias per m (per p with
+ * bias_rows), residual laid out as y. Gemm y = x W: m = Gemm's column, p = its row. */
+typedef struct EffcSpmm {
+  int64_t P;
+  const float *b;
+  int64_t b_rs, b_cs;
+  float *y;
+  int64_t y_rs, y_cs;
+} EffcSpmm;
+EFFC_KERN size_t effc_spmm_scratch(const void *packed, const EffcSpmm *s, int nt);
+EFFC_KERN void effc_spmm(int isa, const void *packed, const EffcSpmm *s, const EffcEpilogue *e,
+                         void *scratch, int tid, int nt);
+/* Conv with W [M, C*KH*KW] packed as above (alpha 1): one group, not depthwise (the bias of
+ * the epilogue is per output channel). */
+EFFC_KERN int effc_spconv2d_ok(const EffcConv2d *p);
+EFFC_KERN size_t effc_spconv2d_scratch(const EffcConv2d *p, const void *packed, int nt);
+EFFC_KERN void effc_spconv2d(const EffcConv2d *p, int isa, const float *x, const void *packed,
+                             float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
 
 /* ------------------------------------------------------------------ kern/qgemm.c
  * Integer GEMM and convolution on 8-bit operands (uint8 or int8 on either side), exact:
