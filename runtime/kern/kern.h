@@ -194,6 +194,19 @@ EFFC_KERN size_t effc_convt2d_scratch(const EffcConv2d *p, int isa, int nt);
 EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const float *packed,
                             float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
 
+/* nhwc.c: the same convolution on channels-last images, x[N, H, W, C] -> y[N, OH, OW, M]
+ * (nodes marked `__effc_layout: string = "NHWC"` by passes/layout.c): group 1 (GEMM on the
+ * input for 1x1 stride 1, else im2col tiles + GEMM) or depthwise (group = C = M, direct,
+ * vectorized over channels). The epilogue's bias is per output channel, its residual NHWC. */
+EFFC_KERN int effc_conv2d_nhwc_ok(const EffcConv2d *p);
+EFFC_KERN size_t effc_conv2d_nhwc_packed_size(const EffcConv2d *p, int isa);
+EFFC_KERN size_t effc_conv2d_nhwc_pack_tmp(const EffcConv2d *p);
+EFFC_KERN void effc_conv2d_nhwc_pack(const EffcConv2d *p, int isa, const float *w,
+                                     float *packed, void *tmp);
+EFFC_KERN size_t effc_conv2d_nhwc_scratch(const EffcConv2d *p, int isa, int nt);
+EFFC_KERN void effc_conv2d_nhwc(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                                float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+
 /* pool.c: float32 NCHW pooling. The caller computes OH, OW (ceil_mode, auto_pad). */
 typedef struct EffcPool2d {
   int64_t NC, H, W, OH, OW;        /* planes (N*C), input and output image */
@@ -208,6 +221,13 @@ EFFC_KERN void effc_avgpool2d(const EffcPool2d *p, int isa, const float *x, floa
 /* GlobalMaxPool (max != 0) or GlobalAveragePool over planes of n values. */
 EFFC_KERN void effc_global_pool(int max, int isa, int64_t planes, int64_t n, const float *x,
                                 float *y, int tid, int nt);
+
+/* Channels-last (NHWC) pools: p->NC is the batch N, C the channels; x[N, H, W, C] ->
+ * y[N, OH, OW, C] (global: y[N, C]); same values as the NCHW kernels. */
+EFFC_KERN void effc_pool2d_nhwc(int max, const EffcPool2d *p, int64_t C, const float *x, float *y,
+                                int tid, int nt);
+EFFC_KERN void effc_global_pool_nhwc(int max, int64_t N, int64_t P, int64_t C, const float *x,
+                                     float *y, int tid, int nt);
 
 /* ------------------------------------------------------------------ kern/qgemm.c
  * Integer GEMM and convolution on 8-bit operands (uint8 or int8 on either side), exact:
