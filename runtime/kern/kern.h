@@ -107,6 +107,8 @@ typedef struct EffcEpilogue {
 EFFC_KERN void effc_act_apply(float *y, const float *res, size_t n, float b, const EffcEpilogue *e);
 /* The activation alone on one value (e->act with e->alpha, e->beta). */
 EFFC_KERN float effc_act1(float x, const EffcEpilogue *e);
+/* y[i] = sigmoid(x[i]), i < n, vectorized (AVX2) within a few ulp; y may be x. */
+EFFC_KERN void effc_sigmoid_f32(int isa, const float *x, float *y, int64_t n);
 
 /* fp32 GEMM (kern/gemm.c; the full contract is in its header comment):
  * C[i,j] = act(alpha * sum_k A(i,k) B(k,j) + residual[i*ldc+j] + bias), A(i,k) = A[i*lda+k]
