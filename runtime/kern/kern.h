@@ -16,7 +16,7 @@
  *    the constant EFFC_ISA, so the compiler drops the other branches.
  *
  * Conventions for every kernel:
- *  - float32 tensors are dense row-major (NCHW for images unless a name says NCHWc);
+ *  - float32 tensors are dense row-major (NCHW for images unless a name says nhwc: channels last);
  *  - work is split statically: a kernel receives (tid, nt) and computes only its share of
  *    independent outputs, never splitting a reduction, so results do not depend on nt;
  *    the caller runs it on every thread and waits at a barrier before the next node;
