@@ -33,6 +33,9 @@ int be_emit(Model *m, const EmitOptions *o, Diag *d);
  * each other node is reported (be_node_error). The driver checks this before the pipeline,
  * whose shape inference cannot type an unknown operator's outputs. Returns the count. */
 int be_check_ops(const Model *m, Diag *d);
+/* Nodes marked NHWC by the layout pass, which only the C backend emits: an error naming the
+ * first (and the backend) for other backends; returns their count. */
+int be_check_layout(const Model *m, const char *backend, Diag *d);
 /* Report "node 'NAME' (DOMAIN OP-SINCE, opset N): message" at the node (unnamed nodes as
  * #id; SINCE is 0 for an operator not in the table). */
 void be_node_error(Diag *d, const Node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -32,7 +32,19 @@ int be_emit(Model *m, const EmitOptions *o, Diag *d) {
              t->emitter);
     return -1;
   }
+  if (strcmp(t->emitter, "c") && be_check_layout(m, t->emitter, d)) return -1;
   return fn(m, o, d);
+}
+
+int be_check_layout(const Model *m, const char *backend, Diag *d) {
+  const Graph *g = m->graph;
+  int bad = 0;
+  for (size_t i = 0; i < g->nodes.n; i++)
+    if (ir_node_nhwc(g->nodes.v[i]) && !bad++)
+      be_node_error(d, g->nodes.v[i],
+                    "the %s backend does not run the NHWC layout (pass `layout`): only the C "
+                    "backend does", backend);
+  return bad;
 }
 
 void be_node_error(Diag *d, const Node *n, const char *fmt, ...) {

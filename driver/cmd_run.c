@@ -247,7 +247,9 @@ static BeJit *jit_prepare(Model *m, Diag *d) {
   PassPipeline *pp = pass_pipeline_parse(t->pipeline, &pd);
   if (!pp) return NULL;
   PassRunOptions ro = {0};
-  int rc = be_check_ops(m, d) == 0 && ir_external_load_all(m, d) ? pass_pipeline_run(m, pp, &ro, d) : -1;
+  int rc = be_check_ops(m, d) == 0 && be_check_layout(m, "llvm", d) == 0 && ir_external_load_all(m, d)
+               ? pass_pipeline_run(m, pp, &ro, d)
+               : -1;
   pass_pipeline_free(pp);
   return rc == 0 ? be_jit_compile(m, d) : NULL;
 }

@@ -2266,6 +2266,15 @@ typedef struct Bufs {
   int incap, outcap;
 } Bufs;
 
+/* t with its rank-4 shape moved between NCHW and NHWC (ir_node_nhwc), else t. */
+static Type *nhwc_type(Arena *a, const Type *t, bool to_nhwc) {
+  if (!t || t->kind != TYPE_TENSOR || t->rank != 4 || !t->dims) return (Type *)t;
+  Type *r = ir_type_tensor(a, t->elem, 4, NULL);
+  static const int to[4] = {0, 2, 3, 1}, from[4] = {0, 3, 1, 2};
+  for (int i = 0; i < 4; i++) r->dims[i] = t->dims[to_nhwc ? to[i] : from[i]];
+  return r;
+}
+
 /* Run n's rule, merge what it infers into n's outputs, record constant data. */
 static void infer_node(Model *m, Node *n, Diag *d, const Tensor **side, uint32_t nside, Bufs *b) {
   if (n->n_inputs > b->incap) {
@@ -2286,8 +2295,12 @@ static void infer_node(Model *m, Node *n, Diag *d, const Tensor **side, uint32_t
     b->ind[j] = value_data(v, side, nside);
   }
   for (int j = 0; j < n->n_outputs; j++) b->out[j] = NULL;
+  bool nhwc = ir_node_nhwc(n); /* the rule sees ONNX's NCHW images */
+  for (int j = 0; nhwc && j < n->n_inputs; j++)
+    if (ir_nhwc_input(n, j)) b->in[j] = nhwc_type(&m->arena, b->in[j], false);
   InferCtx c = {n, n->op, b->in, b->ind, b->out, &m->arena, d, 0};
   if (n->op->infer(&c) != 0) return;
+  if (nhwc && n->n_outputs > 0) b->out[0] = nhwc_type(&m->arena, b->out[0], true);
   for (int j = 0; j < n->n_outputs; j++) {
     Value *v = n->outputs[j];
     if (!v || !b->out[j]) continue;

@@ -527,6 +527,14 @@ float ir_attr_float(const Node *n, const char *name, float dflt);
 const char *ir_attr_string(const Node *n, const char *name, const char *dflt); /* NUL-terminated */
 const int64_t *ir_attr_ints(const Node *n, const char *name, size_t *count); /* NULL if none */
 const float *ir_attr_floats(const Node *n, const char *name, size_t *count);
+/* effc's layout marking (passes/layout.c): a node with `__effc_layout: string = "NHWC"`
+ * reads and writes its images channels last, [N, H, W, C] instead of ONNX's [N, C, H, W]:
+ * input 0, FusedConv's Z (input 3) and output 0; everything else keeps ONNX's meaning. */
+bool ir_node_nhwc(const Node *n);
+/* Whether input i of an NHWC node is one of its channels-last images. */
+bool ir_nhwc_input(const Node *n, int i);
+/* dims of a rank-4 shape moved NCHW -> NHWC (to_nhwc) or back, into out (may alias dims). */
+void ir_nhwc_dims(const int64_t *dims, bool to_nhwc, int64_t *out);
 
 /* ------------------------------------------------------------------ infer.c */
 /* Type and shape inference for one node: the rule named in the row's INFER column. in[i]

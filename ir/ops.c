@@ -244,3 +244,20 @@ const float *ir_attr_floats(const Node *n, const char *name, size_t *count) {
   *count = a ? a->n : 0;
   return a ? a->floats : NULL;
 }
+
+bool ir_node_nhwc(const Node *n) {
+  return !strcmp(ir_attr_string(n, "__effc_layout", ""), "NHWC");
+}
+
+bool ir_nhwc_input(const Node *n, int i) {
+  return i == 0 || (i == 3 && !strcmp(n->op_type, "FusedConv"));
+}
+
+void ir_nhwc_dims(const int64_t *dims, bool to_nhwc, int64_t *out) {
+  int64_t d[4] = {dims[0], dims[1], dims[2], dims[3]};
+  if (to_nhwc) {
+    out[0] = d[0], out[1] = d[2], out[2] = d[3], out[3] = d[1];
+  } else {
+    out[0] = d[0], out[1] = d[3], out[2] = d[1], out[3] = d[2];
+  }
+}

@@ -313,5 +313,6 @@ extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pas
     pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_quantize, pass_quantize_int4, pass_cluster, pass_qc_expand, pass_qc_decompose,
     pass_qc_resynth, pass_qc_cancel, pass_qc_merge, pass_qc_route, pass_qc_zne;
 extern const Pass pass_prune;
+extern const Pass pass_layout;
 
 #endif

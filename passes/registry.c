@@ -12,6 +12,7 @@ const Pass *const pass_registry[] = {
     &pass_qc_expand,   &pass_qc_decompose, &pass_qc_resynth, &pass_qc_cancel,
     &pass_qc_merge,    &pass_qc_route,     &pass_qc_zne,
     &pass_prune,
+    &pass_layout,
 };
 const int pass_registry_n = (int)(sizeof pass_registry / sizeof pass_registry[0]);
 

@@ -386,6 +386,31 @@ static int call_function(RtInterp *in, Frame *f, const Node *n, const Function *
   return rc;
 }
 
+/* A rank-4 tensor's copy with its axes moved NCHW -> NHWC (to_nhwc) or back (nodes marked
+ * by the layout pass, ir_node_nhwc); other values are returned as references. */
+static RtValue *nhwc_move(const RtValue *v, bool to_nhwc) {
+  if (!v || v->kind != TYPE_TENSOR || v->rank != 4 || v->elem == ELEM_STRING || !v->numel)
+    return rt_ref((RtValue *)v);
+  int64_t od[4];
+  ir_nhwc_dims(v->dims, to_nhwc, od);
+  RtValue *r = rt_tensor_new(v->elem, 4, od);
+  if (!r) return NULL;
+  size_t es = v->nbytes / v->numel;
+  /* source strides of the output's axes */
+  int64_t sd[4] = {v->dims[1] * v->dims[2] * v->dims[3], v->dims[2] * v->dims[3], v->dims[3], 1};
+  static const int to[4] = {0, 2, 3, 1}, from[4] = {0, 3, 1, 2};
+  int64_t st[4];
+  for (int i = 0; i < 4; i++) st[i] = sd[to_nhwc ? to[i] : from[i]];
+  const char *src = v->data;
+  char *dst = r->data;
+  for (int64_t a = 0; a < od[0]; a++)
+    for (int64_t b = 0; b < od[1]; b++)
+      for (int64_t c = 0; c < od[2]; c++)
+        for (int64_t d = 0; d < od[3]; d++, dst += es)
+          memcpy(dst, src + (a * st[0] + b * st[1] + c * st[2] + d * st[3]) * es, es);
+  return r;
+}
+
 static int run_node(RtInterp *in, Frame *f, const Node *n, Plan *plan, size_t pos) {
   if (in->opt.max_steps && ++in->steps > in->opt.max_steps) {
     ir_error(in->d, n->loc, "the run exceeded its limit of %llu node executions",
@@ -414,7 +439,21 @@ static int run_node(RtInterp *in, Frame *f, const Node *n, Plan *plan, size_t po
   if (rc == 0) {
     if (n->op) {
       RtCtx c = {in, n, n->op, ir_node_opset(n), ins, n->n_inputs, outs, n->n_outputs, in->d};
+      bool nhwc = ir_node_nhwc(n); /* channels-last images: the kernel sees NCHW */
+      RtValue *moved_small[16] = {0}, **moved = nhwc ? moved_small : NULL;
+      for (int i = 0; nhwc && i < n->n_inputs && i < 16; i++)
+        if (ins[i] && ir_nhwc_input(n, i)) ins[i] = moved[i] = nhwc_move(ins[i], false);
       rc = rt_kernel(n->op)(&c);
+      for (int i = 0; nhwc && i < n->n_inputs && i < 16; i++) {
+        if (!moved[i]) continue;
+        rt_unref(moved[i]);
+        ins[i] = lookup(in, f, n->inputs[i], &(bool){false});
+      }
+      if (nhwc && rc == 0 && n->n_outputs > 0 && outs[0]) {
+        RtValue *o = nhwc_move(outs[0], true);
+        rt_unref(outs[0]);
+        outs[0] = o;
+      }
       if (rc == 0 && in->d->errors) rc = -1;
     } else {
       const Function *fn = ir_model_find_function(in->m, n->domain, n->op_type, n->overload);

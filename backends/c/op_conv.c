@@ -86,6 +86,45 @@ static int fused_act(CEmit *e, const Node *n, EffcEpilogue *ep) {
   return ce_unsupported(e, n, "unsupported activation '%s'", a);
 }
 
+/* `static const EffcConv2d p = {...};` */
+static void print_conv_params(CEmit *e, const EffcConv2d *p) {
+  const int64_t cv[] = {p->N,  p->C,  p->H,  p->W,  p->M,  p->OH, p->OW, p->KH,
+                        p->KW, p->SH, p->SW, p->DH, p->DW, p->PT, p->PL, p->G};
+  print_params(e, "EffcConv2d", cv, sizeof cv / sizeof cv[0]);
+}
+
+/* Conv / FusedConv marked NHWC by the layout pass: runtime/kern/nhwc.c. */
+static int emit_conv_nhwc(CEmit *e, const Node *n, const EffcConv2d *p, const EffcEpilogue *ep,
+                          const Tensor *w) {
+  int isa = (int)e->target->isa;
+  if (!effc_conv2d_nhwc_ok(p))
+    return ce_unsupported(e, n, "NHWC needs group 1 or a depthwise Conv (group %lld)",
+                          (long long)p->G);
+  size_t np = effc_conv2d_nhwc_packed_size(p, isa);
+  float *packed = malloc((np ? np : 1) * sizeof *packed);
+  void *tmp = malloc(effc_conv2d_nhwc_pack_tmp(p) + 1);
+  if (!packed || !tmp) {
+    free(packed), free(tmp);
+    return ce_unsupported(e, n, "out of memory packing W");
+  }
+  effc_conv2d_nhwc_pack(p, isa, w->data, packed, tmp);
+  free(tmp);
+  const char *wexpr = ce_weight(e, "conv_w", ELEM_FLOAT, packed, np * sizeof *packed);
+  free(packed);
+  size_t scr = effc_conv2d_nhwc_scratch(p, isa, e->o->threads);
+  const char *sexpr = scr ? ce_scratch(e, scr) : "NULL";
+  const Value *B = n->n_inputs > 2 ? n->inputs[2] : NULL, *Z = n->n_inputs > 3 ? n->inputs[3] : NULL;
+  ce_need_kern(e, "act");
+  ce_need_kern(e, "gemm");
+  ce_need_kern(e, "nhwc");
+  print_conv_params(e, p);
+  ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, (float)%a, (float)%a, %s, %s, 0};\n",
+            (int)ep->act, (double)ep->alpha, (double)ep->beta, ce_ptr(e, B), ce_ptr(e, Z));
+  ce_printf(e, "effc_conv2d_nhwc(&p, EFFC_ISA, %s, %s, %s, &ep, %s, tid, nt);\n",
+            ce_ptr(e, n->inputs[0]), wexpr, ce_ptr(e, n->outputs[0]), sexpr);
+  return 0;
+}
+
 /* Conv, ConvTranspose, FusedConv. */
 static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   int s;
@@ -98,6 +137,11 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
     return ce_unsupported(e, n, "B and Z must be float32");
   if (Z && ce_numel(Z) != ce_numel(n->outputs[0])) return ce_unsupported(e, n, "Z must have Y's shape");
   const int64_t *xd = ce_dims(X), *yd = ce_dims(n->outputs[0]), *wd = ce_dims(Wv);
+  int64_t xl[4], yl[4];
+  if (ir_node_nhwc(n) && (s != 2 || transposed))
+    return ce_unsupported(e, n, "the NHWC layout needs a 2-D Conv");
+  if (ir_node_nhwc(n)) /* the geometry is the NCHW one; nhwc.c reads channels last */
+    ir_nhwc_dims(xd, false, xl), ir_nhwc_dims(yd, false, yl), xd = xl, yd = yl;
   int64_t G = ir_attr_int(n, "group", 1), k[2], st[2], dil[2], pb[2], pe[2], in[2], out[2];
   for (int d = 0; d < s; d++) k[d] = wd[2 + d], in[d] = xd[2 + d], out[d] = yd[2 + d];
   if (!ints_attr(n, "strides", s, 1, st) || !ints_attr(n, "dilations", s, 1, dil))
@@ -130,14 +174,13 @@ static int emit_conv_any(CEmit *e, const Node *n, bool transposed) {
   if (G < 1 || p.C % G || p.M % G) return ce_unsupported(e, n, "bad group %lld", (long long)G);
   EffcEpilogue ep = {EFFC_ACT_NONE, 0, 0, NULL, NULL, 0};
   if (!strcmp(n->op->family, "ms_FusedConv") && fused_act(e, n, &ep)) return -1;
-  const int64_t cv[] = {p.N,  p.C,  p.H,  p.W,  p.M,  p.OH, p.OW, p.KH,
-                        p.KW, p.SH, p.SW, p.DH, p.DW, p.PT, p.PL, p.G};
-  print_params(e, "EffcConv2d", cv, sizeof cv / sizeof cv[0]);
+  int isa = (int)e->target->isa;
+  if (ir_node_nhwc(n)) return emit_conv_nhwc(e, n, &p, &ep, w);
+  print_conv_params(e, &p);
   ce_printf(e, "const EffcEpilogue ep = {(EffcAct)%d, (float)%a, (float)%a, %s, %s, 0};\n", (int)ep.act,
             (double)ep.alpha, (double)ep.beta, ce_ptr(e, B), ce_ptr(e, Z));
   int sp = transposed ? 0 : ce_sparse_conv(e, n, &p, w->data, ce_ptr(e, X), ce_ptr(e, n->outputs[0]), "&ep");
   if (sp) return sp < 0 ? -1 : 0;
-  int isa = (int)e->target->isa;
   size_t np = transposed ? effc_convt2d_packed_size(&p) : effc_conv2d_packed_size(&p, isa);
   float *packed = malloc((np ? np : 1) * sizeof *packed);
   if (!packed) return ce_unsupported(e, n, "out of memory packing W");
@@ -178,7 +221,10 @@ static int emit_pool(CEmit *e, const Node *n) {
   if (max && n->n_outputs > 1 && n->outputs[1])
     return ce_unsupported(e, n, "the Indices output is not supported");
   const int64_t *xd = ce_dims(n->inputs[0]), *yd = ce_dims(n->outputs[0]);
-  int64_t k[2], st[2], dil[2], pb[2], pe[2], in[2], out[2];
+  int64_t k[2], st[2], dil[2], pb[2], pe[2], in[2], out[2], xl[4], yl[4];
+  bool nhwc = ir_node_nhwc(n);
+  if (nhwc && s != 2) return ce_unsupported(e, n, "the NHWC layout needs a 2-D pool");
+  if (nhwc) ir_nhwc_dims(xd, false, xl), ir_nhwc_dims(yd, false, yl), xd = xl, yd = yl;
   for (int d = 0; d < s; d++) in[d] = xd[2 + d], out[d] = yd[2 + d];
   if (!ints_attr(n, "kernel_shape", s, 0, k) || !ints_attr(n, "strides", s, 1, st) ||
       !ints_attr(n, "dilations", s, 1, dil) || !window_pads(n, s, in, out, k, st, dil, pb, pe))
@@ -188,12 +234,17 @@ static int emit_pool(CEmit *e, const Node *n) {
   EffcPool2d p = {xd[0] * xd[1], o ? in[0] : 1, in[o], o ? out[0] : 1, out[o], o ? k[0] : 1,
                   k[o], o ? st[0] : 1, st[o], o ? dil[0] : 1, dil[o], o ? pb[0] : 0, pb[o],
                   o ? pe[0] : 0, pe[o], ir_attr_int(n, "count_include_pad", 0) != 0};
+  if (nhwc) p.NC = xd[0]; /* images; the channels are the innermost axis */
   ce_need_kern(e, "pool");
   const int64_t pv[] = {p.NC, p.H,  p.W,  p.OH, p.OW, p.KH, p.KW, p.SH,
                         p.SW, p.DH, p.DW, p.PT, p.PL, p.PB, p.PR, p.count_include_pad};
   print_params(e, "EffcPool2d", pv, sizeof pv / sizeof pv[0]);
-  ce_printf(e, "%s(&p, EFFC_ISA, %s, %s, tid, nt);\n", max ? "effc_maxpool2d" : "effc_avgpool2d",
-            ce_ptr(e, n->inputs[0]), ce_ptr(e, n->outputs[0]));
+  if (nhwc)
+    ce_printf(e, "effc_pool2d_nhwc(%d, &p, %lld, %s, %s, tid, nt);\n", max, (long long)xd[1],
+              ce_ptr(e, n->inputs[0]), ce_ptr(e, n->outputs[0]));
+  else
+    ce_printf(e, "%s(&p, EFFC_ISA, %s, %s, tid, nt);\n", max ? "effc_maxpool2d" : "effc_avgpool2d",
+              ce_ptr(e, n->inputs[0]), ce_ptr(e, n->outputs[0]));
   return 0;
 }
 
@@ -204,6 +255,14 @@ static int emit_global_pool(CEmit *e, const Node *n) {
   const int64_t *xd = ce_dims(n->inputs[0]);
   int64_t planes = xd[0] * xd[1], per = ce_numel(n->inputs[0]) / (planes ? planes : 1);
   ce_need_kern(e, "pool");
+  if (ir_node_nhwc(n)) { /* [N, H, W, C] */
+    if (ce_rank(n->inputs[0]) != 4) return ce_unsupported(e, n, "the NHWC layout needs rank 4");
+    ce_printf(e, "effc_global_pool_nhwc(%d, %lld, %lld, %lld, %s, %s, tid, nt);\n",
+              !strcmp(n->op->family, "GlobalMaxPool"), (long long)xd[0],
+              (long long)(xd[1] * xd[2]), (long long)xd[3], ce_ptr(e, n->inputs[0]),
+              ce_ptr(e, n->outputs[0]));
+    return 0;
+  }
   ce_printf(e, "effc_global_pool(%d, EFFC_ISA, %lld, %lld, %s, %s, tid, nt);\n",
             !strcmp(n->op->family, "GlobalMaxPool"), (long long)planes, (long long)per,
             ce_ptr(e, n->inputs[0]), ce_ptr(e, n->outputs[0]));

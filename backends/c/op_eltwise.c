@@ -216,7 +216,14 @@ static void ew_loop(CEmit *e, int nin, const EwIn *in, const Value *out, const c
     ce_printf(e, "const %s *in_%s = %s;\n", in[k].ctype, in[k].name, in[k].ptr);
   bool of16 = ce_elem(out) == ELEM_FLOAT16 && strcmp(tname, "uint16_t");
   ce_printf(e, "%s *o = %s;\n", be_ctype(ce_elem(out)), ce_ptr(e, out));
-  ops_split(e, rows);
+  /* few long rows (an unbroadcast tensor is one row): threads split the columns instead */
+  bool split_j = e->o->threads > 1 && rows < 4 * e->o->threads && len >= 1024;
+  if (split_j)
+    ce_printf(e, "const int64_t lo = 0, hi = %" PRId64 ";\n"
+                 "const int64_t jlo = %" PRId64 " * tid / nt, jhi = %" PRId64 " * (tid + 1) / nt;\n",
+              rows, len, len);
+  else
+    ops_split(e, rows);
   ce_printf(e, "for (int64_t r = lo; r < hi; r++) {\n");
   for (int k = 0; k < nin; k++) {
     ce_printf(e, "  const int64_t b_%s = 0", in[k].name);
@@ -232,7 +239,10 @@ static void ew_loop(CEmit *e, int nin, const EwIn *in, const Value *out, const c
     }
     ce_printf(e, ";\n");
   }
-  ce_printf(e, "  for (int64_t j = 0; j < %" PRId64 "; j++) {\n", len);
+  if (split_j)
+    ce_printf(e, "  for (int64_t j = jlo; j < jhi; j++) {\n");
+  else
+    ce_printf(e, "  for (int64_t j = 0; j < %" PRId64 "; j++) {\n", len);
   for (int k = 0; k < nin; k++) {
     int64_t s = m ? ms[k][0] : 0;
     char at[96];
@@ -315,6 +325,13 @@ int ops_emit_eltwise(CEmit *e, const Node *n) {
     return ce_unsupported(e, n, "missing input or rank above %d", OPS_MAX_RANK);
   const Value *out = n->outputs[0];
   ElemType t = ce_elem(n->inputs[0]);
+  if (!strcmp(key, "Sigmoid") && t == ELEM_FLOAT && ce_numel(n->inputs[0]) == ce_numel(out)) {
+    ce_need_kern(e, "act"); /* float Sigmoid: kern/act.c's vector form, split over threads */
+    ops_split(e, ce_numel(out));
+    ce_printf(e, "effc_sigmoid_f32(EFFC_ISA, %s + lo, %s + lo, hi - lo);\n",
+              ce_ptr(e, n->inputs[0]), ce_ptr(e, out));
+    return 0;
+  }
   char expr[1024];
   if (!ew_expr(d, t, expr, sizeof expr))
     return ce_unsupported(e, n, "element type %s", ir_elem(t)->name);

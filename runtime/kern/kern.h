@@ -16,7 +16,7 @@
  *    the constant EFFC_ISA, so the compiler drops the other branches.
  *
  * Conventions for every kernel:
- *  - float32 tensors are dense row-major (NCHW for images unless a name says NCHWc);
+ *  - float32 tensors are dense row-major (NCHW for images unless a name says nhwc: channels last);
  *  - work is split statically: a kernel receives (tid, nt) and computes only its share of
  *    independent outputs, never splitting a reduction, so results do not depend on nt;
  *    the caller runs it on every thread and waits at a barrier before the next node;
@@ -107,6 +107,8 @@ typedef struct EffcEpilogue {
 EFFC_KERN void effc_act_apply(float *y, const float *res, size_t n, float b, const EffcEpilogue *e);
 /* The activation alone on one value (e->act with e->alpha, e->beta). */
 EFFC_KERN float effc_act1(float x, const EffcEpilogue *e);
+/* y[i] = sigmoid(x[i]), i < n, vectorized (AVX2) within a few ulp; y may be x. */
+EFFC_KERN void effc_sigmoid_f32(int isa, const float *x, float *y, int64_t n);
 
 /* fp32 GEMM (kern/gemm.c; the full contract is in its header comment):
  * C[i,j] = act(alpha * sum_k A(i,k) B(k,j) + residual[i*ldc+j] + bias), A(i,k) = A[i*lda+k]
@@ -200,6 +202,18 @@ EFFC_KERN void effc_convt2d(const EffcConv2d *p, int isa, const float *x, const 
  * group): col[k * EFFC_CONV_NT + j] = the input tap k reads at position p0 + j, or 0. */
 EFFC_KERN void effc_conv2d_im2col(const EffcConv2d *p, const float *xn, int64_t p0, int64_t np,
                                   float *col);
+/* nhwc.c: the same convolution on channels-last images, x[N, H, W, C] -> y[N, OH, OW, M]
+ * (nodes marked `__effc_layout: string = "NHWC"` by passes/layout.c): group 1 (GEMM on the
+ * input for 1x1 stride 1, else im2col tiles + GEMM) or depthwise (group = C = M, direct,
+ * vectorized over channels). The epilogue's bias is per output channel, its residual NHWC. */
+EFFC_KERN int effc_conv2d_nhwc_ok(const EffcConv2d *p);
+EFFC_KERN size_t effc_conv2d_nhwc_packed_size(const EffcConv2d *p, int isa);
+EFFC_KERN size_t effc_conv2d_nhwc_pack_tmp(const EffcConv2d *p);
+EFFC_KERN void effc_conv2d_nhwc_pack(const EffcConv2d *p, int isa, const float *w,
+                                     float *packed, void *tmp);
+EFFC_KERN size_t effc_conv2d_nhwc_scratch(const EffcConv2d *p, int isa, int nt);
+EFFC_KERN void effc_conv2d_nhwc(const EffcConv2d *p, int isa, const float *x, const float *packed,
+                                float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
 
 /* pool.c: float32 NCHW pooling. The caller computes OH, OW (ceil_mode, auto_pad). */
 typedef struct EffcPool2d {
@@ -250,6 +264,12 @@ EFFC_KERN int effc_spconv2d_ok(const EffcConv2d *p);
 EFFC_KERN size_t effc_spconv2d_scratch(const EffcConv2d *p, const void *packed, int nt);
 EFFC_KERN void effc_spconv2d(const EffcConv2d *p, int isa, const float *x, const void *packed,
                              float *y, const EffcEpilogue *e, void *scratch, int tid, int nt);
+/* Channels-last (NHWC) pools: p->NC is the batch N, C the channels; x[N, H, W, C] ->
+ * y[N, OH, OW, C] (global: y[N, C]); same values as the NCHW kernels. */
+EFFC_KERN void effc_pool2d_nhwc(int max, const EffcPool2d *p, int64_t C, const float *x, float *y,
+                                int tid, int nt);
+EFFC_KERN void effc_global_pool_nhwc(int max, int64_t N, int64_t P, int64_t C, const float *x,
+                                     float *y, int tid, int nt);
 
 /* ------------------------------------------------------------------ kern/qgemm.c
  * Integer GEMM and convolution on 8-bit operands (uint8 or int8 on either side), exact:

@@ -169,3 +169,85 @@ EFFC_KERN void effc_global_pool(int max, int isa, int64_t planes, int64_t n, con
   for (int64_t pl = planes * tid / nt; pl < planes * (tid + 1) / nt; pl++)
     y[pl] = pl_global(max, isa, x + pl * n, n);
 }
+
+/* ------------------------------------------------------------------ channels last */
+
+/* One output pixel (oh, ow) of image xn[H, W, C] into yo[C]: the window's taps folded per
+ * channel (max: NaN skipped; a result of -inf is recomputed exactly as the NCHW kernel does),
+ * then the average's divisor. Output rows are split over threads. */
+EFFC_KERN void effc_pool2d_nhwc(int max, const EffcPool2d *p, int64_t C, const float *x, float *y,
+                                int tid, int nt) {
+  int64_t rows = p->NC * p->OH, lo = rows * tid / nt, hi = rows * (tid + 1) / nt;
+  for (int64_t it = lo; it < hi; it++) {
+    int64_t n = it / p->OH, oh = it % p->OH;
+    const float *xn = x + n * p->H * p->W * C;
+    for (int64_t ow = 0; ow < p->OW; ow++) {
+      float *yo = y + (it * p->OW + ow) * C;
+      for (int64_t c = 0; c < C; c++) yo[c] = max ? -INFINITY : 0.0f;
+      for (int64_t kh = 0; kh < p->KH; kh++) {
+        int64_t ih = oh * p->SH - p->PT + kh * p->DH;
+        if (ih < 0 || ih >= p->H) continue;
+        for (int64_t kw = 0; kw < p->KW; kw++) {
+          int64_t iw = ow * p->SW - p->PL + kw * p->DW;
+          if (iw < 0 || iw >= p->W) continue;
+          const float *xp = xn + (ih * p->W + iw) * C;
+          if (max)
+            for (int64_t c = 0; c < C; c++) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
+          else
+            for (int64_t c = 0; c < C; c++) yo[c] += xp[c];
+        }
+      }
+      if (max) {
+        for (int64_t c = 0; c < C; c++) {
+          if (yo[c] != -INFINITY) continue;
+          /* the plane of channel c seen through a one-channel geometry */
+          float acc = -INFINITY;
+          int any = 0, cnt = 0;
+          for (int64_t kh = 0; kh < p->KH; kh++) {
+            int64_t ih = oh * p->SH - p->PT + kh * p->DH;
+            for (int64_t kw = 0; kw < p->KW && ih >= 0 && ih < p->H; kw++) {
+              int64_t iw = ow * p->SW - p->PL + kw * p->DW;
+              if (iw < 0 || iw >= p->W) continue;
+              float v = xn[(ih * p->W + iw) * C + c];
+              cnt++;
+              if (!isnan(v) && (!any || v > acc)) acc = v, any = 1;
+            }
+          }
+          yo[c] = any || !cnt ? acc : NAN;
+        }
+      } else {
+        int64_t div = pl_div(p, oh, ow);
+        for (int64_t c = 0; c < C; c++) yo[c] = div ? yo[c] / (float)div : NAN;
+      }
+    }
+  }
+}
+
+/* y[n, c] over the P pixels of image n; channels split over threads (per image). */
+EFFC_KERN void effc_global_pool_nhwc(int max, int64_t N, int64_t P, int64_t C, const float *x,
+                                     float *y, int tid, int nt) {
+  int64_t items = N * C, lo = items * tid / nt, hi = items * (tid + 1) / nt;
+  while (lo < hi) {
+    int64_t n = lo / C, c0 = lo % C, c1 = (n + 1) * C < hi ? C : hi - n * C;
+    const float *xn = x + n * P * C;
+    float *yn = y + n * C;
+    for (int64_t c = c0; c < c1; c++) yn[c] = max ? -INFINITY : 0.0f;
+    for (int64_t q = 0; q < P; q++) {
+      const float *xp = xn + q * C;
+      if (max)
+        for (int64_t c = c0; c < c1; c++) yn[c] = xp[c] > yn[c] ? xp[c] : yn[c];
+      else
+        for (int64_t c = c0; c < c1; c++) yn[c] += xp[c];
+    }
+    for (int64_t c = c0; c < c1; c++) {
+      if (!max) {
+        yn[c] = P ? yn[c] / (float)P : NAN;
+      } else if (yn[c] == -INFINITY && P) { /* all NaN gives NaN */
+        int nan = 1;
+        for (int64_t q = 0; q < P && nan; q++) nan = isnan(xn[q * C + c]);
+        if (nan) yn[c] = NAN;
+      }
+    }
+    lo = n * C + c1;
+  }
+}
