@@ -253,7 +253,7 @@ int qc_scales_parse(const char *s, double *out, int max);
 
 /* the descriptors, one per pass file */
 extern const Pass pass_shape_infer, pass_fold, pass_dce, pass_identity_elim, pass_fold_bn,
-    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_qc_expand, pass_qc_decompose,
+    pass_fuse, pass_inline, pass_plan, pass_qdq_fuse, pass_quantize, pass_qc_expand, pass_qc_decompose,
     pass_qc_resynth, pass_qc_cancel, pass_qc_merge, pass_qc_route, pass_qc_zne;
 
 #endif
