@@ -403,33 +403,33 @@ static Node *rewrite_other(Graph *g, QdqMatch *mt) {
   return n;
 }
 
-/* The replacement nodes (up to 3) for a match, in order; returns their count (0: none). */
-static int rewrite(Graph *g, QdqMatch *mt, Node **out) {
+/* The replacement node of a match in *out; false when there is none. */
+static bool rewrite(Graph *g, QdqMatch *mt, Node **out) {
   if (mt->kind != QK_GEMM) {
     out[0] = rewrite_other(g, mt);
-    return 1;
+    return true;
   }
   int64_t opset = ir_node_opset(mt->q);
-  if (opset < 10) return 0;
+  if (opset < 10) return false;
   Value *xz = zp_or_zero(g, mt->xz, mt->xt), *yz = zp_or_zero(g, mt->yz, mt->yt);
   Value *wz = zp_or_zero(g, mt->wz, mt->wt), *y = mt->q->outputs[0];
   bool conv = is_op(mt->core, "Conv"), gemm_bias = is_op(mt->core, "Gemm") && mt->bias_v;
   Value *bias = NULL;
   if (mt->bias_v) {
     int32_t *b = bias_int(mt, mt->N);
-    if (!b) return 0;
+    if (!b) return false;
     bias = new_const(g, "bias_q", ELEM_INT32, 1, &mt->N, b, sizeof(int32_t) * (size_t)mt->N);
     free(b);
   }
   if (!conv && !gemm_bias) { /* QLinearMatMul */
     Value *w = weight_kn(g, mt);
-    if (!w) return 0;
+    if (!w) return false;
     Node *n = new_node(g, mt->core, "QLinearMatMul", 8, opset);
     Value *in[8] = {mt->x, mt->xs, xz, w, mt->ws, wz, mt->ys, yz};
     for (int i = 0; i < 8; i++) ir_node_set_input(n, i, in[i]);
     ir_node_set_output(n, 0, y);
     out[0] = n;
-    return 1;
+    return true;
   }
   if (!conv) { /* Gemm with a bias: com.microsoft QGemm, C on the scale x_scale * w_scale */
     Node *qg = new_ms_node(g, mt->core, "QGemm", 9);
@@ -438,7 +438,7 @@ static int rewrite(Graph *g, QdqMatch *mt, Node **out) {
     if (mt->trans_b) pass_set_attr_int(qg, "transB", 1);
     ir_node_set_output(qg, 0, y);
     out[0] = qg;
-    return 1;
+    return true;
   }
   Node *qc = new_node(g, mt->core, "QLinearConv", bias ? 9 : 8, opset);
   qc->attrs = mt->core->attrs;
@@ -447,14 +447,8 @@ static int rewrite(Graph *g, QdqMatch *mt, Node **out) {
   for (int i = 0; i < (bias ? 9 : 8); i++) ir_node_set_input(qc, i, in[i]);
   ir_node_set_output(qc, 0, y);
   out[0] = qc;
-  return 1;
+  return true;
 }
-
-typedef struct QdqRepl {
-  Node *q;
-  Node *nodes[3];
-  int n;
-} QdqRepl;
 
 static void drop_value(Value *v) {
   if (!v) return;
@@ -479,18 +473,60 @@ static bool requant_identity(const Node *q) {
   return yt == in.t && ys[0] == *scales(in.s, &m) && zp_at(yz, 0) == zp_at(in.z, 0);
 }
 
-static int fuse_graph(Model *m, Graph *g, int *n_ident) {
-  size_t nn = g->nodes.n, nr = 0;
-  QdqRepl *rp = calloc(nn + 1, sizeof *rp);
-  if (!rp) return 0;
+/* The y_scale input of an integer operator qdq-fuse makes (y_zero_point follows), or -1. */
+static int y_scale_input(const Node *n) {
+  static const struct {
+    const char *family;
+    int i;
+  } rows[] = {{"QLinearConv", 6},    {"QLinearMatMul", 6}, {"ms_QGemm", 7},
+              {"ms_QLinearAdd", 6},  {"ms_QLinearMul", 6}, {"ms_QLinearGlobalAveragePool", 3}};
+  for (size_t k = 0; k < sizeof rows / sizeof *rows; k++)
+    if (is_op(n, rows[k].family) && n->n_inputs > rows[k].i + 1) return rows[k].i;
+  return -1;
+}
+
+/* int8 op -> y -> DequantizeLinear -> Relu / Clip -> QuantizeLinear(ys, yz): the operator
+ * quantizes straight to (ys, yz) when the activation is absorbed there (its bounds quantize
+ * to the type's limits), one rounding instead of two. */
+static bool fold_act(Graph *g, Node *q) {
+  if (!is_op(q, "QuantizeLinear") || !plain_qdq(q) || q->n_inputs < 2) return false;
+  Node *act = q->inputs[0] ? q->inputs[0]->producer : NULL;
+  if (!act || !act->op || (!is_op(act, "Relu") && !is_op(act, "Clip")) || !sole_producer(q->inputs[0], act->op->family))
+    return false;
+  QdqIn in;
+  if (!dq_scalar(act->inputs[0], &in) || !sole_producer(act->inputs[0], "DequantizeLinear")) return false;
+  Node *p = in.x->producer;
+  int yi = p ? y_scale_input(p) : -1;
+  if (yi < 0 || p->n_outputs != 1 || !sole_producer(in.x, p->op->family)) return false;
+  uint64_t n;
+  const float *ys = scales(q->inputs[1], &n);
+  Value *yz = q->n_inputs > 2 ? q->inputs[2] : NULL;
+  ElemType yt = ELEM_UINT8;
+  int64_t odt = q->op->since >= 21 ? ir_attr_int(q, "output_dtype", 0) : 0;
+  if (odt) yt = (ElemType)odt;
+  if (!ys || n != 1 || !zero_point(yz, 1, &yt) || yt != in.t || !absorbs(act, ys[0], zp_at(yz, 0), yt)) return false;
+  Node *gone[3] = {q, act, in.dq};
+  Value *y = q->outputs[0], *ysv = q->inputs[1], *yzv = zp_or_zero(g, yz, yt);
+  for (int k = 0; k < 3; k++) {
+    pass_unlink_node(gone[k]);
+    gone[k]->id = UINT32_MAX;
+  }
+  drop_value(act->outputs[0]);
+  drop_value(in.dq->outputs[0]);
+  drop_value(in.x);
+  pass_set_input(p, yi, ysv);
+  pass_set_input(p, yi + 1, yzv);
+  ir_node_set_output(p, 0, y);
+  return true;
+}
+
+static int fuse_graph(Model *m, Graph *g, int *n_fold, int *n_ident) {
+  size_t nn = g->nodes.n;
+  int nr = 0;
   for (size_t i = 0; i < nn; i++) {
-    Node *q = g->nodes.v[i];
+    Node *q = g->nodes.v[i], *r;
     QdqMatch mt;
-    if (!q || !match(&mt, q)) continue;
-    QdqRepl *r = &rp[nr];
-    r->n = rewrite(g, &mt, r->nodes);
-    if (!r->n) continue;
-    r->q = q;
+    if (!q || !match(&mt, q) || !rewrite(g, &mt, &r)) continue;
     nr++;
     Node *gone[3] = {q, mt.relu, mt.core};
     for (int k = 0; k < 3; k++)
@@ -500,10 +536,13 @@ static int fuse_graph(Model *m, Graph *g, int *n_ident) {
       }
     drop_value(mt.core->outputs[0]);
     if (mt.relu) drop_value(mt.relu->outputs[0]);
+    g->nodes.v[i] = r; /* the replacement takes its QuantizeLinear's place */
   }
+  for (size_t i = 0; i < nn; i++)
+    if (g->nodes.v[i]->id != UINT32_MAX && fold_act(g, g->nodes.v[i])) ++*n_fold;
   for (size_t i = 0; i < nn; i++) {
     Node *q = g->nodes.v[i];
-    if (!q || q->id == UINT32_MAX || !requant_identity(q)) continue;
+    if (q->id == UINT32_MAX || !requant_identity(q)) continue;
     pass_replace_uses(m, q->outputs[0], q->inputs[0]->producer->inputs[0]);
     pass_unlink_node(q);
     q->id = UINT32_MAX;
@@ -511,48 +550,34 @@ static int fuse_graph(Model *m, Graph *g, int *n_ident) {
     ++*n_ident;
   }
   /* DequantizeLinear nodes nothing reads any more */
-  bool removed = *n_ident > 0;
   for (size_t i = 0; i < nn; i++) {
     Node *d = g->nodes.v[i];
-    if (!d || d->id == UINT32_MAX || !is_op(d, "DequantizeLinear") || pass_use_count(d->outputs[0]) ||
+    if (d->id == UINT32_MAX || !is_op(d, "DequantizeLinear") || pass_use_count(d->outputs[0]) ||
         pass_is_graph_output(g, d->outputs[0]))
       continue;
     pass_unlink_node(d);
     d->id = UINT32_MAX;
     drop_value(d->outputs[0]);
-    removed = true;
   }
-  if (nr || removed) {
-    Node **v = malloc(sizeof(Node *) * (nn + 2 * nr + 1));
-    size_t w = 0, r = 0;
-    for (size_t i = 0; v && i < nn; i++) {
-      Node *n = g->nodes.v[i];
-      if (r < nr && n == rp[r].q) {
-        for (int k = 0; k < rp[r].n; k++) v[w++] = rp[r].nodes[k];
-        r++;
-      } else if (n && n->id != UINT32_MAX) {
-        v[w++] = n;
-      }
-    }
-    if (v) {
-      g->nodes.n = 0;
-      for (size_t i = 0; i < w; i++) ir_vec_push(g->nodes, v[i]);
-      free(v);
-    }
+  size_t w = 0;
+  for (size_t i = 0; i < nn; i++)
+    if (g->nodes.v[i]->id != UINT32_MAX) g->nodes.v[w++] = g->nodes.v[i];
+  if (w != nn) {
+    g->nodes.n = w;
     pass_compact_value_infos(g);
   }
-  free(rp);
-  return (int)nr;
+  return nr;
 }
 
 static int run(Model *m, const PassOptions *o, PassCtx *c) {
   (void)o;
   pass_load_weights(m, c->d);
-  int ng, n = 0, ident = 0;
+  int ng, n = 0, fold = 0, ident = 0;
   Graph **gs = pass_graphs(m, &ng, false);
-  for (int k = 0; k < ng; k++) n += fuse_graph(m, gs[k], &ident);
+  for (int k = 0; k < ng; k++) n += fuse_graph(m, gs[k], &fold, &ident);
   free(gs);
   pass_stat(c, "qdq-fused", n);
+  pass_stat(c, "act-folded", fold);
   pass_stat(c, "requant-dropped", ident);
   return 0;
 }
@@ -574,7 +599,9 @@ const Pass pass_qdq_fuse = {
     "data when the QuantizeLinear after them has the DequantizeLinear's type, scale and zero "
     "point (exact). A Relu, or a Clip with constant bounds, before QuantizeLinear is absorbed "
     "only where that is exact: Relu when the zero point is the type's minimum, Clip when its "
-    "bounds quantize to the type's limits. QuantizeLinear(DequantizeLinear(x)) with the same "
+    "bounds quantize to the type's limits; an integer operator -> DequantizeLinear -> such a Relu "
+    "or Clip -> QuantizeLinear quantizes straight to the last parameters (one rounding instead "
+    "of two). QuantizeLinear(DequantizeLinear(x)) with the same "
     "type, scale and zero point becomes x. Scales must be float32 constants: activations per "
     "tensor, weights per tensor or per output channel; zero points 8-bit constants. A bias "
     "(float constant or DequantizeLinear of int32) becomes int32 on the scale x_scale * "
