@@ -99,41 +99,54 @@ EFFC_KERN void effc_qconcat_part(const void *x, int x_type, int64_t len, int32_t
                                  void *y, int y_type, int64_t y_len, int64_t y_off, double yz,
                                  int64_t o0, int64_t o1) {
   int copy = x_type == y_type && mult == 1.0 && (double)xz == yz;
+  uint8_t lut[256]; /* the requantization of every byte value: a function of x alone */
+  for (int v = 0; !copy && v < 256; v++) {
+    double t = (double)(ql_load(&(uint8_t){(uint8_t)v}, x_type, 0) - xz) * mult;
+    QLFENCE(t);
+    ql_store(lut, y_type, v, t + yz);
+  }
   for (int64_t o = o0; o < o1; o++) {
     const uint8_t *xs = (const uint8_t *)x + o * len;
     uint8_t *yd = (uint8_t *)y + o * y_len + y_off;
-    if (copy) {
-      memcpy(yd, xs, (size_t)len);
-      continue;
-    }
-    for (int64_t i = 0; i < len; i++) {
-      double v = (double)(ql_load(xs, x_type, i) - xz) * mult;
-      QLFENCE(v);
-      ql_store(yd, y_type, i, v + yz);
-    }
+    if (copy) memcpy(yd, xs, (size_t)len);
+    else
+      for (int64_t i = 0; i < len; i++) yd[i] = lut[xs[i]];
   }
 }
 
+/* The window positions [lo, hi) of one dim whose input index o * s - pb + k * d is inside. */
+static void ql_krange(int64_t o, int64_t s, int64_t pb, int64_t d, int64_t k, int64_t in, int64_t *lo,
+                      int64_t *hi) {
+  int64_t t = pb - o * s, u = in - 1 + pb - o * s;
+  *lo = t <= 0 ? 0 : (t + d - 1) / d;
+  *hi = u < 0 ? 0 : u / d + 1 < k ? u / d + 1 : k;
+  if (*hi < *lo) *hi = *lo;
+}
+
+/* int8 is compared as uint8 after flipping the sign bit (an order-preserving map). */
 EFFC_KERN void effc_maxpool2d_q8(const EffcPool2d *p, int x_signed, const void *x, void *y,
                                  int tid, int nt) {
   int64_t lo = p->NC * tid / nt, hi = p->NC * (tid + 1) / nt;
-  for (int64_t pl = lo; pl < hi; pl++)
-    for (int64_t oh = 0; oh < p->OH; oh++)
+  uint8_t flip = x_signed ? 0x80 : 0;
+  for (int64_t pl = lo; pl < hi; pl++) {
+    const uint8_t *xp = (const uint8_t *)x + pl * p->H * p->W;
+    uint8_t *yp = (uint8_t *)y + pl * p->OH * p->OW;
+    for (int64_t oh = 0; oh < p->OH; oh++) {
+      int64_t a0, a1;
+      ql_krange(oh, p->SH, p->PT, p->DH, p->KH, p->H, &a0, &a1);
       for (int64_t ow = 0; ow < p->OW; ow++) {
-        int32_t m = x_signed ? -129 : -1;
-        for (int64_t kh = 0; kh < p->KH; kh++) {
-          int64_t ih = oh * p->SH - p->PT + kh * p->DH;
-          if (ih < 0 || ih >= p->H) continue;
-          for (int64_t kw = 0; kw < p->KW; kw++) {
-            int64_t iw = ow * p->SW - p->PL + kw * p->DW;
-            if (iw < 0 || iw >= p->W) continue;
-            int32_t v = ql_load(x, x_signed ? EFFC_Q_S8 : EFFC_Q_U8, (pl * p->H + ih) * p->W + iw);
-            if (v > m) m = v;
+        int64_t b0, b1;
+        ql_krange(ow, p->SW, p->PL, p->DW, p->KW, p->W, &b0, &b1);
+        uint8_t m = 0; /* an empty window gives the type's minimum */
+        for (int64_t a = a0; a < a1; a++) {
+          const uint8_t *xr = xp + (oh * p->SH - p->PT + a * p->DH) * p->W + ow * p->SW - p->PL;
+          for (int64_t b = b0; b < b1; b++) {
+            uint8_t v = (uint8_t)(xr[b * p->DW] ^ flip);
+            m = v > m ? v : m;
           }
         }
-        int64_t o = (pl * p->OH + oh) * p->OW + ow;
-        if (m < (x_signed ? -128 : 0)) m = x_signed ? -128 : 0; /* an empty window */
-        if (x_signed) ((int8_t *)y)[o] = (int8_t)m;
-        else ((uint8_t *)y)[o] = (uint8_t)m;
+        yp[oh * p->OW + ow] = (uint8_t)(m ^ flip);
       }
+    }
+  }
 }
