@@ -339,7 +339,7 @@ static int emit_qconv(CEmit *e, const Node *n) {
   }
   if (!bad && !ql && ce_elem(y) != ELEM_INT32) bad = ce_unsupported(e, n, "the output must be int32");
   size_t psz = bad ? 0 : effc_qconv_pack_size(&p);
-  void *wp = bad ? NULL : malloc(psz + 1);
+  void *wp = bad ? NULL : calloc(psz + 1, 1); /* packing leaves alignment padding unwritten */
   if (!bad && !wp) bad = ce_unsupported(e, n, "out of memory");
   if (bad) {
     free(xz), free(wz), free(yz), free(mult), free(wp);
