@@ -2,7 +2,7 @@
 """run_bench.py - effc's compiled C against ONNX Runtime on the same models, inputs and thread
 counts (bench/README in docs/benchmarks.md). Plain python3, no numpy.
 
-    python3 bench/run_bench.py [--threads 1,2] [--runs 30] [--rounds 3] [MODEL ...]
+    python3 bench/run_bench.py [--threads 1,2] [--runs 30] [--rounds 3] [--int8] [MODEL ...]
 
 For each model (bench/gen_models.py makes them, with /usr/bin/python3 and torch, if missing):
 `effc import`, then per thread count `effc compile --target native --threads T --emit-main`,
@@ -12,6 +12,13 @@ For each model (bench/gen_models.py makes them, with /usr/bin/python3 and torch,
 median of its rounds' medians. Prints a markdown table (effc ms, ORT ms, effc/ORT per thread
 count, geometric means over the models both ran) and, per model, what effc could not compile.
 Exit status: 0, or 1 when an output mismatched (or nothing could be measured).
+
+With --int8 it measures effc against itself instead (no ORT): each model is quantized by effc
+(`identity-elim,fold,quantize{data=X},qdq-fuse,dce`: static INT8 calibrated on the model's own
+input, lowered to integer operators), both the fp32 and the INT8 graph are compiled the same way,
+the INT8 program's outputs must equal `effc run` of the INT8 graph byte for byte (exit 1 if not),
+its agreement with fp32 is reported (SQNR of the outputs, same top-1), and ROUNDS rounds alternate
+the two programs. The table shows fp32 ms, INT8 ms and the speed-up fp32/INT8 per thread count.
 
 ONNX Runtime comes from npm: `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` into
 --ort-dir (installed there when missing); bench/ort_bench.c is built against its
@@ -160,6 +167,113 @@ def unsupported_ops(err):
     return (lines[0] if lines else err.strip().splitlines()[0] if err.strip() else "failed")[:300]
 
 
+# ------------------------------------------------------------------ INT8 against fp32
+
+INT8_PIPELINE = "identity-elim,fold,quantize{{data={x}}},qdq-fuse,dce"
+
+
+def sqnr_top1(got_path, ref_path):
+    """(SQNR dB of got against ref, same argmax) for two float outputs."""
+    _, _, g = read_npy(got_path)
+    _, _, r = read_npy(ref_path)
+    sig = sum(v * v for v in r)
+    err = sum((a - b) ** 2 for a, b in zip(g, r))
+    db = float("inf") if err == 0 else 10 * math.log10(sig / err) if sig > 0 else float("-inf")
+    return db, max(range(len(g)), key=g.__getitem__) == max(range(len(r)), key=r.__getitem__)
+
+
+def build(a, model, d, t):
+    """Compile model for a.target with t threads into d and build d/prog; None or the reason."""
+    shutil.rmtree(d, ignore_errors=True)
+    rc, _, err = run([a.effc, "compile", model, "--target", a.target, "--threads", str(t), "--emit-main",
+                      "--output-dir", d])
+    if rc != 0:
+        return "effc compile: " + unsupported_ops(err)
+    srcs = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".c"))
+    rc, _, err = run(["cc", "-O2", "-std=c11"] + srcs + ["-o", os.path.join(d, "prog"), "-lm", "-lpthread"])
+    return None if rc == 0 else "cc failed: " + err.strip().splitlines()[0][:200]
+
+
+def main_int8(a, names, threads):
+    results, notes, bad = {}, {}, False
+    for name in names:
+        onnx = os.path.join(a.models_dir, name + ".onnx")
+        x = os.path.join(a.models_dir, name + "_x.npy")
+        txt = os.path.join(a.work, name + ".onnxtxt")
+        q = os.path.join(a.work, name + "-int8.onnxtxt")
+        rc, _, err = run([a.effc, "import", onnx, "-o", txt])
+        if rc == 0:
+            rc, _, err = run([a.effc, "opt", txt, "-p", INT8_PIPELINE.format(x=x), "-o", q])
+        if rc != 0:
+            notes[name] = "import / quantize failed: " + unsupported_ops(err)
+            continue
+        ref = os.path.join(a.work, name + "-int8-interp")
+        rc, _, err = run([a.effc, "run", q, "--input", f"x={x}", "--output-dir", ref], timeout=a.timeout)
+        if rc != 0:
+            notes[name] = "effc run (INT8) failed: " + err.strip()[:200]
+            continue
+        for t in threads:
+            progs = {}
+            for kind, model in (("fp32", txt), ("int8", q)):
+                d = os.path.join(a.work, f"{name}-{kind}-t{t}")
+                why = build(a, model, d, t)
+                if why:
+                    notes[name] = f"{kind}: {why}"
+                    break
+                out = os.path.join(d, "out")
+                rc, _, err = run([os.path.join(d, "prog"), "--input", f"x={x}", "--output-dir", out],
+                                 timeout=a.timeout)
+                if rc != 0:
+                    notes[name] = f"{kind} run failed: {err.strip()[:200]}"
+                    break
+                progs[kind] = (os.path.join(d, "prog"), out)
+            if len(progs) < 2:
+                break
+            for f in sorted(os.listdir(ref)):
+                with open(os.path.join(ref, f), "rb") as r1, open(os.path.join(progs["int8"][1], f), "rb") as r2:
+                    if r1.read() != r2.read():
+                        bad = True
+                        notes[name] = f"MISMATCH: compiled INT8 {f} differs from the interpreter's ({t} threads)"
+                        log(f"{name}: {notes[name]}")
+                db, same = sqnr_top1(os.path.join(progs["int8"][1], f), os.path.join(progs["fp32"][1], f))
+                notes.setdefault(name + "/acc", f"{f}: SQNR {db:.1f} dB against fp32, top-1 {'same' if same else 'differs'}")
+            ms = {"fp32": [], "int8": []}
+            for _ in range(a.rounds):
+                for kind in ("fp32", "int8"):
+                    rc, out, err = run([progs[kind][0], "--bench", str(a.runs), "--input", f"x={x}"], timeout=a.timeout)
+                    tm = parse_times(out + err) if rc == 0 else None
+                    if tm:
+                        ms[kind].append(tm[0])
+            if len(ms["fp32"]) == a.rounds and len(ms["int8"]) == a.rounds:
+                med = lambda v: sorted(v)[len(v) // 2]
+                results[(name, t)] = (med(ms["fp32"]), med(ms["int8"]))
+                log(f"{name} x{t}: fp32 {results[(name, t)][0]:.2f} ms, int8 {results[(name, t)][1]:.2f} ms")
+    print("| model |" + "".join(f" fp32 ms ({t}T) | INT8 ms ({t}T) | speed-up ({t}T) |" for t in threads))
+    print("|---|" + "---|---|---|" * len(threads))
+    logs = {t: [] for t in threads}
+    for name in names:
+        row = f"| {name} |"
+        for t in threads:
+            r = results.get((name, t))
+            if r:
+                logs[t].append(math.log(r[0] / r[1]))
+                row += f" {r[0]:.2f} | {r[1]:.2f} | {r[0] / r[1]:.2f} |"
+            else:
+                row += " - | - | - |"
+        print(row)
+    print("| geometric mean |" + "".join(
+        f" | | {math.exp(sum(v) / len(v)):.2f} ({len(v)} models) |" if v else " | | - |" for v in logs.values()))
+    print()
+    for name in names:
+        for key in (name, name + "/acc"):
+            if key in notes:
+                print(f"- {name}: {notes[key]}")
+    print(f"\n(median of {a.rounds} rounds x {a.runs} runs after warm-up, fp32 and INT8 interleaved; "
+          f"effc --target {a.target}; compiled INT8 outputs byte-equal to `effc run`)")
+    if bad or not results:
+        sys.exit(1)
+
+
 # ------------------------------------------------------------------ main
 
 def main():
@@ -174,6 +288,7 @@ def main():
     ap.add_argument("--ort-dir", default=os.path.join(ROOT, "build", "ort-npm"))
     ap.add_argument("--target", default="native")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per program run")
+    ap.add_argument("--int8", action="store_true", help="effc INT8 (quantize, qdq-fuse) against effc fp32")
     a = ap.parse_args()
     names = a.models or MODELS
     for n in names:
@@ -182,6 +297,9 @@ def main():
     threads = [int(t) for t in a.threads.split(",")]
     os.makedirs(a.work, exist_ok=True)
     ensure_models(a.models_dir, names)
+    if a.int8:
+        main_int8(a, names, threads)
+        return
     ort = ensure_ort(a.ort_dir, a.work)
 
     results = {}  # (model, threads) -> (effc ms, ort ms) | None

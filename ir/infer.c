@@ -2570,3 +2570,81 @@ int ir_infer_qc_template(InferCtx *c) {
   for (int i = 0; i < nq; i++) set_out(c, i, qc_qubit_type(c));
   return 0;
 }
+
+/* ------------------------------------------------------------------ com.microsoft quantized */
+
+/* QLinearAdd, QLinearMul: A (input 0) and B (input 3) broadcast; A's type. */
+int ir_infer_qlinear_binary(InferCtx *c) {
+  const Type *a = shaped(c, 0), *b = shaped(c, 3);
+  if (!a || !b) return set_out(c, 0, mk(c, ein(c, 0), -1, NULL)), 0;
+  int r = a->rank > b->rank ? a->rank : b->rank;
+  Dim o[MAXR];
+  for (int k = 0; k < r; k++) {
+    int ka = k - (r - a->rank), kb = k - (r - b->rank);
+    Dim x = ka >= 0 ? a->dims[ka] : dim_of(1), y = kb >= 0 ? b->dims[kb] : dim_of(1);
+    if (!bcast_dim(x, y, &o[k]))
+      return fail(c, "input shapes do not broadcast (%s%lld vs %lld)", "", (long long)x.value,
+                  (long long)y.value);
+  }
+  set_out(c, 0, mk(c, ein(c, 0), r, o));
+  return 0;
+}
+
+/* QLinearGlobalAveragePool: [N, C, 1...] (channels_last: [N, 1..., C]). */
+int ir_infer_qlinear_gap(InferCtx *c) {
+  const Type *x = shaped(c, 0);
+  if (!x || x->rank < 3) return out_like(c, 0, ein(c, 0), -1), 0;
+  bool last = ir_attr_int(c->node, "channels_last", 0) != 0;
+  Dim o[MAXR];
+  for (int i = 0; i < x->rank; i++)
+    o[i] = i == 0 || i == (last ? x->rank - 1 : 1) ? x->dims[i] : dim_of(1);
+  set_out(c, 0, mk(c, ein(c, 0), x->rank, o));
+  return 0;
+}
+
+/* QLinearConcat: Y_scale, Y_zero_point, then (X, X_scale, X_zero_point) triples. */
+int ir_infer_qlinear_concat(InferCtx *c) {
+  if ((nin(c) - 2) % 3) return fail(c, "%s%lld inputs: expected 2 + 3 per tensor", "", nin(c), 0);
+  const Type *f = NULL;
+  for (int i = 2; i < nin(c) && !f; i += 3) f = shaped(c, i);
+  ElemType e = ein(c, 1) ? ein(c, 1) : ein(c, 2);
+  if (!f) return set_out(c, 0, mk(c, e, -1, NULL)), 0;
+  int r = f->rank;
+  int64_t ax = ir_attr_int(c->node, "axis", 0);
+  if (!norm_axis(&ax, r)) return fail(c, "axis %s%lld out of range for rank %lld", "", ax, r);
+  Dim o[MAXR];
+  memcpy(o, f->dims, (size_t)r * sizeof *o);
+  int64_t sum = 0;
+  bool sum_ok = true;
+  for (int i = 2; i < nin(c); i += 3) {
+    const Type *t = shaped(c, i);
+    if (!t || t->rank != r || !known(&t->dims[ax])) {
+      if (t && t->rank != r) return fail(c, "inputs have ranks %s%lld and %lld", "", r, t->rank);
+      sum_ok = false;
+      continue;
+    }
+    sum += t->dims[ax].value;
+  }
+  o[ax] = sum_ok ? dim_of(sum) : dim_unknown();
+  set_out(c, 0, mk(c, e, r, o));
+  return 0;
+}
+
+/* QGemm: A (0) [M, K] or [K, M], B (3) [K, N] or [N, K]; y_zero_point's type, float32
+ * without y_scale. */
+int ir_infer_qgemm(InferCtx *c) {
+  const Type *a = shaped(c, 0), *b = shaped(c, 3);
+  bool ta = ir_attr_int(c->node, "transA", 0), tb = ir_attr_int(c->node, "transB", 0);
+  Dim o[2] = {dim_unknown(), dim_unknown()}, k1 = dim_unknown(), k2 = dim_unknown();
+  if (a && a->rank == 2) o[0] = a->dims[ta ? 1 : 0], k1 = a->dims[ta ? 0 : 1];
+  if (b && b->rank == 2) o[1] = b->dims[tb ? 0 : 1], k2 = b->dims[tb ? 1 : 0];
+  if (known(&k1) && known(&k2) && k1.value != k2.value)
+    return fail(c, "inner dimensions differ (%s%lld vs %lld)", "", k1.value, k2.value);
+  bool quant = nin(c) > 7 && c->node->inputs[7];
+  ElemType e = !quant ? ELEM_FLOAT : nin(c) > 8 && ein(c, 8) ? ein(c, 8) : ein(c, 0);
+  set_out(c, 0, mk(c, e, 2, o));
+  Dim k = known(&k1) ? k1 : k2;
+  if (known(&o[0]) && known(&o[1]) && known(&k))
+    c->macs = (uint64_t)o[0].value * (uint64_t)o[1].value * (uint64_t)k.value;
+  return 0;
+}

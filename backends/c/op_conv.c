@@ -17,11 +17,13 @@ static bool ints_attr(const Node *n, const char *name, int s, int64_t dflt, int6
   return !v || !cnt || (int)cnt == s;
 }
 
-/* Static float32 X (rank 3 or 4) and Y; fills the spatial rank. */
+/* Static float32 X (rank 3 or 4; MaxPool also uint8 / int8) and Y; fills the spatial rank. */
 static int check_io(CEmit *e, const Node *n, int *s) {
   if (n->n_inputs < 1 || !n->inputs[0] || n->n_outputs < 1 || !n->outputs[0])
     return ce_unsupported(e, n, "missing input or output");
-  if (ce_elem(n->inputs[0]) != ELEM_FLOAT)
+  ElemType xt = ce_elem(n->inputs[0]);
+  bool q8 = !strcmp(n->op->family, "MaxPool") && (xt == ELEM_UINT8 || xt == ELEM_INT8);
+  if (xt != ELEM_FLOAT && !q8)
     return ce_unsupported(e, n, "only float32 is supported, not %s",
                           ir_elem(ce_elem(n->inputs[0]))->name);
   int r = ce_rank(n->inputs[0]);
@@ -235,10 +237,16 @@ static int emit_pool(CEmit *e, const Node *n) {
                   k[o], o ? st[0] : 1, st[o], o ? dil[0] : 1, dil[o], o ? pb[0] : 0, pb[o],
                   o ? pe[0] : 0, pe[o], ir_attr_int(n, "count_include_pad", 0) != 0};
   if (nhwc) p.NC = xd[0]; /* images; the channels are the innermost axis */
-  ce_need_kern(e, "pool");
+  ElemType xt = ce_elem(n->inputs[0]);
+  ce_need_kern(e, xt == ELEM_FLOAT ? "pool" : "qlinear");
   const int64_t pv[] = {p.NC, p.H,  p.W,  p.OH, p.OW, p.KH, p.KW, p.SH,
                         p.SW, p.DH, p.DW, p.PT, p.PL, p.PB, p.PR, p.count_include_pad};
   print_params(e, "EffcPool2d", pv, sizeof pv / sizeof pv[0]);
+  if (xt != ELEM_FLOAT) { /* 8-bit MaxPool (kern/qlinear.c) */
+    ce_printf(e, "effc_maxpool2d_q8(&p, %d, %s, %s, tid, nt);\n", xt == ELEM_INT8, ce_ptr(e, n->inputs[0]),
+              ce_ptr(e, n->outputs[0]));
+    return 0;
+  }
   if (nhwc)
     ce_printf(e, "effc_pool2d_nhwc(%d, &p, %lld, %s, %s, tid, nt);\n", max, (long long)xd[1],
               ce_ptr(e, n->inputs[0]), ce_ptr(e, n->outputs[0]));

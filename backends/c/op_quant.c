@@ -2,7 +2,9 @@
  * DynamicQuantizeLinear (runtime/kern/quant.c), QLinearMatMul, MatMulInteger, QLinearConv
  * and ConvInteger on the exact int8 kernels (runtime/kern/qgemm.c) with the constant
  * weights packed here at compile time and the requantization multipliers computed here by
- * the interpreter's own function (effc_qmult_f32), so outputs are bit-identical to it. */
+ * the interpreter's own function (effc_qmult_f32), so outputs are bit-identical to it; and
+ * ONNX Runtime's com.microsoft QLinearAdd / QLinearMul / QLinearGlobalAveragePool /
+ * QLinearConcat (runtime/kern/qlinear.c) and QGemm (kern/qgemm.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -337,7 +339,7 @@ static int emit_qconv(CEmit *e, const Node *n) {
   }
   if (!bad && !ql && ce_elem(y) != ELEM_INT32) bad = ce_unsupported(e, n, "the output must be int32");
   size_t psz = bad ? 0 : effc_qconv_pack_size(&p);
-  void *wp = bad ? NULL : malloc(psz + 1);
+  void *wp = bad ? NULL : calloc(psz + 1, 1); /* packing leaves alignment padding unwritten */
   if (!bad && !wp) bad = ce_unsupported(e, n, "out of memory");
   if (bad) {
     free(xz), free(wz), free(yz), free(mult), free(wp);
@@ -371,6 +373,175 @@ static int emit_qconv(CEmit *e, const Node *n) {
   return 0;
 }
 
+/* ------------------------------------------------------------------ com.microsoft QLinear* */
+
+/* Scalar scale i (float32) and zero point i+1 (of type t, absent: 0) of an 8-bit operand. */
+static bool scalar_qparams(CEmit *e, const Node *n, int si, int zi, ElemType t, float *s, int32_t *z, int *bad) {
+  int64_t st;
+  const float *sv = const_scale(e, n, si, 1, bad);
+  int32_t *zv = const_zp(e, n, zi, 1, &st, bad);
+  const Value *zvv = in_at(n, zi);
+  if (!*bad && zvv && ce_elem(zvv) != t)
+    *bad = ce_unsupported(e, n, "input %d (zero point) must be %s", zi, ir_elem(t)->name);
+  if (!*bad) *s = sv[0], *z = zv[0];
+  free(zv);
+  return !*bad;
+}
+
+/* QLinearAdd / QLinearMul with numpy broadcasting (kern/qlinear.c effc_qbinary). */
+static int emit_qbinary(CEmit *e, const Node *n) {
+  const Value *a = in_at(n, 0), *b = in_at(n, 3), *y = n->outputs[0];
+  if (!a || !b || !is_q8(ce_elem(a)) || ce_elem(b) != ce_elem(a) || ce_elem(y) != ce_elem(a))
+    return ce_unsupported(e, n, "A, B and C must all be uint8 or all int8");
+  int r = ce_rank(y), bad = 0;
+  if (r > EFFC_QBIN_MAXR) return ce_unsupported(e, n, "rank %d above %d", r, EFFC_QBIN_MAXR);
+  ElemType t = ce_elem(a);
+  float sa = 0, sb = 0, sy = 0;
+  int32_t za = 0, zb = 0, zy = 0;
+  if (!scalar_qparams(e, n, 1, 2, t, &sa, &za, &bad) || !scalar_qparams(e, n, 4, 5, t, &sb, &zb, &bad) ||
+      !scalar_qparams(e, n, 6, 7, t, &sy, &zy, &bad))
+    return -1;
+  bool mul = !strcmp(n->op->family, "ms_QLinearMul");
+  const Value *io[2] = {a, b};
+  int64_t st[2][EFFC_QBIN_MAXR];
+  for (int j = 0; j < 2; j++) {
+    int rj = ce_rank(io[j]);
+    int64_t s = 1;
+    for (int k = r - 1; k >= 0; k--) {
+      int kj = k - (r - rj);
+      int64_t d = kj >= 0 ? ce_dims(io[j])[kj] : 1;
+      st[j][k] = d == 1 ? 0 : s;
+      s *= d;
+    }
+  }
+  ce_need_kern(e, "qlinear");
+  ce_printf(e, "EffcQbin p;\nmemset(&p, 0, sizeof p);\n");
+  ce_printf(e, "p.op = %d, p.rank = %d;\n", mul ? EFFC_QBIN_MUL : EFFC_QBIN_ADD, r);
+  for (int k = 0; k < r; k++)
+    ce_printf(e, "p.dims[%d] = %lld, p.sa[%d] = %lld, p.sb[%d] = %lld;\n", k, (long long)ce_dims(y)[k], k,
+              (long long)st[0][k], k, (long long)st[1][k]);
+  ce_printf(e, "p.a = %s, p.b = %s, p.y = %s;\n", ce_ptr(e, a), ce_ptr(e, b), ce_ptr(e, y));
+  ce_printf(e, "p.a_type = p.b_type = p.y_type = %d;\n", qtype(t));
+  ce_printf(e, "p.za = %d, p.zb = %d, p.zy = %d;\n", (int)za, (int)zb, (int)zy);
+  ce_printf(e, "p.ma = %s, p.mb = %s;\n",
+            ce_f64(e, mul ? effc_qmult_f32(sa, sb, sy) : effc_qratio_f32(sa, sy)), ce_f64(e, effc_qratio_f32(sb, sy)));
+  put_range(e, ce_numel(y));
+  ce_printf(e, "effc_qbinary(&p, lo, hi);\n");
+  return 0;
+}
+
+/* QLinearGlobalAveragePool: planes split over threads. */
+static int emit_qgap(CEmit *e, const Node *n) {
+  const Value *x = in_at(n, 0), *y = n->outputs[0];
+  if (!x || !is_q8(ce_elem(x)) || ce_rank(x) < 3 || ce_elem(y) != ce_elem(x))
+    return ce_unsupported(e, n, "X must be uint8 or int8 of rank >= 3, Y of its type");
+  int bad = 0, r = ce_rank(x);
+  float xs = 0, ys = 0;
+  int32_t xz = 0, yz = 0;
+  if (!scalar_qparams(e, n, 1, 2, ce_elem(x), &xs, &xz, &bad) || !scalar_qparams(e, n, 3, 4, ce_elem(x), &ys, &yz, &bad))
+    return -1;
+  bool last = ir_attr_int(n, "channels_last", 0) != 0;
+  int64_t N = ce_dims(x)[0], C = ce_dims(x)[last ? r - 1 : 1], NC = N * C, sp = NC ? ce_numel(x) / NC : 0;
+  if (NC && !sp) return ce_unsupported(e, n, "empty spatial dimensions");
+  ce_need_kern(e, "qlinear");
+  put_range(e, N * C);
+  ce_printf(e, "effc_qgavgpool(%s, %d, %lld, %lld, %lld, %d, %d, %s, %d, %d, %s, lo, hi);\n", ce_ptr(e, x),
+            qtype(ce_elem(x)), (long long)N, (long long)C, (long long)sp, last, (int)xz,
+            ce_f64(e, effc_qgap_mult_f32(xs, ys, sp)), (int)yz, qtype(ce_elem(y)), ce_ptr(e, y));
+  return 0;
+}
+
+/* QLinearConcat: each input requantized (or copied) into its slot; rows split over threads. */
+static int emit_qconcat(CEmit *e, const Node *n) {
+  const Value *y = n->outputs[0];
+  int r = ce_rank(y), ax = 0, bad = 0;
+  if (n->n_inputs < 5 || (n->n_inputs - 2) % 3 || !is_q8(ce_elem(y)))
+    return ce_unsupported(e, n, "expected Y_scale, Y_zero_point, then 8-bit (X, scale, zero point) triples");
+  int64_t axis = ir_attr_int(n, "axis", 0);
+  if (axis < -r || axis >= r) return ce_unsupported(e, n, "axis %lld out of range", (long long)axis);
+  ax = (int)(axis < 0 ? axis + r : axis);
+  float ys = 0;
+  int32_t yz = 0;
+  if (!scalar_qparams(e, n, 0, 1, ce_elem(y), &ys, &yz, &bad)) return -1;
+  int64_t outer = 1, inner = 1;
+  for (int k = 0; k < ax; k++) outer *= ce_dims(y)[k];
+  for (int k = ax + 1; k < r; k++) inner *= ce_dims(y)[k];
+  ce_need_kern(e, "qlinear");
+  put_range(e, outer);
+  int64_t off = 0, ylen = ce_dims(y)[ax] * inner;
+  for (int i = 2; i < n->n_inputs; i += 3) {
+    const Value *x = in_at(n, i);
+    float xs = 0;
+    int32_t xz = 0;
+    if (!x || !is_q8(ce_elem(x)) || ce_rank(x) != r) return ce_unsupported(e, n, "input %d must be 8-bit of rank %d", i, r);
+    if (!scalar_qparams(e, n, i + 1, i + 2, ce_elem(x), &xs, &xz, &bad)) return -1;
+    int64_t len = ce_dims(x)[ax] * inner;
+    ce_printf(e, "effc_qconcat_part(%s, %d, %lld, %d, %s, %s, %d, %lld, %lld, %d, lo, hi);\n", ce_ptr(e, x),
+              qtype(ce_elem(x)), (long long)len, (int)xz, ce_f64(e, effc_qratio_f32(xs, ys)), ce_ptr(e, y),
+              qtype(ce_elem(y)), (long long)ylen, (long long)off, (int)yz);
+    off += len;
+  }
+  return 0;
+}
+
+/* QGemm with constant B and an 8-bit output: one effc_qgemm with C as its column bias and
+ * the requantization in its epilogue. */
+static int emit_qgemm_ms(CEmit *e, const Node *n) {
+  const Value *a = in_at(n, 0), *b = in_at(n, 3), *cv = in_at(n, 6), *y = n->outputs[0];
+  const Tensor *bt = b ? ce_const(b) : NULL, *ct = cv ? ce_const(cv) : NULL;
+  if (!a || !b || !is_q8(ce_elem(a)) || !is_q8(ce_elem(b)) || ce_rank(a) != 2)
+    return ce_unsupported(e, n, "A and B must be 8-bit matrices");
+  if (!bt || !bt->has_data || bt->rank != 2) return ce_unsupported(e, n, "B must be a constant matrix (weights)");
+  if (!in_at(n, 7) || !is_q8(ce_elem(y)))
+    return ce_unsupported(e, n, "float32 output (no y_scale) is the interpreter's alone");
+  bool ta = ir_attr_int(n, "transA", 0) != 0, tb = ir_attr_int(n, "transB", 0) != 0;
+  int64_t M = ce_dims(a)[ta ? 1 : 0], K = ce_dims(a)[ta ? 0 : 1], N = bt->dims[tb ? 0 : 1];
+  if (bt->dims[tb ? 1 : 0] != K) return ce_unsupported(e, n, "inner dimensions differ");
+  if (cv && (!ct || !ct->has_data || ct->elem != ELEM_INT32 || ((int64_t)tnumel(ct) != N && tnumel(ct) != 1) ||
+             (ct->rank == 2 && ct->dims[0] != 1)))
+    return ce_unsupported(e, n, "C must be a constant int32 scalar, [N] or [1, N]");
+  int bad = 0;
+  int64_t zbs = 0;
+  float sa = 0, sy = 0;
+  int32_t za = 0, zy = 0;
+  if (!scalar_qparams(e, n, 1, 2, ce_elem(a), &sa, &za, &bad)) return -1;
+  const float *sb = const_scale(e, n, 4, N, &bad);
+  int32_t *zb = const_zp(e, n, 5, N, &zbs, &bad);
+  if (!bad) scalar_qparams(e, n, 7, 8, ce_elem(y), &sy, &zy, &bad);
+  double *mult = bad ? NULL : malloc(sizeof(double) * (size_t)(N + 1));
+  int32_t *bias = bad || !ct ? NULL : malloc(sizeof(int32_t) * (size_t)(N + 1));
+  void *bp = bad ? NULL : malloc(effc_qgemm_packb_size(K, N));
+  if (!bad && (!mult || !bp || (ct && !bias))) bad = ce_unsupported(e, n, "out of memory");
+  if (bad) {
+    free(zb), free(mult), free(bias), free(bp);
+    return -1;
+  }
+  float alpha = ir_attr_float(n, "alpha", 1.0f), sa1 = alpha * sa;
+  bool per_col = tnumel(ce_const(in_at(n, 4))) > 1;
+  for (int64_t j = 0; j < N; j++) mult[j] = effc_qmult_f32(sa1, sb[per_col ? j : 0], sy);
+  for (int64_t j = 0; ct && j < N; j++) bias[j] = ((const int32_t *)ct->data)[tnumel(ct) > 1 ? j : 0];
+  effc_qgemm_packb(K, N, bt->data, bt->elem == ELEM_INT8, tb ? 1 : N, tb ? K : 1, zb, zbs, bp);
+  EffcQgemm q;
+  memset(&q, 0, sizeof q);
+  q.M = M, q.N = N, q.K = K, q.y_type = qtype(ce_elem(y));
+  int nt = e->o->threads > 1 ? e->o->threads : 1;
+  size_t scr = effc_qgemm_scratch(e->target->isa, &q, nt);
+  double yzp = zy;
+  ce_need_kern(e, "qgemm");
+  ce_printf(e, "EffcQgemm q;\nmemset(&q, 0, sizeof q);\nstatic const int32_t za = %d;\n", (int)za);
+  ce_printf(e, "q.M = %lld, q.N = %lld, q.K = %lld, q.a = %s, q.a_signed = %d, q.a_rs = %lld, q.a_cs = %lld;\n",
+            (long long)M, (long long)N, (long long)K, ce_ptr(e, a), ce_elem(a) == ELEM_INT8,
+            (long long)(ta ? 1 : K), (long long)(ta ? M : 1));
+  ce_printf(e, "q.za = &za, q.bp = %s;\n", ce_weight(e, "qgemm_b", ELEM_INT8, bp, effc_qgemm_packb_size(K, N)));
+  if (bias) ce_printf(e, "q.bias = %s;\n", ce_weight(e, "qgemm_c", ELEM_INT32, bias, sizeof(int32_t) * (size_t)N));
+  ce_printf(e, "q.y = %s, q.y_rs = %lld, q.y_cs = 1, q.y_type = %d;\n", ce_ptr(e, y), (long long)N, q.y_type);
+  ce_printf(e, "q.mult = %s, q.mult_rs = 0;\n", ce_weight(e, "qgemm_mult", ELEM_DOUBLE, mult, sizeof(double) * (size_t)N));
+  ce_printf(e, "q.yzp = %s, q.yzp_stride = 0;\n", ce_weight(e, "qgemm_yzp", ELEM_DOUBLE, &yzp, sizeof yzp));
+  ce_printf(e, "effc_qgemm(EFFC_ISA, &q, %s, tid, nt);\n", ce_scratch(e, scr));
+  free(zb), free(mult), free(bias), free(bp);
+  return 0;
+}
+
 const CEmitOp ce_ops_quant[] = {
     {"QuantizeLinear", emit_quantize},
     {"DequantizeLinear", emit_dequantize},
@@ -379,5 +550,10 @@ const CEmitOp ce_ops_quant[] = {
     {"MatMulInteger", emit_qmatmul},
     {"QLinearConv", emit_qconv},
     {"ConvInteger", emit_qconv},
+    {"ms_QLinearAdd", emit_qbinary},
+    {"ms_QLinearMul", emit_qbinary},
+    {"ms_QLinearGlobalAveragePool", emit_qgap},
+    {"ms_QLinearConcat", emit_qconcat},
+    {"ms_QGemm", emit_qgemm_ms},
     {NULL, NULL},
 };

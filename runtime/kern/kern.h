@@ -349,6 +349,45 @@ EFFC_KERN void effc_qconv_pack(const EffcQconv *p, const void *w, int w_signed, 
 EFFC_KERN size_t effc_qconv_scratch(int isa, const EffcQconv *p, int nt);
 EFFC_KERN void effc_qconv(int isa, const EffcQconv *p, void *scratch, int tid, int nt);
 
+/* ------------------------------------------------------------------ kern/qlinear.c
+ * com.microsoft QLinearAdd / QLinearMul / QLinearGlobalAveragePool / QLinearConcat and
+ * 8-bit MaxPool. Multipliers are float32 (computed by the functions below, as ONNX Runtime
+ * folds its scales), the arithmetic is exact integers then one double product per term:
+ *   Add: y = sat(rhe((double)(a - za) * ma + (double)(b - zb) * mb + zy)),
+ *        ma = a_scale / y_scale, mb = b_scale / y_scale (effc_qratio_f32);
+ *   Mul: y = sat(rhe((double)((a - za) * (b - zb)) * m + zy)), m = effc_qmult_f32(a, b, y);
+ *   GlobalAveragePool: y = sat(rhe((double)sum(x - xz) * m + yz)), m = effc_qgap_mult_f32;
+ *   Concat: y = sat(rhe((double)(x - xz) * (x_scale / y_scale) + yz)), a copy when the
+ *        type, scale and zero point agree. */
+EFFC_KERN float effc_qratio_f32(float a_scale, float y_scale);
+EFFC_KERN float effc_qgap_mult_f32(float x_scale, float y_scale, int64_t n);
+
+enum { EFFC_QBIN_ADD = 0, EFFC_QBIN_MUL = 1, EFFC_QBIN_MAXR = 8 };
+/* Broadcast binary op: output dims[rank] (row-major), element strides sa / sb of a and b on
+ * each output dim (0 where broadcast). */
+typedef struct EffcQbin {
+  int op, rank;
+  int64_t dims[EFFC_QBIN_MAXR], sa[EFFC_QBIN_MAXR], sb[EFFC_QBIN_MAXR];
+  const void *a, *b;
+  void *y;
+  int a_type, b_type, y_type; /* EFFC_Q_U8 / EFFC_Q_S8 */
+  int32_t za, zb;
+  double ma, mb, zy;
+} EffcQbin;
+/* Output elements [i0, i1). */
+EFFC_KERN void effc_qbinary(const EffcQbin *p, int64_t i0, int64_t i1);
+/* Planes [p0, p1) of N*C planes of n values (NCHW, or NHWC with channels_last). */
+EFFC_KERN void effc_qgavgpool(const void *x, int x_type, int64_t N, int64_t C, int64_t n,
+                              int channels_last, int32_t xz, double mult, double yz, int y_type,
+                              void *y, int64_t p0, int64_t p1);
+/* Rows [o0, o1) of one Concat input: len elements of row o to y + o * y_len + y_off. */
+EFFC_KERN void effc_qconcat_part(const void *x, int x_type, int64_t len, int32_t xz, double mult,
+                                 void *y, int y_type, int64_t y_len, int64_t y_off, double yz,
+                                 int64_t o0, int64_t o1);
+/* MaxPool on uint8 (x_signed 0) or int8 planes; padding never wins. */
+EFFC_KERN void effc_maxpool2d_q8(const EffcPool2d *p, int x_signed, const void *x, void *y,
+                                 int tid, int nt);
+
 /* ------------------------------------------------------------------ kern/quant.c
  * Elements [i0, i1) of a float32 tensor viewed as [outer][C][inner] (C = 1: per tensor),
  * with scale[c] and zero point zp[c] (zp NULL: 0; of type zp_type, EFFC_Q_*, for quantize and

@@ -517,6 +517,28 @@ static void q_gather(const void *ctx, int64_t m0, int64_t rows, uint8_t *dst) {
   const uint8_t *x = (const uint8_t *)p->x + (q->n * p->C + q->gi * q->g.Cg) * p->in[0] * p->in[1] * p->in[2];
   uint8_t zb = (uint8_t)(p->xz & 0xff);
   int64_t ivol = p->in[0] * p->in[1] * p->in[2];
+  if (p->in[0] == 1 && p->k[0] == 1 && p->out[0] == 1) { /* 1-D and 2-D: one test per tap */
+    int64_t k1 = p->k[1], k2 = p->k[2], in1 = p->in[1], in2 = p->in[2];
+    for (int64_t r = 0; r < rows; r++, dst += q->g.K) {
+      int64_t o = m0 + r, o2 = o % p->out[2], o1 = o / p->out[2], k = 0;
+      int64_t base1 = o1 * p->s[1] - p->pb[1], base2 = o2 * p->s[2] - p->pb[2];
+      for (int64_t c = 0; c < q->g.Cg; c++)
+        for (int64_t b = 0; b < k1; b++) {
+          int64_t i1 = base1 + b * p->d[1];
+          if (i1 < 0 || i1 >= in1) {
+            memset(dst + k, zb, (size_t)k2);
+            k += k2;
+            continue;
+          }
+          const uint8_t *xr = x + c * ivol + i1 * in2;
+          for (int64_t e = 0; e < k2; e++, k++) {
+            int64_t i2 = base2 + e * p->d[2];
+            dst[k] = (uint64_t)i2 < (uint64_t)in2 ? xr[i2] : zb;
+          }
+        }
+    }
+    return;
+  }
   for (int64_t r = 0; r < rows; r++, dst += q->g.K) {
     int64_t o = m0 + r, o2 = o % p->out[2], o1 = (o / p->out[2]) % p->out[1], o0 = o / (p->out[2] * p->out[1]);
     int64_t k = 0;
@@ -631,11 +653,79 @@ static void q_conv_dw(int isa, const EffcQconv *p, const QConvGeo *g, void *scra
   }
 }
 
+/* Output positions o in [0, out) whose input index o * s + off lies in [0, in). */
+static void q_orange(int64_t off, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+  int64_t a = -off, b = in - 1 - off;
+  int64_t l = a <= 0 ? 0 : (a + s - 1) / s, h = b < 0 ? 0 : b / s + 1;
+  *lo = l < out ? l : out;
+  *hi = h < out ? h : out;
+  if (*hi < *lo) *hi = *lo;
+}
+
+#if defined(EFFC_HAVE_AVX2)
+/* ar[o] += ((x[o] ^ flip) - xzz) * w for o in [lo, hi), 8 at a time; returns where it stopped. */
+EFFC_TARGET_AVX2 static int64_t q_dw_row_avx2(uint32_t *ar, const uint8_t *xr, int64_t lo, int64_t hi,
+                                              int32_t flip, int32_t xzz, int32_t w) {
+  __m256i vf = _mm256_set1_epi32(flip), vz = _mm256_set1_epi32(xzz), vw = _mm256_set1_epi32(w);
+  int64_t o = lo;
+  for (; o + 8 <= hi; o += 8) {
+    __m256i xv = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(xr + o)));
+    xv = _mm256_sub_epi32(_mm256_xor_si256(xv, vf), vz);
+    __m256i a = _mm256_loadu_si256((const __m256i *)(ar + o));
+    _mm256_storeu_si256((__m256i *)(ar + o), _mm256_add_epi32(a, _mm256_mullo_epi32(xv, vw)));
+  }
+  return o;
+}
+#endif
+
+/* Depthwise 1-D / 2-D: per plane, tap by tap, each tap's valid rectangle of outputs
+ * accumulated row by row (contiguous for stride 1); wrapping int32 sums, so the order of the
+ * taps does not change a bit. */
+static void q_conv_dw2d(int isa, const EffcQconv *p, const QConvGeo *g, void *scratch, int tid, int nt) {
+  int64_t units = p->N * p->M, u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+  uint32_t *acc = (uint32_t *)((uint8_t *)scratch + q_align((size_t)g->P * sizeof(int32_t)) * (size_t)tid);
+  int64_t H = p->in[1], W = p->in[2], OH = p->out[1], OW = p->out[2], KH = p->k[1], KW = p->k[2];
+  int32_t flip = p->x_signed ? 0x80 : 0, xzz = p->xz + (p->x_signed ? 128 : 0);
+  for (int64_t u = u0; u < u1; u++) {
+    int64_t n = u / p->M, m = u % p->M;
+    const uint8_t *x = (const uint8_t *)p->x + (n * p->C + m / g->Mg) * H * W;
+    const int16_t *w = (const int16_t *)p->wp + m * g->kvol;
+    uint32_t b0 = p->bias ? (uint32_t)p->bias[m] : 0;
+    for (int64_t i = 0; i < g->P; i++) acc[i] = b0;
+    for (int64_t a = 0; a < KH; a++) {
+      int64_t r0, r1, offr = a * p->d[1] - p->pb[1];
+      q_orange(offr, p->s[1], H, OH, &r0, &r1);
+      for (int64_t e = 0; e < KW; e++) {
+        int64_t c0, c1, offc = e * p->d[2] - p->pb[2];
+        int32_t wv = w[a * KW + e];
+        q_orange(offc, p->s[2], W, OW, &c0, &c1);
+        for (int64_t oh = r0; oh < r1; oh++) {
+          const uint8_t *xr = x + (oh * p->s[1] + offr) * W + offc;
+          uint32_t *ar = acc + oh * OW;
+          int64_t o = c0;
+          if (p->s[2] == 1) {
+#if defined(EFFC_HAVE_AVX2)
+            if (isa == EFFC_ISA_AVX2 || isa == EFFC_ISA_AVX512) o = q_dw_row_avx2(ar, xr, c0, c1, flip, xzz, wv);
+#endif
+            for (; o < c1; o++) ar[o] += (uint32_t)((((int32_t)xr[o] ^ flip) - xzz) * wv);
+          } else {
+            for (; o < c1; o++) ar[o] += (uint32_t)((((int32_t)xr[o * p->s[2]] ^ flip) - xzz) * wv);
+          }
+        }
+      }
+    }
+    uint8_t *y = (uint8_t *)p->y + (size_t)((n * p->M + m) * g->P) * (p->y_type == EFFC_Q_I32 ? 4 : 1);
+    if (p->y_type == EFFC_Q_I32) memcpy(y, acc, (size_t)g->P * sizeof(int32_t));
+    else effc_qrequant(isa, (const int32_t *)acc, g->P, p->mult + m, 0, p->yzp, p->y_type, y);
+  }
+}
+
 EFFC_KERN void effc_qconv(int isa, const EffcQconv *p, void *scratch, int tid, int nt) {
   QConvGeo g = q_geo(p);
   if (g.P <= 0 || p->M <= 0) return;
   if (g.dw) {
-    q_conv_dw(isa, p, &g, scratch, tid, nt);
+    if (p->in[0] == 1 && p->k[0] == 1 && p->out[0] == 1) q_conv_dw2d(isa, p, &g, scratch, tid, nt);
+    else q_conv_dw(isa, p, &g, scratch, tid, nt);
     return;
   }
   QGather gc;
