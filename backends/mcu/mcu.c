@@ -383,42 +383,62 @@ static int emit_qconv(Cx *c, const Node *n) {
   return rc;
 }
 
-/* QLinearMatMul with a constant 2-D B: a fully connected layer (rows of A). */
-static int emit_qmatmul(Cx *c, const Node *n) {
+/* A fully connected layer (rows of A): QLinearMatMul with a constant 2-D B, or com.microsoft
+ * QGemm (alpha 1, transA 0, constant B, optional transB, constant int32 bias C, 8-bit output).
+ * QGemm's inputs: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp. */
+static int emit_fc(Cx *c, const Node *n, bool qgemm) {
+  const int ys_at = qgemm ? 7 : 6, yz_at = qgemm ? 8 : 7;
   const Value *a = in_at(n, 0), *y = n->outputs[0];
   const Tensor *bt = cst(in_at(n, 3));
   if (!bt || bt->rank != 2) return fail(c, n, "B (input 3) must be a constant matrix");
   if (bt->elem != ELEM_INT8 && bt->elem != ELEM_UINT8) return fail(c, n, "B must be int8 or uint8");
-  int64_t K = bt->dims[0], N = bt->dims[1], R = numel(a) / K;
-  const float *as = scale_of(c, n, 1, 1), *bs = scale_of(c, n, 4, N), *ys = scale_of(c, n, 6, 1);
+  bool tb = qgemm && ir_attr_int(n, "transB", 0);
+  if (qgemm && ir_attr_int(n, "transA", 0)) return fail(c, n, "transA = 1 is not supported");
+  if (qgemm && ir_attr_float(n, "alpha", 1.0f) != 1.0f) return fail(c, n, "alpha other than 1 is not supported");
+  if (qgemm && !in_at(n, ys_at)) return fail(c, n, "a float output (no y_scale) is not supported");
+  int64_t K = bt->dims[tb ? 1 : 0], N = bt->dims[tb ? 0 : 1], R = numel(a) / K;
+  const float *as = scale_of(c, n, 1, 1), *bs = scale_of(c, n, 4, N), *ys = scale_of(c, n, ys_at, 1);
   if (!as || !bs || !ys) return -1;
   int32_t az, yz, *bz = malloc(sizeof *bz * (size_t)N);
-  if (zp_of(c, n, 2, 1, &az) || zp_of(c, n, 7, 1, &yz) || zp_of(c, n, 5, N, bz)) return free(bz), -1;
+  if (zp_of(c, n, 2, 1, &az) || zp_of(c, n, yz_at, 1, &yz) || zp_of(c, n, 5, N, bz)) return free(bz), -1;
+  int32_t *bias = NULL;
+  const Value *bv = qgemm ? in_at(n, 6) : NULL;
+  if (bv) {
+    const Tensor *ct = cst(bv);
+    int64_t cn = ct ? tnumel(ct) : 0;
+    if (!ct || ct->elem != ELEM_INT32 || (cn != N && cn != 1))
+      return free(bz), fail(c, n, "the bias (input 6) must be a constant int32[%" PRId64 "] or scalar", N);
+    bias = malloc(sizeof *bias * (size_t)N);
+    for (int64_t o = 0; o < N; o++) bias[o] = ival(ct, cn == 1 ? 0 : o);
+  }
   bool u8 = bt->elem == ELEM_UINT8, anyz = false;
   int32_t *wv = malloc(sizeof *wv * (size_t)(N * K));
   for (int64_t o = 0; o < N; o++) {
-    for (int64_t k = 0; k < K; k++) wv[o * K + k] = ival(bt, k * N + o) - (u8 ? 128 : 0);
+    for (int64_t k = 0; k < K; k++) wv[o * K + k] = ival(bt, tb ? o * K + k : k * N + o) - (u8 ? 128 : 0);
     if (u8) bz[o] -= 128;
     anyz = anyz || bz[o] != 0;
   }
   int64_t kp = (K + kpad_of(c->t) - 1) / kpad_of(c->t) * kpad_of(c->t);
   int64_t *bounds = calloc((size_t)N, sizeof *bounds);
-  int rc = weight_rows(c, n, wv, N, K, kp, isa_of(c->t) == 1, anyz ? bz : NULL, NULL, xmax_of(a, az),
+  int rc = weight_rows(c, n, wv, N, K, kp, isa_of(c->t) == 1, anyz ? bz : NULL, bias, xmax_of(a, az),
                        bounds);
+  if (!rc && bias) table(c, "int32_t", "b", bias, N, 4, 0);
   if (!rc && anyz) table(c, "int32_t", "wz", bz, N, 4, 0);
   if (!rc) rc = requant_tables(c, n, as[0], bs, tnumel(cst(in_at(n, 4))), ys[0], N, bounds);
   free(bounds);
   c->L->kernel = "fc";
   c->L->scratch = (uint64_t)kp * 2;
   if (!rc && c->cf) {
-    char pa[64], py[64], z[32];
+    char pa[64], py[64], b[32], z[32];
     ptr(c, a, pa, sizeof pa);
     ptr(c, y, py, sizeof py);
+    snprintf(b, sizeof b, bias ? "L%d_b" : "NULL", c->idx);
     snprintf(z, sizeof z, anyz ? "L%d_wz" : "NULL", c->idx);
-    fprintf(c->cf, "  mk_fc(%s, %d, %d, %" PRId64 ", %" PRId64 ", L%d_w, NULL, %s, L%d_mul, L%d_sh, %d, %d, "
+    fprintf(c->cf, "  mk_fc(%s, %d, %d, %" PRId64 ", %" PRId64 ", L%d_w, %s, %s, L%d_mul, L%d_sh, %d, %d, "
             "%s, %" PRId64 ", %" PRId64 ", mcu_col);\n",
-            pa, sgn(a), az, R, K, c->idx, z, c->idx, c->idx, yz, sgn(y), py, N, kp);
+            pa, sgn(a), az, R, K, c->idx, b, z, c->idx, c->idx, yz, sgn(y), py, N, kp);
   }
+  free(bias);
   free(bz);
   free(wv);
   return rc;
@@ -555,7 +575,8 @@ static int emit_node(Cx *c, const Node *n) {
                   "quantize the model first (passes quantize,qdq-fuse)",
                   n->outputs[i]->name, ir_elem(n->outputs[i]->type->elem)->name);
   if (onnx && !strcmp(op, "QLinearConv")) return emit_qconv(c, n);
-  if (onnx && !strcmp(op, "QLinearMatMul")) return emit_qmatmul(c, n);
+  if (onnx && !strcmp(op, "QLinearMatMul")) return emit_fc(c, n, false);
+  if (!strcmp(n->domain, "com.microsoft") && !strcmp(op, "QGemm")) return emit_fc(c, n, true);
   if (onnx && !strcmp(op, "MaxPool")) return emit_maxpool(c, n);
   if (onnx && is_view(op)) return emit_view(c, n);
   return fail(c, n, "the mcu backend has no kernel for %s", op);
