@@ -288,17 +288,25 @@ static bool match_other(QdqMatch *mt) {
   return false;
 }
 
+/* The per-tensor output parameters of QuantizeLinear q: scale (one float), zero point (or
+ * NULL) and output type (the zero point's, else output_dtype, else uint8). */
+static bool q_params(const Node *q, const float **ys, Value **yz, ElemType *yt) {
+  uint64_t n;
+  *ys = q->n_inputs > 1 ? scales(q->inputs[1], &n) : NULL;
+  *yz = q->n_inputs > 2 ? q->inputs[2] : NULL;
+  int64_t odt = q->op->since >= 21 ? ir_attr_int(q, "output_dtype", 0) : 0;
+  *yt = odt ? (ElemType)odt : ELEM_UINT8;
+  return *ys && n == 1 && zero_point(*yz, 1, yt);
+}
+
 /* Match the pattern ending at QuantizeLinear q. */
 static bool match(QdqMatch *mt, Node *q) {
   memset(mt, 0, sizeof *mt);
   if (!is_op(q, "QuantizeLinear") || !plain_qdq(q) || q->n_inputs < 2) return false;
-  uint64_t n;
-  const float *ys = scales(q->inputs[1], &n);
-  Value *yz = q->n_inputs > 2 ? q->inputs[2] : NULL;
-  ElemType yt = ELEM_UINT8;
-  int64_t odt = q->op->since >= 21 ? ir_attr_int(q, "output_dtype", 0) : 0;
-  if (odt) yt = (ElemType)odt;
-  if (!ys || n != 1 || !zero_point(yz, 1, &yt) || !is_q8(yt)) return false;
+  const float *ys;
+  Value *yz;
+  ElemType yt;
+  if (!q_params(q, &ys, &yz, &yt) || !is_q8(yt)) return false;
   mt->q = q, mt->ys = q->inputs[1], mt->yz = yz, mt->yt = yt;
   Value *yf = q->inputs[0];
   Node *core = yf ? yf->producer : NULL;
@@ -462,13 +470,10 @@ static bool requant_identity(const Node *q) {
     return false;
   QdqIn in;
   if (!dq_scalar(q->inputs[0], &in)) return false;
-  uint64_t n;
-  const float *ys = scales(q->inputs[1], &n);
-  Value *yz = q->n_inputs > 2 ? q->inputs[2] : NULL;
-  ElemType yt = ELEM_UINT8;
-  int64_t odt = q->op->since >= 21 ? ir_attr_int(q, "output_dtype", 0) : 0;
-  if (odt) yt = (ElemType)odt;
-  if (!ys || n != 1 || !zero_point(yz, 1, &yt)) return false;
+  const float *ys;
+  Value *yz;
+  ElemType yt;
+  if (!q_params(q, &ys, &yz, &yt)) return false;
   uint64_t m;
   return yt == in.t && ys[0] == *scales(in.s, &m) && zp_at(yz, 0) == zp_at(in.z, 0);
 }
@@ -498,13 +503,10 @@ static bool fold_act(Graph *g, Node *q) {
   Node *p = in.x->producer;
   int yi = p ? y_scale_input(p) : -1;
   if (yi < 0 || p->n_outputs != 1 || !sole_producer(in.x, p->op->family)) return false;
-  uint64_t n;
-  const float *ys = scales(q->inputs[1], &n);
-  Value *yz = q->n_inputs > 2 ? q->inputs[2] : NULL;
-  ElemType yt = ELEM_UINT8;
-  int64_t odt = q->op->since >= 21 ? ir_attr_int(q, "output_dtype", 0) : 0;
-  if (odt) yt = (ElemType)odt;
-  if (!ys || n != 1 || !zero_point(yz, 1, &yt) || yt != in.t || !absorbs(act, ys[0], zp_at(yz, 0), yt)) return false;
+  const float *ys;
+  Value *yz;
+  ElemType yt;
+  if (!q_params(q, &ys, &yz, &yt) || yt != in.t || !absorbs(act, ys[0], zp_at(yz, 0), yt)) return false;
   Node *gone[3] = {q, act, in.dq};
   Value *y = q->outputs[0], *ysv = q->inputs[1], *yzv = zp_or_zero(g, yz, yt);
   for (int k = 0; k < 3; k++) {
